@@ -1,0 +1,335 @@
+"""Configuration: one TOML file read into frozen dataclasses, checked completely at start-up.
+
+Every problem is collected with its key (`source[2].settle_seconds: expected a number`) and
+raised together as one `ConfigError`, so an operator fixes the file in one pass. With no file
+at all the built-in defaults serve the design's folders under `state_dir`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.canonical.records import RECORD_TYPES
+from gateway.errors import ConfigError
+
+T = TypeVar("T")
+
+SIDES = ("erp", "wms", "any")
+DUPLICATE_POLICIES = ("skip", "quarantine")
+UNROUTED_POLICIES = ("canonical", "quarantine")
+DEFAULT_IGNORE = ("*.part", "*.tmp", ".*", "*.filepart", "~*")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where files come from, and how to judge that one is complete."""
+
+    name: str
+    type: str = "local"
+    side: str = "any"
+    path: Path = Path("inbound")
+    settle_seconds: float = 2.0
+    poll_seconds: float = 5.0
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    done_suffix: str | None = None
+    encoding: str | None = None
+    format_by_name: tuple[tuple[str, str], ...] = ()
+    duplicates: str = "skip"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """An outbound file format and where its files are published."""
+
+    name: str
+    format: str
+    deliver: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def local_dir(self) -> Path:
+        """The folder of a `local:` delivery."""
+        return Path(self.deliver.removeprefix("local:"))
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """Send documents of these types from these sources to these targets."""
+
+    doc_types: tuple[str, ...]
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    where: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole, validated configuration."""
+
+    state_dir: Path
+    sources: tuple[SourceConfig, ...]
+    targets: tuple[TargetConfig, ...]
+    routes: tuple[RouteConfig, ...]
+    unrouted: str = "canonical"
+    encoding_confidence: float = 0.6
+    max_findings: int = 1000
+    drain_timeout: float = 60.0
+    file_path: Path | None = None
+
+    @property
+    def ledger_path(self) -> Path:
+        """The SQLite ledger."""
+        return self.state_dir / "gateway.db"
+
+    def folder(self, name: str) -> Path:
+        """One of the state folders: work, quarantine, archive, outbound."""
+        return self.state_dir / name
+
+    def source(self, name: str) -> SourceConfig:
+        """The source called `name`."""
+        return next(s for s in self.sources if s.name == name)
+
+    def target(self, name: str) -> TargetConfig:
+        """The target called `name`."""
+        return next(t for t in self.targets if t.name == name)
+
+
+class _Problems:
+    """Reads typed values out of TOML tables, noting each problem under its key."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def get(
+        self,
+        table: dict[str, Any],
+        where: str,
+        key: str,
+        kind: type[T] | tuple[type, ...],
+        default: T,
+        check: Callable[[Any], str | None] | None = None,
+    ) -> T:
+        if key not in table:
+            return default
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            self.items.append(f"{where}{key}: expected {names}, got {value!r}")
+            return default
+        problem = check(value) if check else None
+        if problem:
+            self.items.append(f"{where}{key}: {problem}")
+            return default
+        return value  # type: ignore[return-value]
+
+    def unknown(self, table: dict[str, Any], where: str, known: set[str]) -> None:
+        for key in sorted(set(table) - known):
+            self.items.append(f"{where}{key}: unknown setting")
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _str_list(problems: _Problems, table: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.items.append(f"{where}{key}: expected a list of strings")
+        return ()
+    return tuple(value)
+
+
+SOURCE_KEYS = {
+    "name", "type", "side", "path", "settle_seconds", "poll_seconds", "ignore", "done_suffix",
+    "encoding", "format_by_name", "duplicates",
+    # SFTP
+    "host", "port", "username", "key_file", "password_file", "password_env", "known_hosts",
+    "host_key_fingerprint", "remote_dir", "after", "max_files_per_poll", "timeout_seconds",
+}  # fmt: skip
+SFTP_REQUIRED = ("host", "username", "remote_dir")
+
+
+def _source(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> SourceConfig:
+    where = f"source[{i}]."
+    p.unknown(raw, where, SOURCE_KEYS)
+    name = p.get(raw, where, "name", str, f"source{i}")
+    kind = p.get(raw, where, "type", str, "local", _one_of(("local", "sftp")))
+    rules = p.get(raw, where, "format_by_name", dict, {})
+    options = {k: raw[k] for k in raw if k not in SourceConfig.__dataclass_fields__}
+    if kind == "sftp":
+        for key in SFTP_REQUIRED:
+            if key not in raw:
+                p.items.append(f"{where}{key}: required for an sftp source")
+        if "known_hosts" not in raw and "host_key_fingerprint" not in raw:
+            p.items.append(
+                f"{where}known_hosts: required (or host_key_fingerprint); host keys are always verified"
+            )
+    encoding = p.get(raw, where, "encoding", str, "")
+    if encoding:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            p.items.append(f"{where}encoding: unknown encoding {encoding!r}")
+    path = Path(p.get(raw, where, "path", str, "inbound" if i == 0 else f"inbound/{name}"))
+    return SourceConfig(
+        name=name,
+        type=kind,
+        side=p.get(raw, where, "side", str, "any", _one_of(SIDES)),
+        path=state_dir / path,
+        settle_seconds=p.get(raw, where, "settle_seconds", float, 2.0, _positive),
+        poll_seconds=p.get(raw, where, "poll_seconds", float, 5.0, _positive),
+        ignore=_str_list(p, raw, where, "ignore") if "ignore" in raw else DEFAULT_IGNORE,
+        done_suffix=p.get(raw, where, "done_suffix", str, "") or None,
+        encoding=encoding or None,
+        format_by_name=tuple((str(k), str(v)) for k, v in rules.items()),
+        duplicates=p.get(raw, where, "duplicates", str, "skip", _one_of(DUPLICATE_POLICIES)),
+        options=options,
+    )
+
+
+def _target(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> TargetConfig:
+    where = f"target[{i}]."
+    name = p.get(raw, where, "name", str, "")
+    if not name:
+        p.items.append(f"{where}name: required")
+    fmt = p.get(raw, where, "format", str, "")
+    if not fmt:
+        p.items.append(f"{where}format: required")
+    deliver = p.get(raw, where, "deliver", str, f"local:outbound/{name}")
+    if deliver.startswith("local:"):
+        deliver = f"local:{state_dir / deliver.removeprefix('local:')}"
+    options = {k: v for k, v in raw.items() if k not in {"name", "format", "deliver"}}
+    return TargetConfig(name=name, format=fmt, deliver=deliver, options=options)
+
+
+def _route(p: _Problems, raw: dict[str, Any], i: int) -> RouteConfig:
+    where = f"route[{i}]."
+    p.unknown(raw, where, {"doc_type", "from", "to", "where"})
+    doc_types = _str_list(p, raw, where, "doc_type")
+    for doc_type in doc_types:
+        if doc_type not in RECORD_TYPES and doc_type != "*":
+            p.items.append(f"{where}doc_type: unknown document type {doc_type!r}")
+    where_table = p.get(raw, where, "where", dict, {})
+    return RouteConfig(
+        doc_types=doc_types or ("*",),
+        sources=_str_list(p, raw, where, "from") or ("*",),
+        targets=_str_list(p, raw, where, "to"),
+        where=tuple((str(k), str(v)) for k, v in where_table.items()),
+    )
+
+
+def load(path: Path | None, root: Path | None = None) -> Config:
+    """Read and check `path` (or the built-in defaults when it is None); `root` wins over state_dir."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+    return parse(raw, root, path)
+
+
+TOP_KEYS = {
+    "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
+    "max_findings", "drain_timeout",
+}  # fmt: skip
+
+
+def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = None) -> Config:
+    """Check a parsed TOML document and build the `Config`."""
+    p = _Problems()
+    p.unknown(raw, "", TOP_KEYS)
+    state_dir = root or Path(p.get(raw, "", "state_dir", str, os.getcwd()))
+    state_dir = state_dir.absolute()
+    raw_sources = raw.get("source") or [{"name": "inbound"}]
+    raw_targets = raw.get("target") or []
+    raw_routes = raw.get("route") or []
+    for key, value in (("source", raw_sources), ("target", raw_targets), ("route", raw_routes)):
+        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+            p.items.append(f"{key}: expected an array of tables ([[{key}]])")
+            raise ConfigError(p.items)
+    sources = tuple(_source(p, s, i, state_dir) for i, s in enumerate(raw_sources))
+    targets = [_target(p, t, i, state_dir) for i, t in enumerate(raw_targets)]
+    if not any(t.name == "canonical" for t in targets):
+        canonical_dir = state_dir / "outbound" / "canonical"
+        targets.append(TargetConfig("canonical", "jsonl", f"local:{canonical_dir}"))
+    routes = tuple(_route(p, r, i) for i, r in enumerate(raw_routes))
+    _check_names(p, sources, targets, routes)
+    config = Config(
+        state_dir=state_dir,
+        sources=sources,
+        targets=tuple(targets),
+        routes=routes,
+        unrouted=p.get(raw, "", "unrouted", str, "canonical", _one_of(UNROUTED_POLICIES)),
+        encoding_confidence=p.get(raw, "", "encoding_confidence", float, 0.6),
+        max_findings=p.get(raw, "", "max_findings", int, 1000, _positive),
+        drain_timeout=p.get(raw, "", "drain_timeout", float, 60.0, _positive),
+        file_path=path,
+    )
+    _check_plugins(p, config)
+    if p.items:
+        raise ConfigError(p.items)
+    return config
+
+
+def _check_names(
+    p: _Problems,
+    sources: tuple[SourceConfig, ...],
+    targets: list[TargetConfig],
+    routes: tuple[RouteConfig, ...],
+) -> None:
+    for kind, names in (
+        ("source", [s.name for s in sources]),
+        ("target", [t.name for t in targets]),
+    ):
+        for name in {n for n in names if names.count(n) > 1}:
+            p.items.append(f"{kind}: name {name!r} is used more than once")
+    source_names = {s.name for s in sources} | {"*"}
+    target_names = {t.name for t in targets}
+    for i, route in enumerate(routes):
+        for name in route.sources:
+            if name not in source_names:
+                p.items.append(f"route[{i}].from: no source named {name!r}")
+        for name in route.targets:
+            if name not in target_names:
+                p.items.append(f"route[{i}].to: no target named {name!r}")
+        if not route.targets:
+            p.items.append(f"route[{i}].to: required")
+
+
+def _check_plugins(p: _Problems, config: Config) -> None:
+    # Imported here: the registries import config types, and a plugin may need the config.
+    from gateway.delivery.registry import DELIVERIES
+    from gateway.formats.registry import FORMATS
+    from gateway.targets.registry import TARGETS
+
+    for i, target in enumerate(config.targets):
+        method = target.deliver.split(":", 1)[0]
+        if method not in DELIVERIES:
+            known = ", ".join(f"{m}:" for m in sorted(DELIVERIES))
+            p.items.append(f"target[{i}].deliver: unknown delivery {method!r} (known: {known})")
+        if target.format and target.format not in TARGETS:
+            known = ", ".join(sorted(TARGETS))
+            p.items.append(f"target[{i}].format: unknown format {target.format!r} (known: {known})")
+        elif target.format:
+            p.items.extend(f"target[{i}].{msg}" for msg in TARGETS[target.format].check(target))
+    for i, source in enumerate(config.sources):
+        for pattern, fmt in source.format_by_name:
+            if fmt not in FORMATS:
+                p.items.append(f"source[{i}].format_by_name.{pattern}: unknown format {fmt!r}")

@@ -1,0 +1,81 @@
+"""Publishing into a local (or mounted) folder: temporary name, fsync, rename, fsync the folder.
+
+A consumer that polls the folder (a Sage VI job, a WMS import) sees a file only once it is
+complete, because `rename` within one filesystem is atomic; syncing the folder makes the new
+name itself survive a power cut, so the ledger never records as published a file that is not.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gateway.errors import DeliveryFailed
+
+TMP_SUFFIX = ".tmp"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make renames and creations in `folder` durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SyncedFile:
+    """A file written in binary that is flushed and fsynced when closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh = path.open("wb")
+
+    def write(self, data: bytes, /) -> int:
+        """Write bytes."""
+        return self.fh.write(data)
+
+    def close(self) -> None:
+        """Flush, fsync and close; closing twice is harmless."""
+        if self.fh.closed:
+            return
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+
+
+class LocalDelivery:
+    """Publishes outputs into one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def staging_path(self, name: str) -> Path:
+        """Where an output is written before it is published: beside its final name."""
+        return self.folder / (name + TMP_SUFFIX)
+
+    def open(self, name: str) -> SyncedFile:
+        """Open a staged output for writing."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return SyncedFile(self.staging_path(name))
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot write in {self.folder}: {exc.strerror}") from exc
+
+    def publish(self, tmp: str, name: str) -> str:
+        """Rename the staged file to its final name; return the final location."""
+        final = self.folder / name
+        try:
+            os.replace(tmp, final)
+            fsync_dir(self.folder)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot publish {final}: {exc.strerror}") from exc
+        return str(final)
+
+    def staged(self, tmp: str) -> bool:
+        """Whether a staged file is still there (so its publish did not happen yet)."""
+        return Path(tmp).exists()
+
+    def discard(self, tmp: str) -> None:
+        """Remove a staged file of an attempt that will not be published."""
+        Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,144 @@
+"""What a format reader is given and what it gives back.
+
+A reader turns one claimed file into canonical records, streaming: it yields each document as
+soon as it is complete and reports problems as `Finding`s on the context instead of raising, so
+one run reports every problem in the file. The pipeline publishes nothing from a file whose
+reader reported a finding. A problem that makes further reading pointless (undecodable bytes, a
+broken envelope) is raised as a `RejectedFile` instead.
+
+Adding a format is one module with a class satisfying `Reader`, and one line in `registry.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from gateway.canonical.records import Record, Source
+from gateway.config import Config, SourceConfig
+from gateway.errors import (
+    DecodeError,
+    Finding,
+    InvalidContent,
+    MappingError,
+    RejectedFile,
+    RoutingError,
+    UnknownFormat,
+    WriteRejected,
+)
+from gateway.formats.encoding import Encoding, decide
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A claimed file: its bytes are at `path` (in `work/`), its name is the original one."""
+
+    file_id: str
+    path: Path
+    name: str
+    source: SourceConfig
+    sha256: str
+    size: int
+
+
+class TooManyFindings(InvalidContent):
+    """Raised once a file has more findings than anyone will read; stops the reader early."""
+
+
+@dataclass
+class ReadContext:
+    """The reader's side of the pipeline: configuration, findings and lineage."""
+
+    file: Inbound
+    config: Config
+    format: str
+    stage: str = "decode"
+    encoding: Encoding | None = None
+    findings: list[Finding] = field(default_factory=list)
+    keys: list[tuple[str, str]] = field(default_factory=list)
+    first_stage: str | None = None
+
+    def decide_encoding(self, declared: str | None = None) -> Encoding:
+        """Choose the encoding in the design's order and remember it for lineage."""
+        self.stage = "decode"
+        self.encoding = decide(
+            self.file.path,
+            declared=declared,
+            configured=self.file.source.encoding,
+            threshold=self.config.encoding_confidence,
+        )
+        return self.encoding
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        *,
+        value: str | None = None,
+        rule: str | None = None,
+        **location: Any,
+    ) -> None:
+        """Report one finding at the current stage."""
+        self.first_stage = self.first_stage or self.stage
+        self.findings.append(Finding(code, message, location, value, rule))
+        if len(self.findings) >= self.config.max_findings:
+            self.findings.append(Finding(
+                "too_many_findings",
+                f"stopped after {self.config.max_findings} findings",
+                {},
+                rule="max_findings",
+            ))  # fmt: skip
+            raise TooManyFindings(self.findings)
+
+    def key(self, kind: str, value: str) -> None:
+        """Note a business key (order number, UNB reference, DOCNUM) for duplicates and trace."""
+        self.keys.append((kind, value))
+
+    def lineage(self, message_ref: str | None = None, interchange_ref: str | None = None) -> Source:
+        """The `source` block of a canonical record read from this file."""
+        return Source(
+            file_id=self.file.file_id,
+            file_name=self.file.name,
+            sha256=self.file.sha256,
+            format=self.format,
+            encoding=self.encoding.name if self.encoding else None,
+            message_ref=message_ref,
+            interchange_ref=interchange_ref,
+        )
+
+    def rejection(self) -> RejectedFile | None:
+        """The findings so far as a rejection, or None when the file is clean."""
+        if not self.findings:
+            return None
+        kind = STAGE_ERRORS.get(self.first_stage or self.stage, InvalidContent)
+        return kind(self.findings)
+
+
+class Reader(Protocol):
+    """A format: recognises its content and reads it into canonical records. **Protocol.**"""
+
+    name: ClassVar[str]
+
+    @staticmethod
+    def sniff(head: bytes) -> bool:
+        """True when `head` (the first bytes, BOM and leading blanks removed) is this format."""
+        ...
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        """Yield the file's documents; report problems on `ctx`."""
+        ...
+
+
+STAGE_ERRORS: dict[str, type[RejectedFile]] = {
+    cls.stage: cls
+    for cls in (
+        UnknownFormat,
+        DecodeError,
+        InvalidContent,
+        MappingError,
+        RoutingError,
+        WriteRejected,
+    )
+}

@@ -1,0 +1,49 @@
+"""Tell what a file is from its first bytes, with file-name rules as an override."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from pathlib import Path
+
+from gateway.errors import UnknownFormat, reject
+from gateway.formats.encoding import sniff_bom
+from gateway.formats.registry import FORMATS
+
+HEAD = 4096
+#: Control characters that never occur in text files (everything below 0x20 but tab, LF, CR,
+#: form feed, and the EDIFACT/IDoc favourites that are still text).
+BINARY = bytes(c for c in range(32) if c not in b"\t\n\r\f\x1a\x1c\x1d\x1e\x1f")
+
+
+def head_of(path: Path) -> bytes:
+    """The first bytes of a file, as text bytes: BOM removed, UTF-16/32 re-encoded as UTF-8."""
+    with path.open("rb") as fh:
+        raw = fh.read(HEAD)
+    bom = sniff_bom(raw)
+    if bom is None:
+        return raw
+    text = raw[bom.bom :].decode(bom.name, errors="ignore")
+    return text.encode("utf-8")
+
+
+def detect(path: Path, name: str, rules: tuple[tuple[str, str], ...] = ()) -> str:
+    """The format name of the file at `path`, whose original name is `name`."""
+    for pattern, fmt in rules:
+        if fnmatch(name, pattern):
+            return fmt
+    head = head_of(path)
+    if not head:
+        raise reject(UnknownFormat, "empty", "the file is empty")
+    if any(c in BINARY for c in head[:HEAD]):
+        offset = next(i for i, c in enumerate(head) if c in BINARY)
+        raise reject(
+            UnknownFormat, "binary", f"binary content (control byte 0x{head[offset]:02x} at offset {offset})",
+            rule="text formats only: CSV, XML, EDIFACT, IDoc",
+        )  # fmt: skip
+    stripped = head.lstrip()
+    if not stripped:
+        raise reject(UnknownFormat, "empty", "the file holds only blank space")
+    for fmt, reader in FORMATS.items():
+        if reader.sniff(stripped):
+            return fmt
+    raise reject(UnknownFormat, "unknown_format", "no format recognises the content")

@@ -1,0 +1,240 @@
+"""One claimed file from detection to its single outcome: accepted, quarantined or duplicate.
+
+```
+detect ─▶ decode ─▶ parse+validate ─▶ map ─▶ route ─▶ write (staged) ─▶ intents ─▶ publish
+                                                                      ─▶ commit ─▶ archive
+            any finding ─────────────────────────▶ discard staged ─▶ quarantine
+```
+
+Every step that changes the world is recorded in the ledger before or after it in an order
+that lets `process` be called again on the same file after a crash at any point: staged
+outputs of an interrupted attempt are discarded and the file is read again; intents recorded
+but not all published are completed; nothing already published is published again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from gateway import quarantine
+from gateway.canonical.records import Record
+from gateway.config import Config, SourceConfig
+from gateway.delivery.local import fsync_dir
+from gateway.delivery.registry import Delivery, delivery_for
+from gateway.errors import Finding, RejectedFile, TransientError
+from gateway.formats.base import Inbound, ReadContext
+from gateway.formats.detect import detect
+from gateway.formats.registry import FORMATS
+from gateway.ledger import FileRow, OutputRow, SqliteLedger
+from gateway.routing import Router
+from gateway.targets.base import FileInfo, Output, Writer
+from gateway.targets.registry import TARGETS
+
+log = structlog.get_logger("gateway")
+
+
+@dataclass
+class Outcome:
+    """What happened to one file."""
+
+    state: str
+    records: int = 0
+    doc_types: dict[str, int] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    findings: int = 0
+
+
+class Pipeline:
+    """Processes claimed files, durably, for one configuration."""
+
+    def __init__(self, config: Config, ledger: SqliteLedger) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.router = Router(config)
+        self.targets = {t.name: TARGETS[t.format](t) for t in config.targets}
+        self.deliveries: dict[str, Delivery] = {t.name: delivery_for(t) for t in config.targets}
+
+    def source_of(self, row: FileRow) -> SourceConfig:
+        """The file's source as configured now (a source removed since is still served)."""
+        try:
+            return self.config.source(row.source)
+        except StopIteration:
+            return SourceConfig(name=row.source)
+
+    def process(self, file_id: str) -> Outcome:
+        """Take a file in `processing` or `publishing` state to its outcome."""
+        row = self.ledger.get(file_id)
+        if row is None or row.work_path is None:
+            raise KeyError(file_id)
+        started = time.monotonic()
+        bound = log.bind(file_id=file_id, source=row.source, name=row.original_name)
+        if row.state == "publishing":
+            outcome = self._publish(row)
+        else:
+            outcome = self._attempt(row, bound)
+        bound.info(
+            "file_processed",
+            outcome=outcome.state,
+            format=self.ledger.get(file_id).format,  # type: ignore[union-attr]
+            records=outcome.records,
+            doc_types=outcome.doc_types,
+            outputs=len(outcome.outputs),
+            findings=outcome.findings,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return outcome
+
+    def _attempt(self, row: FileRow, bound: Any) -> Outcome:
+        self._discard_staged(row)
+        source = self.source_of(row)
+        assert row.work_path is not None and row.sha256 is not None
+        file = Inbound(row.file_id, Path(row.work_path), row.original_name, source, row.sha256,
+                       row.size or 0)  # fmt: skip
+        same = self.ledger.accepted_with_sha(row.sha256, row.file_id)
+        if same is not None:
+            return self._duplicate(row, source, same, bound)
+        ctx = ReadContext(file, self.config, format="unknown", stage="detect")
+        try:
+            ctx.format = detect(file.path, file.name, source.format_by_name)
+            self.ledger.update(row.file_id, format=ctx.format)
+            counts, doc_types = self._write(FORMATS[ctx.format]().read(ctx), ctx, file)
+            rejection = ctx.rejection()
+            if rejection is not None:
+                raise rejection
+        except RejectedFile as exc:
+            return self._reject(row, ctx, exc.stage, exc.findings, bound)
+        except TransientError:
+            self._discard_staged(row)
+            raise
+        except Exception as exc:
+            bound.exception("reader_failed")
+            finding = Finding("internal_error", f"the {ctx.format} reader failed: {exc!r}",
+                              rule="a gateway bug: report it with this file")  # fmt: skip
+            return self._reject(row, ctx, ctx.stage, [*ctx.findings, finding], bound)
+        encoding = ctx.encoding
+        self.ledger.update(
+            row.file_id,
+            encoding=encoding.name if encoding else None,
+            records=sum(doc_types.values()),
+        )
+        self.ledger.add_keys(row.file_id, ctx.keys)
+        staged = [
+            OutputRow(o.file_id, o.target, o.path, o.tmp_path, "intent", counts[o.target], o.at)
+            for o in self.ledger.outputs(row.file_id)
+        ]
+        self.ledger.intend(row.file_id, staged)
+        outcome = self._publish(self.ledger.get(row.file_id))  # type: ignore[arg-type]
+        outcome.doc_types = dict(doc_types)
+        return outcome
+
+    def _write(
+        self, records: Iterable[Record], ctx: ReadContext, file: Inbound
+    ) -> tuple[Counter[str], Counter[str]]:
+        """Route every record to its targets' writers; return records per target and per type."""
+        writers: dict[str, Writer] = {}
+        per_target: Counter[str] = Counter()
+        per_type: Counter[str] = Counter()
+        info = FileInfo(file.file_id, file.name)
+        try:
+            for record in records:
+                per_type[record.doc_type] += 1
+                names, finding = self.router.route(record, file.source)
+                if finding is not None:
+                    ctx.stage = "route"
+                    ctx.add(finding.code, finding.message, value=finding.value, rule=finding.rule,
+                            **finding.location)  # fmt: skip
+                    continue
+                for name in names:
+                    if name not in writers:
+                        writers[name] = self.targets[name].writer(info, self._opener(file, name))
+                    for problem in writers[name].write(record):
+                        ctx.stage = "write"
+                        ctx.add(problem.code, problem.message, value=problem.value,
+                                rule=problem.rule, **problem.location)  # fmt: skip
+                    per_target[name] += 1
+        finally:
+            for writer in writers.values():
+                writer.close()
+        return per_target, per_type
+
+    def _opener(self, file: Inbound, target: str) -> Any:
+        delivery = self.deliveries[target]
+
+        def open_output(name: str) -> Output:
+            tmp = str(delivery.staging_path(name))
+            row = OutputRow(file.file_id, target, name, tmp, "staging", 0, "")
+            self.ledger.record_output(row)
+            return delivery.open(name)
+
+        return open_output
+
+    def _discard_staged(self, row: FileRow) -> None:
+        for output in self.ledger.outputs(row.file_id):
+            if output.state == "staging":
+                self.deliveries[output.target].discard(output.tmp_path)
+        self.ledger.forget_outputs(row.file_id)
+
+    def _publish(self, row: FileRow) -> Outcome:
+        published = []
+        for output in self.ledger.outputs(row.file_id):
+            if output.state == "intent":
+                delivery = self.deliveries[output.target]
+                if delivery.staged(output.tmp_path):
+                    delivery.publish(output.tmp_path, output.path)
+                # Without its staged file the rename already happened before a crash.
+                self.ledger.published(row.file_id, output.path)
+            published.append(output.path)
+        self.ledger.update(row.file_id, state="accepted", stage=None)
+        self.archive(row)
+        return Outcome("accepted", row.records or 0, outputs=published)
+
+    def archive(self, row: FileRow) -> None:
+        """Move an accepted (or duplicate) original from work/ to archive/<date>/."""
+        if row.work_path is None:
+            return
+        folder = self.config.folder("archive") / time.strftime("%Y-%m-%d", time.gmtime())
+        folder.mkdir(parents=True, exist_ok=True)
+        destination = folder / f"{row.file_id}.{row.original_name}"
+        try:
+            os.replace(row.work_path, destination)
+            fsync_dir(folder)
+        except FileNotFoundError:
+            pass  # archived before a crash; only the ledger was behind
+        self.ledger.update(row.file_id, work_path=None, detail=str(destination))
+
+    def _duplicate(self, row: FileRow, source: SourceConfig, same: str, bound: Any) -> Outcome:
+        bound.info("file_duplicate", same_as=same, policy=source.duplicates)
+        if source.duplicates == "quarantine":
+            finding = Finding("duplicate", f"the same content was accepted as {same}",
+                              rule="source duplicates = quarantine")  # fmt: skip
+            ctx = ReadContext(Inbound(row.file_id, Path(row.work_path or ""), row.original_name,
+                                      source, row.sha256 or "", row.size or 0),
+                              self.config, format=row.format or "unknown", stage="claim")  # fmt: skip
+            return self._reject(row, ctx, "claim", [finding], bound)
+        self.ledger.event(row.file_id, "duplicate_of", same_as=same)
+        self.ledger.update(row.file_id, state="duplicate", detail=f"same content as {same}")
+        self.archive(row)
+        return Outcome("duplicate")
+
+    def _reject(
+        self, row: FileRow, ctx: ReadContext, stage: str, findings: list[Finding], bound: Any
+    ) -> Outcome:
+        self._discard_staged(row)
+        encoding = ctx.encoding.name if ctx.encoding else None
+        folder = quarantine.put(self.config, row, stage, findings, ctx.format, encoding)
+        self.ledger.event(row.file_id, "file_quarantined", stage=stage,
+                          errors=[f.to_dict() for f in findings[:50]])  # fmt: skip
+        self.ledger.update(row.file_id, state="quarantined", stage=stage, work_path=None,
+                           encoding=encoding, detail=str(folder))  # fmt: skip
+        first = findings[0] if findings else Finding("unknown", "no finding")
+        bound.warning("file_quarantined", stage=stage, errors=len(findings), code=first.code,
+                      error=first.message)  # fmt: skip
+        return Outcome("quarantined", findings=len(findings))

@@ -1,0 +1,150 @@
+"""The service loop: recover, then poll sources, claim ready files and process them one by one.
+
+The first SIGTERM (or SIGINT) asks for a warm stop: the file in hand is finished and the loop
+ends with exit 0. A second one stops at once; the ledger lets the next start finish whatever
+was interrupted. `once=True` drains instead of serving: it processes every ready file, waits
+for files still settling, and returns when nothing is left (or `drain_timeout` runs out for
+files that never settle).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from types import FrameType
+
+import structlog
+
+from gateway.config import Config
+from gateway.errors import FileVanished, StopRequested, TransientError
+from gateway.ledger import SqliteLedger
+from gateway.pipeline import Pipeline
+from gateway.sources.base import Candidate, Source
+from gateway.sources.registry import SOURCES
+
+log = structlog.get_logger("gateway")
+
+IDLE_SECONDS = 30.0
+
+
+class Service:
+    """One gateway instance over one configuration and ledger."""
+
+    def __init__(self, config: Config, ledger: SqliteLedger) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.pipeline = Pipeline(config, ledger)
+        self.wake = threading.Event()
+        self.sources: dict[str, Source] = {s.name: SOURCES[s.type](s, self.wake) for s in config.sources}
+        self.stop_requested = False
+        self.work_dir = config.folder("work")
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        """Signal handler: warm stop first, cold stop on the second signal."""
+        if self.stop_requested:
+            raise StopRequested
+        self.stop_requested = True
+        log.info("stop_requested", signal=signal.Signals(signum).name)
+        self.wake.set()
+
+    def recover(self) -> None:
+        """Finish what a previous run left between claim and outcome."""
+        for row in self.ledger.unfinished():
+            bound = log.bind(file_id=row.file_id, source=row.source, name=row.original_name)
+            bound.info("file_recovering", state=row.state)
+            try:
+                if row.state == "claimed":
+                    source = self.sources.get(row.source)
+                    if source is None:
+                        bound.warning("source_gone")
+                        continue
+                    source.resume(self.ledger, row)
+                self.pipeline.process(row.file_id)
+            except FileVanished:
+                bound.warning("file_vanished")
+            except TransientError as exc:
+                bound.warning("recovery_postponed", error=str(exc))
+        for row in self.ledger.files("state IN ('accepted', 'duplicate') AND work_path IS NOT NULL"):
+            self.pipeline.archive(row)
+
+    def handle(self, source: Source, candidate: Candidate) -> None:
+        """Claim one ready file and process it to its outcome."""
+        bound = log.bind(source=source.config.name, name=candidate.name)
+        try:
+            row = source.claim(self.ledger, self.work_dir, candidate)
+        except FileVanished:
+            bound.info("file_vanished")
+            return
+        except OSError as exc:
+            bound.warning("claim_failed", error=str(exc))
+            return
+        bound.info("file_claimed", file_id=row.file_id, size=row.size, sha256=row.sha256)
+        try:
+            self.pipeline.process(row.file_id)
+        except TransientError as exc:
+            bound.warning("file_postponed", file_id=row.file_id, error=str(exc))
+
+    def poll_once(self) -> bool:
+        """One round over all sources; True when a file was handled."""
+        progressed = False
+        for name, source in self.sources.items():
+            try:
+                ready = source.poll()
+            except TransientError as exc:
+                self.ledger.source_seen(name, reachable=False, error=str(exc))
+                log.warning("source_unavailable", source=name, error=str(exc))
+                continue
+            self.ledger.source_seen(name, reachable=True)
+            for candidate in ready:
+                if self.stop_requested:
+                    return progressed
+                self.handle(source, candidate)
+                progressed = True
+        return progressed
+
+    def waiting(self) -> list[float]:
+        """Seconds until each source's next settling file could be ready."""
+        return [d for d in (s.next_due() for s in self.sources.values()) if d is not None]
+
+    def run(self, *, once: bool = False) -> int:
+        """Serve until stopped (or, with `once`, until drained); returns the exit code."""
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        log.info(
+            "service_started",
+            once=once,
+            sources=list(self.sources),
+            state_dir=str(self.config.state_dir),
+        )
+        try:
+            self.recover()
+            for source in self.sources.values():
+                source.start()
+            self._loop(once)
+        except StopRequested:
+            log.warning("service_stopped_cold")
+            return 1
+        finally:
+            for source in self.sources.values():
+                source.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        log.info("service_stopped")
+        return 0
+
+    def _loop(self, once: bool) -> None:
+        deadline = time.monotonic() + self.config.drain_timeout
+        rescan = min(s.poll_seconds for s in self.config.sources)
+        while not self.stop_requested:
+            progressed = self.poll_once()
+            waiting = self.waiting()
+            if once and not progressed and not waiting:
+                return
+            if once and not progressed and time.monotonic() > deadline:
+                log.warning("drain_timeout", waiting=len(waiting))
+                return
+            if progressed:
+                continue
+            timeout = min([rescan, IDLE_SECONDS, *(w + 0.05 for w in waiting)])
+            self.wake.wait(timeout)
+            self.wake.clear()

@@ -1,0 +1,106 @@
+"""What a source is, and the readiness rule every source shares.
+
+A file is ready when its name is not a temporary one, its done-file is there (if the source
+uses done-files), and the gateway has seen the same size, mtime and identity on two of its own
+observations at least `settle_seconds` apart. Only our own clock is used, per file, so one
+slow upload never holds back the others and a server in another time zone changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Protocol
+
+from gateway.config import SourceConfig
+from gateway.ledger import FileRow, SqliteLedger
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file a source offers: where it is and what it looked like when judged ready."""
+
+    name: str
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class _Seen:
+    signature: tuple[int, int, int]
+    since: float
+
+
+class Readiness:
+    """Tracks our observations of each file and says which are stable long enough."""
+
+    def __init__(self, settle_seconds: float) -> None:
+        self.settle = settle_seconds
+        self.seen: dict[str, _Seen] = {}
+
+    def observe(self, name: str, signature: tuple[int, int, int], at: float | None = None) -> bool:
+        """Record one observation (size, mtime, identity); True once it has held `settle` long."""
+        at = time.monotonic() if at is None else at
+        seen = self.seen.get(name)
+        if seen is None or seen.signature != signature:
+            self.seen[name] = _Seen(signature, at)
+            return False
+        return at - seen.since >= self.settle
+
+    def keep_only(self, names: Iterable[str]) -> None:
+        """Forget files that are gone."""
+        present = set(names)
+        for name in [n for n in self.seen if n not in present]:
+            del self.seen[name]
+
+    def forget(self, name: str) -> None:
+        """Forget a file once it has been claimed."""
+        self.seen.pop(name, None)
+
+    def next_due(self, at: float | None = None) -> float | None:
+        """Seconds until the earliest waiting file could be ready, or None if none waits."""
+        if not self.seen:
+            return None
+        at = time.monotonic() if at is None else at
+        return max(0.0, min(s.since for s in self.seen.values()) + self.settle - at)
+
+
+def is_ignored(name: str, config: SourceConfig) -> bool:
+    """Temporary names, hidden files and done-files are never inputs."""
+    if config.done_suffix and name.endswith(config.done_suffix):
+        return True
+    return any(fnmatch(name, pattern) for pattern in config.ignore)
+
+
+class Source(Protocol):
+    """A place files arrive. **Protocol.**"""
+
+    config: SourceConfig
+
+    def start(self) -> None:
+        """Connect or start watching."""
+        ...
+
+    def stop(self) -> None:
+        """Release connections and watchers."""
+        ...
+
+    def poll(self) -> list[Candidate]:
+        """Observe the source; return the files that are ready, oldest first."""
+        ...
+
+    def next_due(self) -> float | None:
+        """Seconds until a file now waiting could be ready; None when nothing waits."""
+        ...
+
+    def claim(self, ledger: SqliteLedger, work_dir: Path, candidate: Candidate) -> FileRow:
+        """Take the file into work/ per the durability protocol; FileVanished if it is gone."""
+        ...
+
+    def resume(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+        """Finish the claim of a file left in `claimed` state by a crash."""
+        ...

@@ -1,0 +1,134 @@
+"""A local drop folder: inotify (watchdog) for latency, rescans so nothing is ever missed.
+
+Events only wake the loop early; the folder listing is the truth. That keeps the source right
+when events are lost (queue overflow, a restart) or never come (NFS and SMB mounts, where
+inotify is blind). On a local filesystem a file that any process still holds open for writing
+is never ready, however quiet it has been: the kernel refuses us a read lease while a writer
+exists, which catches the stalled upload that a stability window alone would let through.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import structlog
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from gateway.claim import claim, finish_claim
+from gateway.config import SourceConfig
+from gateway.errors import SourceUnavailable
+from gateway.ledger import FileRow, SqliteLedger
+from gateway.sources.base import Candidate, Readiness, is_ignored
+
+log = structlog.get_logger("gateway")
+
+F_SETLEASE = getattr(fcntl, "F_SETLEASE", 1024)
+
+
+def has_writer(path: str) -> bool:
+    """True when another process has the file open for writing (Linux read-lease test).
+
+    Where leases are unsupported (not our file without CAP_LEASE, some network filesystems)
+    the answer is False and the stability window decides alone.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.fcntl(fd, F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EBUSY)
+    else:
+        fcntl.fcntl(fd, F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
+
+
+class _Wake(FileSystemEventHandler):
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.wake.set()
+
+
+class LocalSource:
+    """Files dropped into one folder (not recursive)."""
+
+    def __init__(self, config: SourceConfig, wake: threading.Event) -> None:
+        self.config = config
+        self.folder = config.path
+        self.wake = wake
+        self.readiness = Readiness(config.settle_seconds)
+        self.observer: Any = None
+
+    def start(self) -> None:
+        """Create the folder if needed and watch it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            observer = Observer()
+            observer.schedule(_Wake(self.wake), str(self.folder), recursive=False)
+            observer.start()
+            self.observer = observer
+        except OSError as exc:  # inotify limits: rescans still find everything
+            log.warning("watch_failed", source=self.config.name, error=str(exc))
+
+    def stop(self) -> None:
+        """Stop watching."""
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+            self.observer = None
+
+    def poll(self) -> list[Candidate]:
+        """List the folder, observe every file, return the ready ones oldest first."""
+        ready: list[Candidate] = []
+        names: list[str] = []
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError as exc:
+            raise SourceUnavailable(f"cannot list {self.folder}: {exc.strerror}") from exc
+        present = {e.name for e in entries}
+        for entry in entries:
+            name = entry.name
+            if is_ignored(name, self.config):
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            names.append(name)
+            if self.config.done_suffix and name + self.config.done_suffix not in present:
+                continue
+            signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            if self.readiness.observe(name, signature) and not has_writer(entry.path):
+                ready.append(Candidate(name, entry.path, stat.st_size, stat.st_mtime_ns))
+        self.readiness.keep_only(names)
+        return sorted(ready, key=lambda c: (c.mtime_ns, c.name))
+
+    def next_due(self) -> float | None:
+        """Seconds until the next waiting file could settle."""
+        return self.readiness.next_due()
+
+    def claim(self, ledger: SqliteLedger, work_dir: Path, candidate: Candidate) -> FileRow:
+        """Rename the file into work/ (the ledger row is written first)."""
+        self.readiness.forget(candidate.name)
+        row = claim(ledger, work_dir, self.config.name, Path(candidate.path), candidate.size,
+                    candidate.mtime_ns)  # fmt: skip
+        if self.config.done_suffix:
+            Path(candidate.path + self.config.done_suffix).unlink(missing_ok=True)
+        return row
+
+    def resume(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+        """Finish a claim interrupted between the ledger row and the rename."""
+        return finish_claim(ledger, row)

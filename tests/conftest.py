@@ -1,0 +1,54 @@
+"""Shared fixtures: a state root per test, the shared corpus, and running the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway import config as config_module
+from gateway.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture(name="root")
+def _root(tmp_path: Path) -> Path:
+    """An empty state directory."""
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture(name="make_config")
+def _make_config(root: Path) -> Callable[..., Config]:
+    """Build a Config from TOML-shaped keyword arguments, rooted at `root`; fast settling."""
+
+    def make(**raw: object) -> Config:
+        raw.setdefault("source", [{"name": "inbound", "settle_seconds": 0.05, "poll_seconds": 0.2}])
+        return config_module.parse(dict(raw), root)
+
+    return make
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m gateway` as a real process and capture its output."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO, env=env, check=False,
+    )
+
+
+@pytest.fixture(name="corpus")
+def _corpus() -> Path:
+    """The shared real-world corpus (../shared/corpus beside the checkout)."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present beside this checkout")
+    return CORPUS

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian machine with Python 3.11, then run it.
+# Idempotent: a second run reuses the virtual environment and installed packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null || python=python3
+
+# The SFTP tests run a real OpenSSH server on 127.0.0.1; install it when it is missing.
+if [ ! -x /usr/sbin/sshd ] && command -v apt-get >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssh-server openssh-client >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+.venv/bin/ruff check gateway tests
+.venv/bin/mypy
+exec .venv/bin/python -m pytest "$@"

@@ -110,7 +110,7 @@ class Pipeline:
             if rejection is not None:
                 raise rejection
         except RejectedFile as exc:
-            return self._reject(row, ctx, exc.stage, exc.findings, bound)
+            return self._reject(row, exc.stage, exc.findings, ctx.format, ctx.encoding_name, bound)
         except TransientError:
             self._discard_staged(row)
             raise
@@ -118,13 +118,14 @@ class Pipeline:
             bound.exception("reader_failed")
             finding = Finding("internal_error", f"the {ctx.format} reader failed: {exc!r}",
                               rule="a gateway bug: report it with this file")  # fmt: skip
-            return self._reject(row, ctx, ctx.stage, [*ctx.findings, finding], bound)
-        encoding = ctx.encoding
-        self.ledger.update(
-            row.file_id,
-            encoding=encoding.name if encoding else None,
-            records=sum(doc_types.values()),
-        )
+            findings = [*ctx.findings, finding]
+            return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name, bound)
+        for kind, value in ctx.unique_keys:
+            same = self.ledger.accepted_with_key(kind, value, row.file_id)
+            if same is not None:
+                self._discard_staged(row)
+                return self._duplicate(row, source, same, bound, f"{kind} {value}")
+        self.ledger.update(row.file_id, encoding=ctx.encoding_name, records=sum(doc_types.values()))
         self.ledger.add_keys(row.file_id, ctx.keys)
         staged = [
             OutputRow(o.file_id, o.target, o.path, o.tmp_path, "intent", counts[o.target], o.at)
@@ -210,26 +211,31 @@ class Pipeline:
             pass  # archived before a crash; only the ledger was behind
         self.ledger.update(row.file_id, work_path=None, detail=str(destination))
 
-    def _duplicate(self, row: FileRow, source: SourceConfig, same: str, bound: Any) -> Outcome:
-        bound.info("file_duplicate", same_as=same, policy=source.duplicates)
+    def _duplicate(
+        self, row: FileRow, source: SourceConfig, same: str, bound: Any, what: str = "the same content"
+    ) -> Outcome:
+        bound.info("file_duplicate", same_as=same, what=what, policy=source.duplicates)
         if source.duplicates == "quarantine":
-            finding = Finding("duplicate", f"the same content was accepted as {same}",
-                              rule="source duplicates = quarantine")  # fmt: skip
-            ctx = ReadContext(Inbound(row.file_id, Path(row.work_path or ""), row.original_name,
-                                      source, row.sha256 or "", row.size or 0),
-                              self.config, format=row.format or "unknown", stage="claim")  # fmt: skip
-            return self._reject(row, ctx, "claim", [finding], bound)
-        self.ledger.event(row.file_id, "duplicate_of", same_as=same)
-        self.ledger.update(row.file_id, state="duplicate", detail=f"same content as {same}")
+            finding = Finding(
+                "duplicate", f"{what} was accepted before, as {same}", rule="source duplicates = quarantine"
+            )
+            return self._reject(row, "claim", [finding], row.format, row.encoding, bound)
+        self.ledger.event(row.file_id, "duplicate_of", same_as=same, what=what)
+        self.ledger.update(row.file_id, state="duplicate", detail=f"{what} as in {same}")
         self.archive(row)
         return Outcome("duplicate")
 
     def _reject(
-        self, row: FileRow, ctx: ReadContext, stage: str, findings: list[Finding], bound: Any
+        self,
+        row: FileRow,
+        stage: str,
+        findings: list[Finding],
+        fmt: str | None,
+        encoding: str | None,
+        bound: Any,
     ) -> Outcome:
         self._discard_staged(row)
-        encoding = ctx.encoding.name if ctx.encoding else None
-        folder = quarantine.put(self.config, row, stage, findings, ctx.format, encoding)
+        folder = quarantine.put(self.config, row, stage, findings, fmt, encoding)
         self.ledger.event(row.file_id, "file_quarantined", stage=stage,
                           errors=[f.to_dict() for f in findings[:50]])  # fmt: skip
         self.ledger.update(row.file_id, state="quarantined", stage=stage, work_path=None,

@@ -51,10 +51,9 @@ def render_status(data: dict[str, Any]) -> str:
     lines = [f"state: {data['state_dir']}"]
     for s in data["sources"]:
         files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
-        lines.append(
-            f"source {s['name']} ({s['type']}, {s['side']}): "
-            f"{'reachable' if s['reachable'] else 'UNREACHABLE'}, last poll {s['last_poll'] or 'never'}; {files}"
-        )
+        reach = "reachable" if s["reachable"] else "UNREACHABLE"
+        poll = s["last_poll"] or "never"
+        lines.append(f"source {s['name']} ({s['type']}, {s['side']}): {reach}, last poll {poll}; {files}")
         if s["last_error"]:
             lines.append(f"  last error: {s['last_error']}")
     lines.append(f"quarantine: {data['quarantine']} file(s)")

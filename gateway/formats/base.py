@@ -58,6 +58,7 @@ class ReadContext:
     encoding: Encoding | None = None
     findings: list[Finding] = field(default_factory=list)
     keys: list[tuple[str, str]] = field(default_factory=list)
+    unique_keys: list[tuple[str, str]] = field(default_factory=list)
     first_stage: str | None = None
 
     def decide_encoding(self, declared: str | None = None) -> Encoding:
@@ -70,6 +71,11 @@ class ReadContext:
             threshold=self.config.encoding_confidence,
         )
         return self.encoding
+
+    @property
+    def encoding_name(self) -> str | None:
+        """The decided encoding's name, once decided."""
+        return self.encoding.name if self.encoding else None
 
     def add(
         self,
@@ -92,9 +98,12 @@ class ReadContext:
             ))  # fmt: skip
             raise TooManyFindings(self.findings)
 
-    def key(self, kind: str, value: str) -> None:
-        """Note a business key (order number, UNB reference, DOCNUM) for duplicates and trace."""
+    def key(self, kind: str, value: str, *, unique: bool = False) -> None:
+        """Note a business key for `trace`; a `unique` one (sender + UNB reference, DOCNUM)
+        makes the file a duplicate when an accepted file already carried it."""
         self.keys.append((kind, value))
+        if unique:
+            self.unique_keys.append((kind, value))
 
     def lineage(self, message_ref: str | None = None, interchange_ref: str | None = None) -> Source:
         """The `source` block of a canonical record read from this file."""
@@ -103,7 +112,7 @@ class ReadContext:
             file_name=self.file.name,
             sha256=self.file.sha256,
             format=self.format,
-            encoding=self.encoding.name if self.encoding else None,
+            encoding=self.encoding_name,
             message_ref=message_ref,
             interchange_ref=interchange_ref,
         )

@@ -114,7 +114,7 @@ def cmd_validate(args: argparse.Namespace, config: Config) -> int:
     else:
         for r in reports:
             if r.valid:
-                print(f"{r.path}: ok ({r.format}, {r.encoding}, {r.records} documents)")
+                print(f"{r.path}: ok ({r.format}, {r.encoding}, {r.records} document(s))")
             for finding in r.findings:
                 print(finding.render(str(r.path)))
     return EX_OK if all(r.valid for r in reports) else EX_INVALID

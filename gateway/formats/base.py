@@ -122,7 +122,8 @@ class ReadContext:
         if not self.findings:
             return None
         kind = STAGE_ERRORS.get(self.first_stage or self.stage, InvalidContent)
-        return kind(self.findings)
+        # Column-wise checks find problems out of line order; people read files top down.
+        return kind(sorted(self.findings, key=lambda f: int(f.location.get("line", 0))))
 
 
 class Reader(Protocol):

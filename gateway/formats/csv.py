@@ -110,18 +110,27 @@ class CsvReader:
             closest: Layout | None = layout
         else:
             layout, closest = recognise(header)
-        if layout is not None and not ctx.findings:
+        if layout is not None:
             return layout
         if closest is None:
             ctx.add("unknown_layout", "no CSV layouts are installed", line=1)
             return None
         missing, unknown = closest.matches(header)
+        known = len(header) - len(unknown)
+        if not named:
+            ctx.add(
+                "unknown_layout",
+                f"the header matches no layout; the closest is {closest.name}"
+                f" ({known} of {len(header)} columns known)",
+                line=1,
+            )
         rule = f"layout {closest.name}"
         for name in missing:
             ctx.add("missing_column", "required column is missing", line=1, column=name, rule=rule)
         for name in unknown:
             ctx.add("unknown_column", "column is not in the layout", line=1, column=name, rule=rule)
-        return None
+        # Check the known columns too, so one run shows every problem in the file.
+        return closest if known else None
 
 
 class _Assembler:
@@ -131,7 +140,7 @@ class _Assembler:
         self.ctx = ctx
         self.layout = layout
         self.header = header
-        self.columns: list[Column] = [layout.by_name[h] for h in header]
+        self.columns: list[Column | None] = [layout.by_name.get(h) for h in header]
         self.key_at = [header.index(k.lower()) for k in layout.key if k.lower() in header]
         self.key: tuple[str, ...] | None = None
         self.builder: DocumentBuilder | None = None
@@ -146,9 +155,13 @@ class _Assembler:
                 row = next(reader)
             except StopIteration:
                 break
-            except (csv.Error, LineTooLong) as exc:
-                what = "line too long" if isinstance(exc, LineTooLong) else str(exc)
-                self.ctx.add("malformed_csv", f"cannot read on: {what}", line=reader.line_num + 1)
+            except LineTooLong:
+                self.ctx.add("line_too_long", "a line is longer than any real row; reading stopped",
+                             line=reader.line_num + 1, rule="csv_max_line")  # fmt: skip
+                break
+            except csv.Error as exc:
+                hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
+                self.ctx.add("malformed_csv", f"{exc}{hint}; reading stopped", line=last_line + 1)
                 break
             start, last_line = last_line + 1, reader.line_num
             if not any(cell.strip() for cell in row):
@@ -175,6 +188,9 @@ class _Assembler:
         bad_rows: set[int] = set()
         stripped = {i: frame[i].str.strip() for i in range(len(self.header))}
         for i, column in enumerate(self.columns):
+            if column is None:
+                values.append([None] * len(rows))
+                continue
             normalised, problems = check_chunk(column, stripped[i], lines)
             if column.required_when and column.required_when[0] in self.header:
                 other, wanted = column.required_when
@@ -200,6 +216,7 @@ class _Assembler:
             self.builder.add(lines[r], {
                 column.name: (column.to, row[i], values[i][r])
                 for i, column in enumerate(self.columns)
+                if column is not None
             })  # fmt: skip
 
     def _start(self, key: tuple[str, ...], line: int) -> None:

@@ -1,0 +1,214 @@
+"""Parse untrusted XML safely: the one place that decides how lxml may read partner files.
+
+Shared by the XML and the IDoc-XML readers. The rules, whatever the caller asks for:
+
+- no DTD is ever loaded, no entity is ever expanded, nothing is fetched from the network and
+  XInclude is never processed (lxml only does it on an explicit `xinclude()` call, which the
+  gateway never makes);
+- a document whose DOCTYPE carries an internal subset is refused before parsing starts: that is
+  where the billion-laughs and XXE payloads live, and no real business document needs one. A
+  bare `<!DOCTYPE cXML SYSTEM "...cXML.dtd">`, as cXML always sends, is accepted and ignored;
+- an entity reference left in the tree (declared in an external DTD we did not load) is refused,
+  so its unresolved name can never reach an output as if it were data;
+- size and nesting depth are limited, configurable per source (`xml_max_bytes`,
+  `xml_max_depth`, `xml_huge_tree`).
+
+Findings never quote the DTD or an entity's replacement text, so nothing from the file system
+named by a hostile file can leak into error reports or logs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from lxml import etree
+
+from gateway.errors import Finding
+from gateway.formats.encoding import sniff_bom
+
+#: 1 GiB: far above any business document, low enough to refuse a runaway export early.
+DEFAULT_MAX_BYTES = 1 << 30
+#: Real EDI XML nests a dozen levels; IDoc-XML and UBL stay well under 30.
+DEFAULT_MAX_DEPTH = 100
+#: The prolog (declaration, comments, DOCTYPE) must fit in this many bytes.
+PROLOG_BYTES = 1 << 16
+
+RULE = "safe XML: no DTD, no entities, no network, no XInclude"
+_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_DOCTYPE = re.compile(r"<!DOCTYPE\s+([^\s\[>]+)([^\[>]*)(\[)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class XmlLimits:
+    """How much a source lets one XML file take."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
+    huge_tree: bool = False
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> XmlLimits:
+        """Limits from a source's extra keys; bad values fall back to the defaults."""
+
+        def number(key: str, default: int) -> int:
+            try:
+                value = int(options.get(key, default))
+            except (TypeError, ValueError):
+                return default
+            return value if value > 0 else default
+
+        return cls(
+            max_bytes=number("xml_max_bytes", DEFAULT_MAX_BYTES),
+            max_depth=number("xml_max_depth", DEFAULT_MAX_DEPTH),
+            huge_tree=bool(options.get("xml_huge_tree", False)),
+        )
+
+
+def parser_options(limits: XmlLimits | None = None) -> dict[str, Any]:
+    """The keyword arguments every lxml parser and iterparse call of the gateway uses."""
+    return {
+        "resolve_entities": False,
+        "load_dtd": False,
+        "dtd_validation": False,
+        "no_network": True,
+        "huge_tree": bool(limits and limits.huge_tree),
+        "remove_comments": True,
+        "remove_pis": True,
+    }
+
+
+def safe_parser(limits: XmlLimits | None = None, encoding: str | None = None) -> etree.XMLParser:
+    """An `XMLParser` with the safe settings, for whole-document parsing of small files."""
+    return etree.XMLParser(encoding=encoding, collect_ids=False, **parser_options(limits))
+
+
+def declared_encoding(head: bytes) -> str | None:
+    """The `encoding` of the XML declaration at the start of `head`, if there is one."""
+    found = _DECLARATION.match(head)
+    return found.group(1).decode("ascii") if found else None
+
+
+def check_prolog(path: Path, encoding: str = "utf-8", skip: int = 0) -> list[Finding]:
+    """Findings that make the file unsafe to parse at all: an internal DTD subset, above all.
+
+    Only the prolog is read, so a billion-laughs file is refused in microseconds.
+    """
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        head = fh.read(PROLOG_BYTES)
+    text = head.decode(encoding, errors="replace")
+    found = _DOCTYPE.search(text)
+    if found is None or _root_starts_before(text, found.start()):
+        return []
+    line = text.count("\n", 0, found.start()) + 1
+    if found.group(3) is None:
+        return []  # an external DTD reference only: never loaded, harmless
+    declares = "<!ENTITY" in text[found.end() :].upper() or len(head) == PROLOG_BYTES
+    what = "declares entities" if declares else "has an internal subset"
+    return [
+        Finding(
+            "dtd_refused",
+            f"the document type declaration {what}; DTDs are never processed (entity expansion "
+            "and external entities are refused: billion laughs, XXE)",
+            {"line": line},
+            rule=RULE,
+        )
+    ]
+
+
+def _root_starts_before(text: str, offset: int) -> bool:
+    """True when an element starts before `offset`, so the DOCTYPE text is data, not prolog."""
+    return re.search(r"<[^?!]", text[:offset]) is not None
+
+
+def iterparse(
+    source: str | Path | IO[bytes],
+    limits: XmlLimits | None = None,
+    encoding: str | None = None,
+    events: tuple[str, ...] = ("start", "end"),
+    tag: str | None = None,
+) -> Iterator[tuple[str, Any]]:
+    """`etree.iterparse` with the safe settings (the caller counts depth from the events)."""
+    options = parser_options(limits)
+    src = str(source) if isinstance(source, Path) else source
+    return iter(etree.iterparse(src, events=events, tag=tag, encoding=encoding, **options))
+
+
+def syntax_finding(exc: etree.XMLSyntaxError) -> Finding:
+    """A located finding for a well-formedness error reported by libxml2."""
+    line, column = exc.position if exc.position else (0, 0)
+    message = str(exc.msg or exc).split(" (", 1)[0]
+    location: dict[str, Any] = {}
+    if line:
+        location["line"] = line
+    if column:
+        location["column"] = column
+    return Finding("malformed_xml", f"not well-formed XML: {message}", location, rule="XML 1.0")
+
+
+def entity_finding(element: Any, path: str | None = None) -> Finding | None:
+    """A finding when an unexpanded entity reference sits under `element`, else None."""
+    for entity in element.iter(etree.Entity):
+        location: dict[str, Any] = {"line": entity.sourceline or element.sourceline}
+        if path:
+            location["xpath"] = path
+        return Finding(
+            "entity_reference",
+            f"the entity reference &{entity.name}; is not expanded: entities are refused",
+            location,
+            rule=RULE,
+        )
+    return None
+
+
+def depth_finding(depth: int, limits: XmlLimits, line: int | None) -> Finding:
+    """The finding for an element nested deeper than the source allows."""
+    location = {"line": line} if line else {}
+    return Finding("too_deep", f"elements nest {depth} levels deep", location,
+                   rule=f"xml_max_depth {limits.max_depth}")  # fmt: skip
+
+
+def size_finding(size: int, limits: XmlLimits) -> Finding | None:
+    """The finding for a file larger than the source allows, else None."""
+    if size <= limits.max_bytes:
+        return None
+    return Finding("too_large", f"the file has {size} bytes", {},
+                   rule=f"xml_max_bytes {limits.max_bytes}")  # fmt: skip
+
+
+def parse_safely(
+    path: Path, limits: XmlLimits | None = None, encoding: str | None = None
+) -> tuple[Any, list[Finding]]:
+    """Parse a whole (small) document with every check; return (root or None, findings)."""
+    limits = limits or XmlLimits()
+    size = size_finding(path.stat().st_size, limits)
+    if size is not None:
+        return None, [size]
+    with path.open("rb") as fh:
+        bom = sniff_bom(fh.read(4))
+    if bom is not None:
+        refused = check_prolog(path, bom.name, bom.bom)
+    else:
+        refused = check_prolog(path, encoding or "utf-8")
+    if refused:
+        return None, refused
+    depth, root = 0, None
+    try:
+        for event, element in iterparse(path, limits, encoding):
+            if event == "start":
+                depth += 1
+                if depth > limits.max_depth:
+                    return None, [depth_finding(depth, limits, element.sourceline)]
+            else:
+                depth -= 1
+                root = element
+    except etree.XMLSyntaxError as exc:
+        return None, [syntax_finding(exc)]
+    if root is None:
+        return None, [Finding("malformed_xml", "the document has no root element", rule="XML 1.0")]
+    entity = entity_finding(root)
+    return (None, [entity]) if entity else (root, [])

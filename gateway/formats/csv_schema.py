@@ -160,7 +160,9 @@ def recognise(header: list[str]) -> tuple[Layout | None, Layout | None]:
         missing, unknown = layout.matches(header)
         if not missing and not unknown:
             return layout, layout
-        score = len(set(header) & set(layout.by_name)) * 2 - len(missing) - len(unknown)
+        # The document key is the strongest hint of what a file was meant to be.
+        has_key = all(k.lower() in header for k in layout.key)
+        score = len(set(header) & set(layout.by_name)) * 2 - len(missing) - len(unknown) + 4 * has_key
         if best is None or score > best[0]:
             best = (score, layout)
     return None, best[1] if best else None

@@ -9,6 +9,7 @@ than mis-decoded, because a wrong guess silently corrupts names and addresses do
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ PLAUSIBLE = ("cp1252", "iso8859-15", "cp1250", "iso8859-2")
 
 #: Non-letters that real Western text uses beside its letters.
 TEXT_SYMBOLS = frozenset("€£¥©®°±²³µ·¹º¼½¾§¶«»¿¡–—‘’‚“”„•…™ ×÷")
+
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 BLOCK = 1 << 20
 SAMPLE = 1 << 20
@@ -137,6 +140,16 @@ def _detect(path: Path, bad: tuple[int, int, int], threshold: float) -> Encoding
         if bad[0] >= SAMPLE:
             fh.seek(max(0, bad[0] - 4096))
             sample += b"\n" + fh.read(8192)
+    offset, line, column = bad
+    if UTF8_SEQUENCE.search(sample):
+        # Valid multi-byte UTF-8 beside invalid bytes: two encodings were mixed (a UTF-8 file
+        # edited in a Windows tool). Any single code page would turn half of it into mojibake.
+        raise DecodeError([Finding(
+            "mixed_encoding",
+            f"valid UTF-8 text and a byte that is not UTF-8 (offset {offset}) in one file",
+            {"line": line, "column": column},
+            rule="one encoding per file",
+        )])  # fmt: skip
     ranked = [r["encoding"] for r in chardet.detect_all(
         sample, include_encodings=PLAUSIBLE, compat_names=False, ignore_threshold=True,
     )]  # fmt: skip
@@ -152,7 +165,6 @@ def _detect(path: Path, bad: tuple[int, int, int], threshold: float) -> Encoding
         if score >= threshold and first_error(path, name) is None:
             return Encoding(name, 0, "detected", round(score, 2))
     best = (scored and max(scored)[::2]) or (0.0, "")
-    offset, line, column = bad
     said = f"best {best[1]} at {best[0]:.2f}" if best[1] else "no candidate decodes it"
     raise DecodeError([Finding(
         "undetermined_encoding",

@@ -53,12 +53,16 @@ def _start(state: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
 
     def start() -> subprocess.Popen[str]:
+        # Logs go to a file: a pipe nobody reads would fill up and block the service.
+        log = (state.parent / f"service-{len(started)}.log").open("w")
+        config = str(state.parent / "gateway.toml")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "--config", str(state.parent / "gateway.toml"), "run", "--root", str(state)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+            [sys.executable, "-m", "gateway", "--config", config, "run", "--root", str(state)],
+            stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         )  # fmt: skip
         started.append(proc)
-        wait_for(lambda: (state / "gateway.db").exists(), what="the ledger")
+        ledger = state / "gateway.db"
+        wait_for(ledger.exists, what="the ledger")
         return proc
 
     yield start
@@ -96,8 +100,9 @@ class TestLongRunning:
         )
         assert sorted(outcomes(state).values()) == ["accepted"] * 3 + ["quarantined"]
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=20)
+        proc.communicate(timeout=20)
         assert proc.returncode == 0
+        out = (state.parent / "service-0.log").read_text()
         events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
         names = [e["event"] for e in events]
         assert names[-1] == "service_stopped"

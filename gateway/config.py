@@ -159,6 +159,8 @@ SOURCE_KEYS = {
     # SFTP
     "host", "port", "username", "key_file", "password_file", "password_env", "known_hosts",
     "host_key_fingerprint", "remote_dir", "after", "max_files_per_poll", "timeout_seconds",
+    # EDIFACT reader options (gateway/formats/edifact.py)
+    "edifact_charset_check", "edifact_orders_as", "edifact_max_segment",
 }  # fmt: skip
 SFTP_REQUIRED = ("host", "username", "remote_dir")
 

@@ -60,6 +60,11 @@ class Pipeline:
         self.ledger = ledger
         self.router = Router(config)
         self.targets = {t.name: TARGETS[t.format](t) for t in config.targets}
+        for target in self.targets.values():
+            # Targets that number interchanges per partner (EDIFACT) keep the sequence in the ledger.
+            bind = getattr(target, "bind_sequence", None)
+            if bind is not None:
+                bind(ledger.next_sequence)
         self.deliveries: dict[str, Delivery] = {t.name: delivery_for(t) for t in config.targets}
 
     def source_of(self, row: FileRow) -> SourceConfig:

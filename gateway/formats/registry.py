@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from gateway.formats.base import Reader
 from gateway.formats.csv import CsvReader
+from gateway.formats.edifact import EdifactReader
 
 FORMATS: dict[str, type[Reader]] = {
+    "edifact": EdifactReader,
     "csv": CsvReader,
 }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from gateway.targets.base import Target
+from gateway.targets.edifact import EdifactTarget
 from gateway.targets.jsonl import JsonlTarget
 
 TARGETS: dict[str, type[Target]] = {
     "jsonl": JsonlTarget,
+    "edifact": EdifactTarget,
 }

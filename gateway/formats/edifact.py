@@ -1,0 +1,261 @@
+"""UN/EDIFACT in: decode by the declared UNOx, tokenize in blocks, check envelopes and each
+message against its schema, map each valid message to canonical records as soon as it ends.
+
+Only one message is held at a time, so a 200 MB interchange of ordinary messages reads in flat
+memory. Source options: `edifact_charset_check` (`strict`, the default, or `off` for partners
+who send lower case under UNOA), `edifact_orders_as` (`sales_order` or `purchase_order`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+from gateway.canonical.build import record_from_dict
+from gateway.canonical.records import Record
+from gateway.errors import DecodeError, reject
+from gateway.formats.base import ReadContext
+from gateway.formats.edifact_envelope import Envelope, Interchange, Message
+from gateway.formats.edifact_schema import schema_for
+from gateway.formats.edifact_syntax import (
+    CHARSET_RULES,
+    CHARSETS,
+    Delimiters,
+    Scanner,
+    Segment,
+    SyntaxFault,
+    parse_una,
+)
+from gateway.formats.encoding import sniff_bom
+from gateway.mappings.edifact_common import MappingProblem, report_problem
+from gateway.mappings.edifact_desadv import map_desadv
+from gateway.mappings.edifact_invrpt import map_invrpt
+from gateway.mappings.edifact_orders import map_orders
+from gateway.mappings.edifact_pricat import map_pricat
+from gateway.mappings.edifact_recadv import map_recadv
+
+BLOCK = 1 << 20
+Mapper = Callable[[Message, dict[str, Any]], list[dict[str, Any]]]
+MAPPERS: dict[str, Mapper] = {
+    "ORDERS": map_orders,
+    "ORDRSP": map_orders,
+    "DESADV": map_desadv,
+    "RECADV": map_recadv,
+    "INVRPT": map_invrpt,
+    "PRICAT": map_pricat,
+}
+
+
+def declared_syntax(head: bytes) -> str | None:
+    """The UNB syntax identifier (UNOA..UNOY) from the first bytes, before any decoding."""
+    text = head.decode("latin-1").lstrip(" \r\n\t")
+    delimiters = Delimiters()
+    una = parse_una(text)
+    if una is not None:
+        delimiters, length = una
+        text = text[length:].lstrip(" \r\n")
+    if not text.startswith("UNB"):
+        return None
+    return text[4:8] if text[3:4] == delimiters.data else None
+
+
+class EdifactReader:
+    """UN/EDIFACT interchanges (syntax 1 to 4, with or without UNA, several per file)."""
+
+    name: ClassVar[str] = "edifact"
+
+    @staticmethod
+    def sniff(head: bytes) -> bool:
+        """An interchange starts with UNA or UNB."""
+        return head.startswith((b"UNA", b"UNB"))
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        """Yield the records of every valid message; report every problem with its segment."""
+        with ctx.file.path.open("rb") as fh:
+            head = fh.read(4096)
+        bom = sniff_bom(head)
+        syntax = declared_syntax(head[bom.bom :] if bom else head)
+        if syntax == "UNOX":
+            raise reject(
+                DecodeError,
+                "unsupported_charset",
+                "ISO 2022 code extension is not supported",
+                value=syntax,
+                rule="UNB 0001",
+                segment="UNB",
+                element=1,
+                component=1,
+            )
+        encoding = ctx.decide_encoding(declared=CHARSETS.get(syntax or ""))
+        ctx.stage = "validate"
+        return _Run(ctx, encoding.name, encoding.bom).records()
+
+
+class _Run:
+    """One file being read: decoder, scanner, envelope and the current interchange."""
+
+    def __init__(self, ctx: ReadContext, codec: str, skip: int) -> None:
+        self.ctx = ctx
+        self.codec = codec
+        self.skip = skip
+        self.offset = 0
+        self.options = ctx.file.source.options
+        self.scanner: Scanner | None = None
+        self.charset_rule: re.Pattern[str] | None = None
+        self.interchange: Interchange | None = None
+
+    def blocks(self) -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder(self.codec)("strict")
+        with self.ctx.file.path.open("rb") as fh:
+            fh.seek(self.skip)
+            first = True
+            while True:
+                data = fh.read(BLOCK)
+                try:
+                    text = decoder.decode(data, final=not data)
+                except UnicodeDecodeError as exc:
+                    at = self.skip + self.offset + exc.start
+                    raise reject(
+                        DecodeError,
+                        "undecodable",
+                        f"byte 0x{data[exc.start]:02x} at offset {at} is not valid {self.codec}",
+                        rule=f"the declared syntax identifier's character set ({self.codec})",
+                        segment_index=(self.scanner.index + 1) if self.scanner else 1,
+                    ) from None
+                self.offset += len(data)
+                if first:
+                    text = text.lstrip(" \t\r\n")
+                    first = False
+                if text:
+                    yield text
+                if not data:
+                    return
+
+    def records(self) -> Iterator[Record]:
+        ctx = self.ctx
+        envelope = Envelope(ctx.add, self.on_interchange)
+        self.scanner = scanner = Scanner(
+            self.blocks(), max_segment=int(self.options.get("edifact_max_segment", BLOCK))
+        )
+        strict = self.options.get("edifact_charset_check", "strict") != "off"
+        last = 0
+        try:
+            for seg in scanner:
+                last = seg.index
+                if seg.tag == "UNA":
+                    envelope.feed(seg)
+                    continue
+                message = envelope.feed(seg)
+                if self.charset_rule is not None and strict and self.charset_rule.search(seg.raw):
+                    self.bad_characters(seg)
+                if seg.tag == "UNB":
+                    self.set_repetition(scanner)
+                if message is not None:
+                    yield from self.message(message)
+        except SyntaxFault as fault:
+            ctx.add(
+                "syntax_error",
+                fault.message,
+                value=fault.raw or None,
+                rule="ISO 9735 syntax",
+                segment_index=fault.index,
+            )
+            return
+        message = envelope.finish(last)
+        if message is not None:
+            yield from self.message(message)
+
+    def on_interchange(self, interchange: Interchange) -> None:
+        self.interchange = interchange
+        self.ctx.key("unb", f"{interchange.sender}:{interchange.control_ref}", unique=True)
+        rule = CHARSET_RULES.get(interchange.syntax)
+        if rule is not None and self.scanner is not None:
+            d = self.scanner.delimiters
+            allowed = re.escape(d.component + d.data + d.release + d.decimal)
+            rule = re.compile(rule.pattern[:-1] + allowed + "]")
+        self.charset_rule = rule
+
+    def set_repetition(self, scanner: Scanner) -> None:
+        ic = self.interchange
+        if ic is not None and ic.version == "4":
+            rep = ic.una.reserved if ic.una else "*"
+            scanner.repetition = rep if rep.strip() else None
+        else:
+            scanner.repetition = None
+
+    def bad_characters(self, seg: Segment) -> None:
+        assert self.charset_rule is not None and self.interchange is not None
+        syntax = self.interchange.syntax
+        for e, value in enumerate(seg.elements):
+            parts = [value] if isinstance(value, str) else value
+            for c, part in enumerate(parts):
+                bad = self.charset_rule.search(part)
+                if bad:
+                    where: dict[str, Any] = {"segment": seg.tag, "segment_index": seg.index, "element": e + 1}
+                    if not isinstance(value, str):
+                        where["component"] = c + 1
+                    lower = " (lower case)" if bad.group().islower() else ""
+                    self.ctx.add(
+                        "bad_character",
+                        f"character {bad.group()!r}{lower} is not allowed in {syntax}",
+                        value=part,
+                        rule=f"UNB 0001 {syntax} character set",
+                        **where,
+                    )
+                    return
+
+    def message(self, message: Message) -> Iterator[Record]:
+        ctx = self.ctx
+        name = f"{message.type}_{message.directory}"
+        schema = schema_for(name)
+        unh = message.segments[0]
+        if schema is None:
+            ctx.add(
+                "unknown_message",
+                f"no schema for {message.type} {message.directory}",
+                value=name,
+                rule="schemas/edifact/<MESSAGE>_<DIRECTORY>.json",
+                segment="UNH",
+                segment_index=unh.index,
+                element=2,
+            )
+            return
+        before = len(ctx.findings)
+        schema.check(message, ctx.add)
+        mapper = MAPPERS.get(message.type)
+        if mapper is None:
+            ctx.stage = "map"
+            ctx.add(
+                "no_mapping",
+                f"{message.type} has no canonical document type",
+                value=message.type,
+                rule="mappings: ORDERS, ORDRSP, DESADV, RECADV, INVRPT, PRICAT",
+                segment="UNH",
+                segment_index=unh.index,
+                element=2,
+                component=1,
+            )
+            ctx.stage = "validate"
+            return
+        if len(ctx.findings) > before or ctx.findings:
+            return  # the file is quarantined; keep validating, stop mapping
+        ctx.stage = "map"
+        try:
+            documents = mapper(message, self.options)
+            for data in documents:
+                ctx.key(data["doc_type"], data["doc_id"] or "")
+                data["source"] = ctx.lineage(message.ref, message.interchange.control_ref)
+                yield record_from_dict(data)
+        except MappingProblem as problem:
+            report_problem(ctx.add, problem, f"mapping edifact/{message.type}")
+        except (TypeError, ValueError) as exc:
+            ctx.add(
+                "unmappable",
+                str(exc),
+                rule=f"mapping edifact/{message.type}",
+                segment="UNH",
+                segment_index=unh.index,
+            )
+        ctx.stage = "validate"

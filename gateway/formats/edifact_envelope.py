@@ -1,0 +1,364 @@
+"""EDIFACT envelopes: UNB/UNZ interchanges, UNG/UNE groups and UNH/UNT messages.
+
+`Envelope` is fed segments one at a time and hands back each message when it is complete, so
+the reader never holds more than one message. Every count and reference the syntax defines is
+checked (UNT count and reference, UNZ and UNE counts and references) and a missing trailer is
+reported at the segment where it was due. pydifact checks none of these.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway.formats.edifact_syntax import CHARSETS, Delimiters, Segment
+
+SERVICE = frozenset({"UNA", "UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"})
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class Report(Protocol):
+    """Where findings go: `ReadContext.add` has this shape."""
+
+    def __call__(
+        self, code: str, message: str, *, value: str | None = ..., rule: str | None = ..., **location: Any
+    ) -> None: ...
+
+
+@dataclass
+class Interchange:
+    """What UNB says about the interchange."""
+
+    syntax: str
+    version: str
+    sender: str
+    sender_qualifier: str
+    recipient: str
+    recipient_qualifier: str
+    date: str
+    time: str
+    control_ref: str
+    application_ref: str = ""
+    test: bool = False
+    una: Delimiters | None = None
+    index: int = 1
+
+
+@dataclass
+class Message:
+    """One UNH..UNT message with its envelope."""
+
+    ref: str
+    type: str
+    version: str
+    release: str
+    agency: str
+    association: str
+    interchange: Interchange
+    segments: list[Segment] = field(default_factory=list)
+    group_ref: str | None = None
+
+    @property
+    def directory(self) -> str:
+        """The directory, e.g. `D96A`."""
+        return f"{self.version}{self.release}"
+
+    @property
+    def start(self) -> int:
+        """The file position of UNH."""
+        return self.segments[0].index if self.segments else 0
+
+
+def _at(segment: Segment, element: int | None = None, component: int | None = None) -> dict[str, Any]:
+    where: dict[str, Any] = {"segment": segment.tag, "segment_index": segment.index}
+    if element is not None:
+        where["element"] = element
+        if component is not None:
+            where["component"] = component
+    return where
+
+
+class Envelope:
+    """Checks the envelope structure of a stream of segments and assembles messages."""
+
+    def __init__(self, report: Report, on_interchange: Callable[[Interchange], None]) -> None:
+        self.report = report
+        self.on_interchange = on_interchange
+        self.una: Delimiters | None = None
+        self.interchange: Interchange | None = None
+        self.unb: Segment | None = None
+        self.message: Message | None = None
+        self.group: Segment | None = None
+        self.group_ref: str | None = None
+        self.messages = 0
+        self.group_messages = 0
+        self.groups = 0
+        self.interchanges = 0
+
+    def feed(self, seg: Segment) -> Message | None:
+        """Take the next segment; return a message when this segment completed one."""
+        tag = seg.tag
+        if self.message is not None and tag not in SERVICE:
+            self.message.segments.append(seg)
+            return None
+        handler = getattr(self, f"_{tag.lower()}", None) if tag in SERVICE else None
+        if handler is None:
+            self.report(
+                "outside_message",
+                "a segment outside any message (UNH..UNT)",
+                rule="ISO 9735: data segments belong to a message",
+                **_at(seg),
+            )
+            return None
+        result: Message | None = handler(seg)
+        return result
+
+    def finish(self, last_index: int) -> Message | None:
+        """End of file: report open envelopes; return a message left without UNT."""
+        done = self._close_message(last_index, "the end of the file")
+        if self.group is not None:
+            self.report(
+                "missing_une",
+                f"group {self.group_ref!r} has no UNE before the end of the file",
+                rule="UNG needs a matching UNE",
+                **_at(self.group),
+            )
+        if self.interchange is not None and self.unb is not None:
+            self.report(
+                "missing_unz",
+                f"interchange {self.interchange.control_ref!r} has no UNZ before the end of the file",
+                rule="UNB needs a matching UNZ",
+                **_at(self.unb),
+            )
+        elif self.interchanges == 0:
+            self.report("missing_unb", "the file has no UNB interchange header", rule="ISO 9735 UNB")
+        return done
+
+    def _close_message(self, index: int, where: str) -> Message | None:
+        message, self.message = self.message, None
+        if message is not None:
+            self.report(
+                "missing_unt",
+                f"message {message.ref!r} has no UNT before {where}",
+                rule="UNH needs a matching UNT",
+                segment="UNH",
+                segment_index=message.start,
+            )
+        return message
+
+    def _una(self, seg: Segment) -> Message | None:
+        done = self._close_message(seg.index, "UNA")
+        self._unclosed_interchange(seg)
+        self.una = Delimiters(*seg.elements[0]) if isinstance(seg.elements[0], str) else None
+        return done
+
+    def _unclosed_interchange(self, seg: Segment) -> None:
+        if self.interchange is not None and self.unb is not None:
+            self.report(
+                "missing_unz",
+                f"interchange {self.interchange.control_ref!r} has no UNZ before the next interchange",
+                rule="UNB needs a matching UNZ",
+                **_at(self.unb),
+            )
+            self.interchange = None
+
+    def _unb(self, seg: Segment) -> Message | None:
+        done = self._close_message(seg.index, "UNB")
+        self._unclosed_interchange(seg)
+        g = seg.get
+        syntax, version = g(0, 0), g(0, 1)
+        if syntax not in CHARSETS:
+            self.report(
+                "unknown_syntax",
+                "is not a supported syntax identifier",
+                value=syntax,
+                rule="UNB 0001: UNOA..UNOL, UNOW, UNOY",
+                **_at(seg, 1, 1),
+            )
+        if version not in ("1", "2", "3", "4"):
+            self.report(
+                "bad_syntax_version",
+                "is not a syntax version (1 to 4)",
+                value=version,
+                rule="UNB 0002 n1",
+                **_at(seg, 1, 2),
+            )
+        for element, name in ((1, "sender"), (2, "recipient")):
+            if not g(element, 0):
+                self.report(
+                    "missing_element",
+                    f"the interchange {name} is missing",
+                    rule=f"UNB S00{element + 1} mandatory",
+                    **_at(seg, element + 1, 1),
+                )
+        date, time = g(3, 0), g(3, 1)
+        if not (_DIGITS.fullmatch(date) and len(date) in (6, 8)):
+            self.report(
+                "bad_date",
+                "is not a date (YYMMDD, or CCYYMMDD in syntax 4)",
+                value=date,
+                rule="UNB S004 0017",
+                **_at(seg, 4, 1),
+            )
+        if not (_DIGITS.fullmatch(time) and len(time) == 4):
+            self.report(
+                "bad_time", "is not a time (HHMM)", value=time, rule="UNB S004 0019 n4", **_at(seg, 4, 2)
+            )
+        ref = g(4)
+        if not ref or len(ref) > 14:
+            self.report(
+                "bad_control_ref",
+                "the interchange control reference must be 1 to 14 characters",
+                value=ref,
+                rule="UNB 0020 an..14",
+                **_at(seg, 5),
+            )
+        self.interchange = Interchange(
+            syntax=syntax,
+            version=version,
+            sender=g(1, 0),
+            sender_qualifier=g(1, 1),
+            recipient=g(2, 0),
+            recipient_qualifier=g(2, 1),
+            date=date,
+            time=time,
+            control_ref=ref,
+            application_ref=g(6),
+            test=g(10) == "1",
+            una=self.una,
+            index=seg.index,
+        )
+        self.unb = seg
+        self.una = None
+        self.messages = self.groups = 0
+        self.interchanges += 1
+        self.on_interchange(self.interchange)
+        return done
+
+    def _ung(self, seg: Segment) -> Message | None:
+        done = self._close_message(seg.index, "UNG")
+        if self.interchange is None:
+            self.report("missing_unb", "UNG outside an interchange", rule="UNG follows UNB", **_at(seg))
+        if self.group is not None:
+            self.report(
+                "missing_une",
+                f"group {self.group_ref!r} has no UNE before the next UNG",
+                rule="UNG needs a matching UNE",
+                **_at(self.group),
+            )
+        self.group, self.group_ref = seg, seg.get(4)
+        self.group_messages = 0
+        self.groups += 1
+        return done
+
+    def _une(self, seg: Segment) -> Message | None:
+        done = self._close_message(seg.index, "UNE")
+        if self.group is None:
+            self.report("unexpected_une", "UNE without a UNG", rule="UNE closes a UNG", **_at(seg))
+            return done
+        self._check_trailer(
+            seg,
+            self.group_messages,
+            "messages in the group",
+            self.group_ref or "",
+            "UNE 0060",
+            "UNE 0048 = UNG 0048",
+        )
+        self.group = self.group_ref = None
+        return done
+
+    def _unh(self, seg: Segment) -> Message | None:
+        done = self._close_message(seg.index, "the next UNH")
+        if self.interchange is None:
+            self.report("missing_unb", "a message outside an interchange", rule="UNH follows UNB", **_at(seg))
+            self.interchange = Interchange("UNOA", "", "", "", "", "", "", "", "")
+            self.unb = None
+        g = seg.get
+        ref = g(0)
+        if not ref or len(ref) > 14:
+            self.report(
+                "bad_message_ref",
+                "the message reference must be 1 to 14 characters",
+                value=ref,
+                rule="UNH 0062 an..14",
+                **_at(seg, 1),
+            )
+        for component, name in ((1, "type"), (2, "version"), (3, "release"), (4, "agency")):
+            if not g(1, component - 1):
+                self.report(
+                    "missing_element",
+                    f"the message {name} is missing",
+                    rule="UNH S009 mandatory components",
+                    **_at(seg, 2, component),
+                )
+        self.message = Message(
+            ref, g(1, 0), g(1, 1), g(1, 2), g(1, 3), g(1, 4), self.interchange, [seg], self.group_ref
+        )
+        self.messages += 1
+        self.group_messages += 1
+        return done
+
+    def _unt(self, seg: Segment) -> Message | None:
+        message, self.message = self.message, None
+        if message is None:
+            self.report("unexpected_unt", "UNT without a UNH", rule="UNT closes a UNH", **_at(seg))
+            return None
+        message.segments.append(seg)
+        self._check_trailer(
+            seg,
+            len(message.segments),
+            "segments in the message (UNH and UNT included)",
+            message.ref,
+            "UNT 0074",
+            "UNT 0062 = UNH 0062",
+        )
+        return message
+
+    def _unz(self, seg: Segment) -> Message | None:
+        done = self._close_message(seg.index, "UNZ")
+        if self.group is not None:
+            self.report(
+                "missing_une",
+                f"group {self.group_ref!r} has no UNE before UNZ",
+                rule="UNG needs a matching UNE",
+                **_at(self.group),
+            )
+            self.group = None
+        if self.interchange is None:
+            self.report("unexpected_unz", "UNZ without a UNB", rule="UNZ closes a UNB", **_at(seg))
+            return done
+        count, what = (self.groups, "groups") if self.groups else (self.messages, "messages")
+        self._check_trailer(
+            seg,
+            count,
+            f"{what} in the interchange",
+            self.interchange.control_ref,
+            "UNZ 0036",
+            "UNZ 0020 = UNB 0020",
+        )
+        self.interchange = None
+        self.unb = None
+        return done
+
+    def _check_trailer(
+        self, seg: Segment, actual: int, what: str, ref: str, count_rule: str, ref_rule: str
+    ) -> None:
+        declared = seg.get(0)
+        if declared != str(actual):
+            self.report(
+                "wrong_count",
+                f"says {declared or 'nothing'} but there are {actual} {what}",
+                value=declared,
+                rule=count_rule,
+                **_at(seg, 1),
+            )
+        if seg.get(1) != ref:
+            self.report(
+                "wrong_reference",
+                f"does not match the opening reference {ref!r}",
+                value=seg.get(1),
+                rule=ref_rule,
+                **_at(seg, 2),
+            )

@@ -1,0 +1,330 @@
+"""EDIFACT message structure and element validation, driven by the data in `schemas/edifact/`.
+
+A directory file (`segments_D96A.json`) defines each segment's elements: simple elements as
+`[id, format, status]`, composites as `[id, status, [components]]`. A message file
+(`ORDERS_D96A.json`) gives the segment table: segments `[tag, status, max]` and groups
+`[name, status, max, [children]]` whose first child is the trigger segment, plus the code lists
+the mappings rely on. A message file may borrow another's table (`structure_from`) and a
+directory may `extend` another, which is how EANCOM 2002 (D01B) states only where it differs.
+
+Element checks are cached per distinct segment text: real interchanges repeat the same segments
+(`QTY+21:8`, `UNS+S`) thousands of times, and a segment's validity depends only on its text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.formats.edifact_envelope import Message, Report
+from gateway.formats.edifact_syntax import Element, Segment
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "edifact"
+_FORMAT = re.compile(r"(an|a|n)(\.\.)?([0-9]+)")
+_NUMERIC = re.compile(r"-?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+_CACHE_LIMIT = 200_000
+
+
+@dataclass(frozen=True)
+class Simple:
+    """A simple data element: id, representation (`an..35`), mandatory, allowed codes."""
+
+    id: str
+    format: str
+    kind: str
+    max: int
+    fixed: bool
+    mandatory: bool
+    codes: frozenset[str] | None = None
+
+    def problem(self, value: str) -> tuple[str, str] | None:
+        """(code, message) when `value` breaks the representation or the code list."""
+        if self.kind == "n":
+            if not _NUMERIC.fullmatch(value):
+                return "not_numeric", "is not numeric"
+            digits = sum(c.isdigit() for c in value)
+        else:
+            digits = len(value)
+            if self.kind == "a" and any(c.isdigit() for c in value):
+                return "not_alphabetic", "is not alphabetic"
+        if digits > self.max:
+            return "too_long", f"is longer than {self.max} {'digits' if self.kind == 'n' else 'characters'}"
+        if self.fixed and digits != self.max:
+            return "wrong_length", f"must be exactly {self.max} characters"
+        if self.codes is not None and value not in self.codes:
+            return "unknown_code", "is not in the code list"
+        return None
+
+
+@dataclass(frozen=True)
+class Composite:
+    """A composite data element and its components."""
+
+    id: str
+    mandatory: bool
+    components: tuple[Simple, ...]
+
+
+@dataclass(frozen=True)
+class SegmentNode:
+    """A segment's place in the message table."""
+
+    tag: str
+    mandatory: bool
+    max: int
+
+
+@dataclass(frozen=True)
+class GroupNode:
+    """A segment group: triggered by its first child."""
+
+    name: str
+    mandatory: bool
+    max: int
+    children: tuple[SegmentNode | GroupNode, ...]
+
+    @property
+    def trigger(self) -> str:
+        """The tag that starts a repetition of the group."""
+        first = self.children[0]
+        return first.tag if isinstance(first, SegmentNode) else first.trigger
+
+
+Node = SegmentNode | GroupNode
+Problem = tuple[str, str, int, int | None, str, str]  # code, message, element, component, value, rule
+
+
+def _simple(raw: list[Any], codes: dict[str, frozenset[str]]) -> Simple:
+    ident, fmt, status = raw
+    match = _FORMAT.fullmatch(fmt)
+    if match is None:
+        raise ValueError(f"bad element format {fmt!r} for {ident}")
+    kind, variable, size = match.groups()
+    return Simple(ident, fmt, kind, int(size), not variable, status == "M", codes.get(ident))
+
+
+def _element(raw: list[Any], codes: dict[str, frozenset[str]]) -> Simple | Composite:
+    if isinstance(raw[2], list):
+        return Composite(raw[0], raw[1] == "M", tuple(_simple(c, codes) for c in raw[2]))
+    return _simple(raw, codes)
+
+
+def _node(raw: list[Any]) -> Node:
+    if len(raw) == 4:
+        return GroupNode(raw[0], raw[1] == "M", int(raw[2]), tuple(_node(c) for c in raw[3]))
+    return SegmentNode(raw[0], raw[1] == "M", int(raw[2]))
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+@functools.cache
+def directory(name: str) -> dict[str, list[Any]]:
+    """The raw segment definitions of a directory, with `extends` resolved."""
+    data = _load(f"segments_{name}")
+    base = dict(directory(data.pop("extends"))) if "extends" in data else {}
+    base.update(data)
+    return base
+
+
+class MessageSchema:
+    """The schema of one message type in one directory, e.g. `ORDERS_D96A`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        data = _load(name)
+        table = _load(data["structure_from"]) if "structure_from" in data else data
+        codes = {k: frozenset(v) for k, v in {**table.get("codes", {}), **data.get("codes", {})}.items()}
+        self.segments: dict[str, tuple[Simple | Composite, ...]] = {
+            tag: tuple(_element(e, codes) for e in elements)
+            for tag, elements in directory(data["directory"]).items()
+        }
+        self.structure = tuple(_node(n) for n in table["structure"])
+        self.caches: dict[object, dict[str, tuple[Problem, ...]]] = {}
+
+    def check(self, message: Message, report: Report) -> None:
+        """Report every structure and element problem of `message`."""
+        self._structure(message.segments, report)
+        # The same text means the same elements only under the same service characters.
+        cache = self.caches.setdefault(message.interchange.una, {})
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        for seg in message.segments:
+            problems = cache.get(seg.raw)
+            if problems is None:
+                problems = cache[seg.raw] = tuple(self._elements(seg))
+            for code, text, element, component, value, rule in problems:
+                where: dict[str, Any] = {"segment": seg.tag, "segment_index": seg.index, "element": element}
+                if component is not None:
+                    where["component"] = component
+                report(code, text, value=value or None, rule=rule, **where)
+
+    def _rule(self, tag: str, spec: Simple | Composite) -> str:
+        fmt = f" {spec.format}" if isinstance(spec, Simple) else ""
+        return f"schema edifact/{self.name}, {tag} {spec.id}{fmt}"
+
+    def _elements(self, seg: Segment) -> Iterator[Problem]:
+        specs = self.segments.get(seg.tag)
+        if specs is None or seg.tag in ("UNH", "UNT"):
+            return
+        values: list[list[Element]] = [[v] for v in seg.elements]
+        for i, extra in (seg.repeats or {}).items():
+            values[i].extend(extra)
+        if len(values) > len(specs):
+            yield (
+                "too_many_elements",
+                f"has {len(values)} elements, the segment has {len(specs)}",
+                len(specs) + 1,
+                None,
+                "",
+                f"schema edifact/{self.name}, {seg.tag}",
+            )
+        for n, spec in enumerate(specs):
+            for value in values[n] if n < len(values) else [""]:
+                yield from self._value(seg.tag, spec, n + 1, value)
+
+    def _value(self, tag: str, spec: Simple | Composite, position: int, value: Element) -> Iterator[Problem]:
+        if isinstance(spec, Simple):
+            if isinstance(value, list):
+                yield (
+                    "unexpected_component",
+                    "is a simple element but has components",
+                    position,
+                    2,
+                    value[1],
+                    self._rule(tag, spec),
+                )
+                value = value[0]
+            if not value:
+                if spec.mandatory:
+                    yield (
+                        "missing_element",
+                        "mandatory element is missing",
+                        position,
+                        None,
+                        "",
+                        self._rule(tag, spec),
+                    )
+                return
+            found = spec.problem(value)
+            if found:
+                yield found[0], found[1], position, None, value, self._rule(tag, spec)
+            return
+        parts = [value] if isinstance(value, str) else value
+        if not any(parts):
+            if spec.mandatory:
+                rule = self._rule(tag, spec)
+                yield "missing_element", "mandatory composite is missing", position, None, "", rule
+            return
+        if len(parts) > len(spec.components):
+            yield (
+                "too_many_components",
+                f"has {len(parts)} components, {spec.id} has {len(spec.components)}",
+                position,
+                len(spec.components) + 1,
+                parts[len(spec.components)],
+                self._rule(tag, spec),
+            )
+        for c, component in enumerate(spec.components):
+            part = parts[c] if c < len(parts) else ""
+            if not part:
+                if component.mandatory:
+                    yield (
+                        "missing_component",
+                        "mandatory component is missing",
+                        position,
+                        c + 1,
+                        "",
+                        self._rule(tag, component),
+                    )
+                continue
+            found = component.problem(part)
+            if found:
+                yield found[0], found[1], position, c + 1, part, self._rule(tag, component)
+
+    def _structure(self, segments: list[Segment], report: Report) -> None:
+        missing: list[tuple[str, Segment]] = []
+        pos = _match(self.structure, segments, 0, missing, report, self.name)
+        if pos < len(segments):
+            seg = segments[pos]
+            known = (
+                "is not expected here (out of order)" if seg.tag in self.segments else "is not in the message"
+            )
+            report(
+                "unexpected_segment",
+                f"segment {seg.tag} {known}",
+                rule=f"schema edifact/{self.name}",
+                segment=seg.tag,
+                segment_index=seg.index,
+            )
+            return
+        for what, seg in missing:
+            report(
+                "missing_segment",
+                f"mandatory {what} is missing before this segment",
+                rule=f"schema edifact/{self.name}",
+                segment=seg.tag,
+                segment_index=seg.index,
+            )
+
+
+def _match(
+    nodes: tuple[Node, ...],
+    segs: list[Segment],
+    pos: int,
+    missing: list[tuple[str, Segment]],
+    report: Report,
+    name: str,
+    group: bool = False,
+) -> int:
+    n = len(segs)
+    for i, node in enumerate(nodes):
+        count = 0
+        if isinstance(node, SegmentNode):
+            tag = node.tag
+            # A group's trigger takes one segment: the next one starts the next repetition.
+            limit = node.max if group and i == 0 else n
+            while pos < n and segs[pos].tag == tag and count < limit:
+                count += 1
+                if count == node.max + 1:
+                    report(
+                        "too_many_repetitions",
+                        f"{tag} may occur at most {node.max} times here",
+                        rule=f"schema edifact/{name}",
+                        segment=tag,
+                        segment_index=segs[pos].index,
+                    )
+                pos += 1
+            what = f"segment {tag}"
+        else:
+            trigger = node.trigger
+            while pos < n and segs[pos].tag == trigger:
+                count += 1
+                if count == node.max + 1:
+                    report(
+                        "too_many_repetitions",
+                        f"group {node.name} may occur at most {node.max} times",
+                        rule=f"schema edifact/{name}",
+                        segment=trigger,
+                        segment_index=segs[pos].index,
+                    )
+                pos = _match(node.children, segs, pos, missing, report, name, True)
+            what = f"group {node.name} ({trigger})"
+        if count == 0 and node.mandatory:
+            missing.append((what, segs[min(pos, n - 1)]))
+    return pos
+
+
+@functools.cache
+def schema_for(name: str) -> MessageSchema | None:
+    """The schema called `name` (`ORDERS_D96A`), or None when none is shipped."""
+    if not (SCHEMA_DIR / f"{name}.json").is_file():
+        return None
+    return MessageSchema(name)

@@ -1,0 +1,337 @@
+"""EDIFACT out: DESADV from shipment, RECADV from receipt, INVRPT from inventory_adjustment and
+ORDERS from purchase_order, one interchange per input file and one message per record.
+
+Partner settings are target options: `sender`, `receiver` (required), `sender_qualifier` and
+`receiver_qualifier` (default 14, GLN), `syntax` (UNOC), `syntax_version` (3), `directory`
+(D96A), `association` (EAN008), `separators` (`:+.? '`, written as UNA), `file_name`. The
+interchange control reference comes from a ledger sequence per receiver when the pipeline binds
+one (`bind_sequence`), so it never repeats for a partner across restarts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+from gateway.canonical.records import InventoryAdjustment, PurchaseOrder, Receipt, Record, Shipment
+from gateway.config import TargetConfig
+from gateway.errors import Finding
+from gateway.formats.edifact_syntax import CHARSETS, Delimiters
+from gateway.mappings.edifact_common import FUNCTION_CODES
+from gateway.targets.base import FileInfo, Opener, Output, unknown_options
+
+DEFAULT_NAME = "{stem}.{file_id}.edi"
+OPTIONS = {
+    "sender",
+    "receiver",
+    "sender_qualifier",
+    "receiver_qualifier",
+    "syntax",
+    "syntax_version",
+    "directory",
+    "association",
+    "separators",
+    "file_name",
+    "una",
+}
+Seg = list[Any]  # tag, then elements: str, or list of components
+
+
+def edi_date(iso: str | None) -> tuple[str, str] | None:
+    """(value, format) for DTM: 102 for a date, 203 with hours and minutes."""
+    if not iso:
+        return None
+    digits = iso.replace("-", "").replace(":", "").replace("T", "")[:12]
+    return (digits[:8], "102") if len(digits) < 12 else (digits, "203")
+
+
+def _dtm(qualifier: str, iso: str | None) -> list[Seg]:
+    value = edi_date(iso)
+    return [["DTM", [qualifier, value[0], value[1]]]] if value else []
+
+
+class Serializer:
+    """Renders segments with release escaping and counts them."""
+
+    def __init__(self, d: Delimiters) -> None:
+        self.d = d
+        specials = {d.release, d.component, d.data, d.terminator}
+        if d.reserved.strip():
+            specials.add(d.reserved)
+        self.table = str.maketrans({c: d.release + c for c in specials})
+
+    def render(self, seg: Seg) -> str:
+        d = self.d
+        parts = [seg[0]]
+        for element in seg[1:]:
+            if isinstance(element, list):
+                comps = [str(c or "").translate(self.table) for c in element]
+                while comps and not comps[-1]:
+                    comps.pop()
+                parts.append(d.component.join(comps))
+            else:
+                parts.append(str(element or "").translate(self.table))
+        while len(parts) > 1 and not parts[-1]:
+            parts.pop()
+        return d.data.join(parts) + d.terminator
+
+
+def _line_items(line: Any) -> list[Seg]:
+    segs: list[Seg] = [["LIN", line.line_no or "", "", [line.gtin, "EN"] if line.gtin else ""]]
+    ids = [[v, k] for v, k in ((line.sku, "SA"), (line.buyer_sku, "IN")) if v]
+    if ids:
+        segs.append(["PIA", "5", *ids])
+    if line.description:
+        segs.append(["IMD", "F", "", ["", "", "", line.description]])
+    return segs
+
+
+def _qty(qualifier: str, value: str | None, uom: str | None = None) -> list[Seg]:
+    return [["QTY", [qualifier, value, uom or ""]]] if value not in (None, "") else []
+
+
+def _batch(line: Any) -> list[Seg]:
+    segs: list[Seg] = []
+    if line.lot:
+        segs.append(["GIN", "BX", line.lot])
+    if line.serial:
+        segs.append(["GIN", "BN", line.serial])
+    return segs + _dtm("361", line.expiry)
+
+
+def desadv(r: Shipment) -> list[Seg]:
+    """DESADV body (BGM..CNT) for a shipment."""
+    segs: list[Seg] = [["BGM", "351", r.shipment_id or r.doc_id, FUNCTION_CODES[r.function]]]
+    segs += _dtm("137", r.issued_at) + _dtm("11", r.ship_date)
+    segs += [["RFF", ["ON", r.order_number]]] if r.order_number else []
+    segs += [["RFF", ["CN", t]] for t in r.tracking_numbers]
+    segs += [["NAD", "SF", [r.warehouse, "", "92"]]] if r.warehouse else []
+    segs += [["TDT", "20", "", "", "", [r.carrier]]] if r.carrier else []
+
+    def lines_for(sscc: str | None) -> Iterator[Seg]:
+        for line in r.lines:
+            if line.package_sscc == sscc:
+                yield from _line_items(line)
+                yield from _qty("12", line.quantity_shipped or line.quantity, line.uom)
+                yield from _qty("21", line.quantity_ordered)
+                yield from _batch(line)
+
+    segs.append(["CPS", "1"])
+    segs += list(lines_for(None))
+    for n, package in enumerate(r.packages, start=2):
+        segs += [["CPS", str(n), "1"], ["PAC", "1", "", "201"]]
+        segs += [["MEA", "PD", "AAB", ["KGM", package.weight]]] if package.weight else []
+        segs += [["PCI", "33E"], ["GIN", "BJ", package.sscc]] if package.sscc else []
+        segs += list(lines_for(package.sscc))
+    return [*segs, ["CNT", ["2", str(len(r.lines))]]]
+
+
+def recadv(r: Receipt) -> list[Seg]:
+    """RECADV body for a receipt."""
+    segs: list[Seg] = [["BGM", "632", r.receipt_id or r.doc_id, FUNCTION_CODES[r.function]]]
+    segs += _dtm("137", r.issued_at) + _dtm("50", r.received_at)
+    segs += [["RFF", ["ON", r.po_number]]] if r.po_number else []
+    segs += [["RFF", ["DQ", r.asn_number]]] if r.asn_number else []
+    segs += [["NAD", "DP", [r.warehouse, "", "92"]]] if r.warehouse else []
+    segs.append(["CPS", "1"])
+    for line in r.lines:
+        segs += _line_items(line)
+        segs += _qty("12", line.quantity_expected, line.uom) + _qty("194", line.quantity_received)
+        segs += _qty("195", line.quantity_rejected) + _batch(line)
+        if line.reject_reason:
+            segs.append(
+                ["QVR", [f"-{line.quantity_rejected or '0'}", "195"], "", ["", "", "", line.reject_reason]]
+            )
+    return [*segs, ["CNT", ["2", str(len(r.lines))]]]
+
+
+def invrpt(r: InventoryAdjustment) -> list[Seg]:
+    """INVRPT body: one INV group per line, a count as QTY 145, a delta signed by INV 4501."""
+    segs: list[Seg] = [["BGM", "35", r.adjustment_id or r.doc_id, FUNCTION_CODES[r.function]]]
+    segs += _dtm("137", r.issued_at) + _dtm("366", r.adjusted_at)
+    segs += [["NAD", "WH", [r.warehouse, "", "92"]]] if r.warehouse else []
+    for line in r.lines:
+        segs += _line_items(line)
+        if line.mode == "count":
+            segs += [["INV", "", "", line.reason_code or ""], *_qty("145", line.counted_quantity, line.uom)]
+        else:
+            change = line.quantity_change or line.quantity or "0"
+            direction = "1" if change.startswith("-") else "2"
+            segs += [
+                ["INV", direction, "", line.reason_code or ""],
+                *_qty("156", change.lstrip("-+"), line.uom),
+            ]
+        segs += [["GIN", "BX", line.lot]] if line.lot else []
+        segs += [["LOC", "18", [line.location]]] if line.location else []
+    return [*segs, ["CNT", ["2", str(len(r.lines))]]]
+
+
+def orders(r: PurchaseOrder) -> list[Seg]:
+    """ORDERS body for a purchase order."""
+    segs: list[Seg] = [["BGM", "220", r.po_number or r.doc_id, FUNCTION_CODES[r.function]]]
+    segs += _dtm("137", r.issued_at or r.order_date) + _dtm("2", r.expected_date)
+    segs += [["NAD", "SU", [r.vendor_id, "", "92"]]] if r.vendor_id else []
+    segs += [["NAD", "DP", [r.warehouse, "", "92"]]] if r.warehouse else []
+    segs += [["CUX", ["2", r.currency, "9"]]] if r.currency else []
+    for line in r.lines:
+        segs += _line_items(line if not line.vendor_sku else _with_sku(line))
+        segs += _qty("21", line.quantity, line.uom)
+        segs += [["PRI", ["AAA", line.unit_price]]] if line.unit_price else []
+    return [*segs, ["UNS", "S"], ["CNT", ["2", str(len(r.lines))]]]
+
+
+def _with_sku(line: Any) -> Any:
+    return dataclasses.replace(line, sku=line.vendor_sku)
+
+
+BUILDERS: dict[str, tuple[str, Callable[[Any], list[Seg]]]] = {
+    "shipment": ("DESADV", desadv),
+    "receipt": ("RECADV", recadv),
+    "inventory_adjustment": ("INVRPT", invrpt),
+    "purchase_order": ("ORDERS", orders),
+}
+
+
+class EdifactWriter:
+    """One interchange per input file; UNZ is written on close."""
+
+    def __init__(self, target: EdifactTarget, file: FileInfo, open_output: Opener) -> None:
+        self.t = target
+        self.name = file.output_name(target.pattern)
+        self.open_output = open_output
+        self.out: Output | None = None
+        self.messages = 0
+        self.ref = ""
+        self.serializer = Serializer(target.delimiters)
+
+    def _emit(self, segs: list[Seg]) -> None:
+        assert self.out is not None
+        text = "".join(self.serializer.render(s) + "\n" for s in segs)
+        self.out.write(text.encode(self.t.codec))
+
+    def _start(self) -> None:
+        t = self.t
+        self.out = self.open_output(self.name)
+        self.ref = str(t.next_reference())
+        now = time.gmtime()
+        stamp = time.strftime("%Y%m%d" if t.version == "4" else "%y%m%d", now)
+        head = [t.delimiters.una] if t.una else []
+        self.out.write("".join(h + "\n" for h in head).encode(t.codec))
+        self._emit(
+            [
+                [
+                    "UNB",
+                    [t.syntax, t.version],
+                    [t.sender, t.sender_qualifier],
+                    [t.receiver, t.receiver_qualifier],
+                    [stamp, time.strftime("%H%M", now)],
+                    self.ref,
+                ]
+            ]
+        )
+
+    def write(self, record: Record) -> list[Finding]:
+        """Write the record as one message."""
+        built = BUILDERS.get(record.doc_type)
+        if built is None:
+            return [
+                Finding(
+                    "unsupported_document",
+                    f"EDIFACT target writes no message for {record.doc_type}",
+                    {"record": record.doc_id},
+                    record.doc_type,
+                    "edifact target: shipment, receipt, inventory_adjustment, purchase_order",
+                )
+            ]
+        if self.out is None:
+            self._start()
+        message_type, build = built
+        self.messages += 1
+        ref = str(self.messages)
+        body = build(record)
+        try:
+            self._emit(
+                [
+                    ["UNH", ref, [message_type, "D", self.t.directory[1:], "UN", self.t.association]],
+                    *body,
+                    ["UNT", str(len(body) + 2), ref],
+                ]
+            )
+        except UnicodeEncodeError as exc:
+            return [
+                Finding(
+                    "unencodable",
+                    f"cannot be written in {self.t.syntax}",
+                    {"record": record.doc_id},
+                    exc.object[exc.start : exc.end],
+                    f"target syntax {self.t.syntax}",
+                )
+            ]
+        return []
+
+    def close(self) -> None:
+        """Write UNZ and close; an input without records gets no interchange."""
+        if self.out is None:
+            return
+        self._emit([["UNZ", str(self.messages), self.ref]])
+        self.out.close()
+
+
+class EdifactTarget:
+    """The `edifact` outbound format."""
+
+    format: ClassVar[str] = "edifact"
+
+    def __init__(self, config: TargetConfig) -> None:
+        o = config.options
+        self.pattern = str(o.get("file_name", DEFAULT_NAME))
+        self.sender = str(o.get("sender", ""))
+        self.receiver = str(o.get("receiver", ""))
+        self.sender_qualifier = str(o.get("sender_qualifier", "14"))
+        self.receiver_qualifier = str(o.get("receiver_qualifier", "14"))
+        self.syntax = str(o.get("syntax", "UNOC"))
+        self.version = str(o.get("syntax_version", "3"))
+        self.directory = str(o.get("directory", "D96A"))
+        self.association = str(o.get("association", "EAN008"))
+        self.delimiters = Delimiters(*str(o.get("separators", ":+.? '")))
+        self.una = bool(o.get("una", True))
+        self.codec = CHARSETS.get(self.syntax, "utf-8")
+        counter = itertools.count(1)
+        self.sequence: Callable[[str], int] = lambda _name: next(counter)
+
+    def bind_sequence(self, sequence: Callable[[str], int]) -> None:
+        """Use a durable sequence (the ledger's `next_sequence`) for control references."""
+        self.sequence = sequence
+
+    def next_reference(self) -> int:
+        """The next interchange control reference for this receiver."""
+        return self.sequence(f"edifact:{self.sender}:{self.receiver}")
+
+    @staticmethod
+    def check(config: TargetConfig) -> list[str]:
+        """Partner ids are required; syntax, version and separators must be usable."""
+        o = config.options
+        problems = unknown_options(config, OPTIONS)
+        for key in ("sender", "receiver"):
+            if not isinstance(o.get(key), str) or not o.get(key):
+                problems.append(f"{key}: required (the partner id in UNB)")
+        if str(o.get("syntax", "UNOC")) not in CHARSETS:
+            problems.append(f"syntax: must be one of {', '.join(CHARSETS)}")
+        if str(o.get("syntax_version", "3")) not in ("1", "2", "3", "4"):
+            problems.append("syntax_version: must be 1 to 4")
+        separators = str(o.get("separators", ":+.? '"))
+        if len(separators) != 6 or len({separators[i] for i in (0, 1, 3, 5)}) != 4:
+            problems.append("separators: six characters, component/data/release/terminator distinct")
+        if "{file_id}" not in str(o.get("file_name", DEFAULT_NAME)):
+            problems.append("file_name: must contain {file_id}, so that names are deterministic")
+        directory = str(o.get("directory", "D96A"))
+        if len(directory) != 4 or directory[0] != "D":
+            problems.append("directory: like D96A or D01B")
+        return problems
+
+    def writer(self, file: FileInfo, open_output: Opener) -> EdifactWriter:
+        """A writer for one input file."""
+        return EdifactWriter(self, file, open_output)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,6 +51,10 @@ class TargetConfig:
     format: str
     deliver: str
     options: dict[str, Any] = field(default_factory=dict)
+    #: For a remote delivery (`sftp:<source>:/dir`): the source whose server settings it uses,
+    #: and the local folder where outputs are staged before they are uploaded.
+    server: SourceConfig | None = None
+    staging_dir: Path | None = None
 
     @property
     def local_dir(self) -> Path:
@@ -180,6 +184,10 @@ def _source(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> Sourc
             p.items.append(
                 f"{where}known_hosts: required (or host_key_fingerprint); host keys are always verified"
             )
+        from gateway.sftp_connection import problems as sftp_problems
+
+        found = [f"{where}{problem}" for problem in sftp_problems(options)]
+        p.items.extend(problem for problem in found if problem not in p.items)
     encoding = p.get(raw, where, "encoding", str, "")
     if encoding:
         try:
@@ -216,6 +224,24 @@ def _target(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> Targe
         deliver = f"local:{state_dir / deliver.removeprefix('local:')}"
     options = {k: v for k, v in raw.items() if k not in {"name", "format", "deliver"}}
     return TargetConfig(name=name, format=fmt, deliver=deliver, options=options)
+
+
+def _remote_delivery(
+    p: _Problems, target: TargetConfig, i: int, sources: tuple[SourceConfig, ...], state_dir: Path
+) -> TargetConfig:
+    """An `sftp:<source>:/dir` delivery takes its server settings from that sftp source."""
+    if not target.deliver.startswith("sftp:"):
+        return target
+    from gateway.delivery.sftp import deliver_problems
+
+    p.items.extend(f"target[{i}].{problem}" for problem in deliver_problems(target.deliver))
+    server_name = target.deliver.split(":", 2)[1]
+    server = next((s for s in sources if s.name == server_name and s.type == "sftp"), None)
+    if server is None:
+        p.items.append(f"target[{i}].deliver: no sftp source named {server_name!r} for the server settings")
+        return target
+    staging = state_dir / "work" / "outbound" / (target.name or f"target{i}")
+    return replace(target, server=server, staging_dir=staging)
 
 
 def _route(p: _Problems, raw: dict[str, Any], i: int) -> RouteConfig:
@@ -271,6 +297,7 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
     if not any(t.name == "canonical" for t in targets):
         canonical_dir = state_dir / "outbound" / "canonical"
         targets.append(TargetConfig("canonical", "jsonl", f"local:{canonical_dir}"))
+    targets = [_remote_delivery(p, t, i, sources, state_dir) for i, t in enumerate(targets)]
     routes = tuple(_route(p, r, i) for i, r in enumerate(raw_routes))
     _check_names(p, sources, targets, routes)
     config = Config(

@@ -270,6 +270,20 @@ class SqliteLedger:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def fetched(self, source: str, name: str, source_path: str, size: int, mtime_ns: int) -> FileRow | None:
+        """The latest non-vanished file claimed from this path with this size and mtime, if any.
+
+        A remote source that keeps its files, or whose remote action was interrupted, asks this
+        before fetching, so the same file is never fetched twice.
+        """
+        row = self.db.execute(
+            "SELECT * FROM files WHERE original_name = ? AND source = ? AND source_path = ?"
+            " AND size = ? AND mtime_ns = ? AND state != 'vanished'"
+            " ORDER BY received_at DESC, file_id DESC LIMIT 1",
+            (name, source, source_path, size, mtime_ns),
+        ).fetchone()
+        return FileRow(**row) if row else None
+
     def add_keys(self, file_id: str, keys: list[tuple[str, str]]) -> None:
         """Remember the business keys a file carried (order numbers, UNB reference, DOCNUM)."""
         with self.transaction() as db:

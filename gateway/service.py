@@ -76,7 +76,7 @@ class Service:
         except FileVanished:
             bound.info("file_vanished")
             return
-        except OSError as exc:
+        except (OSError, TransientError) as exc:  # a remote source may fail mid-claim
             bound.warning("claim_failed", error=str(exc))
             return
         bound.info("file_claimed", file_id=row.file_id, size=row.size, sha256=row.sha256)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from gateway.config import TargetConfig
 from gateway.delivery.local import LocalDelivery
+from gateway.delivery.sftp import SftpDelivery
 from gateway.targets.base import Output
 
 
@@ -37,6 +38,7 @@ class Delivery(Protocol):
 
 DELIVERIES: dict[str, Callable[[TargetConfig], Delivery]] = {
     "local": lambda target: LocalDelivery(target.local_dir),
+    "sftp": SftpDelivery,
 }
 
 

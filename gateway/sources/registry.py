@@ -8,7 +8,9 @@ from collections.abc import Callable
 from gateway.config import SourceConfig
 from gateway.sources.base import Source
 from gateway.sources.local import LocalSource
+from gateway.sources.sftp import SftpSource
 
 SOURCES: dict[str, Callable[[SourceConfig, threading.Event], Source]] = {
     "local": LocalSource,
+    "sftp": SftpSource,
 }

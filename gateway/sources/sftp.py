@@ -1,0 +1,290 @@
+"""A remote folder on an SFTP server, polled over one reused connection.
+
+Each poll streams the folder listing (`listdir_iter`), filters names as they come, and keeps
+one small record per file: our own observations of its size and mtime (readiness), or, for a
+file already ours that is still on the server, its signature (so it is never fetched twice).
+Nothing else of the listing is held, so a folder of 100,000 files costs one pass and one entry
+per file; at most `max_files_per_poll` ready files are offered per poll, oldest first.
+
+Claim follows the design: the ledger row first, then the download to `work/<id>.part` with
+prefetch, size check, fsync and rename to the row's work path, the hash and the `processing`
+state, and only then the remote action (`after`): move to an archive folder, delete, or keep.
+A remote action that fails (permission denied, full disk) is recorded and retried on later
+polls; the ledger lookup by path, size and mtime keeps the file from being fetched again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import heapq
+import os
+import posixpath
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from gateway.claim import finish_claim
+from gateway.config import SourceConfig
+from gateway.delivery.local import fsync_dir
+from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
+from gateway.ledger import FileRow, SqliteLedger
+from gateway.sftp_connection import Connection, ServerSettings, problems
+from gateway.sources.base import Candidate, Readiness, is_ignored
+
+log = structlog.get_logger("gateway")
+
+BLOCK = 1 << 20
+PREFETCH_REQUESTS = 64
+MAX_ACTION_DELAY = 300.0
+
+
+class SftpSource:
+    """Files offered in one folder of an SFTP server (not recursive)."""
+
+    def __init__(self, config: SourceConfig, wake: threading.Event) -> None:
+        found = problems(config.options)
+        if found:
+            raise ConfigError([f"source {config.name}: {p}" for p in found])
+        options = config.options
+        self.config = config
+        self.wake = wake
+        self.settings = ServerSettings.from_options(config.name, options)
+        self.remote_dir = str(options["remote_dir"]).rstrip("/") or "/"
+        self.after = str(options.get("after", "keep"))
+        archive = self.after.removeprefix("move:")
+        self.archive_dir = posixpath.join(self.remote_dir, archive) if self.after.startswith("move:") else ""
+        self.max_files = int(options.get("max_files_per_poll", 1000))
+        self.conn = Connection(self.settings, SourceUnavailable, config.poll_seconds)
+        self.readiness = Readiness(config.settle_seconds)
+        self.fetched: dict[str, tuple[int, int]] = {}  # on the server but already ours
+        self.action_retry: dict[str, tuple[int, float]] = {}  # name -> (failures, next attempt)
+        self.archive_ready = False
+        self.ledger: SqliteLedger | None = None
+
+    def path_of(self, name: str) -> str:
+        """The remote path of a file in the polled folder."""
+        return posixpath.join(self.remote_dir, name)
+
+    def start(self) -> None:
+        """Nothing to do: the connection is made by the first poll, and remade when it breaks."""
+
+    def stop(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def next_due(self) -> float | None:
+        """Seconds until the first file still settling could be ready."""
+        at = time.monotonic()
+        due = [s.since + self.readiness.settle - at for s in self.readiness.seen.values()]
+        waiting = [d for d in due if d > 0]
+        return min(waiting) if waiting else None
+
+    def poll(self) -> list[Candidate]:
+        """List the folder once, observe every file, return up to `max_files_per_poll` ready ones."""
+        at = time.monotonic()
+        old_seen, old_fetched = self.readiness.seen, self.fetched
+        fresh = Readiness(self.readiness.settle)
+        fetched: dict[str, tuple[int, int]] = {}
+        done: set[str] = set()
+        ready: list[Candidate] = []
+        again: list[str] = []
+        suffix = self.config.done_suffix
+        try:
+            with self.conn.session(f"listing {self.remote_dir}") as sftp:
+                for attrs in sftp.listdir_iter(self.remote_dir, read_aheads=64):
+                    name = attrs.filename
+                    if suffix and name.endswith(suffix):
+                        done.add(name.removesuffix(suffix))
+                        continue
+                    if is_ignored(name, self.config) or not stat.S_ISREG(attrs.st_mode or 0):
+                        continue
+                    signature = (attrs.st_size or 0, int(attrs.st_mtime or 0) * 1_000_000_000)
+                    if old_fetched.pop(name, None) == signature:
+                        fetched[name] = signature
+                        if self.after != "keep":
+                            again.append(name)
+                        continue
+                    if name in old_seen:
+                        fresh.seen[name] = old_seen.pop(name)
+                    if fresh.observe(name, (*signature, 0), at):
+                        if self._known(name, signature, fetched):
+                            fresh.forget(name)
+                            if self.after != "keep":
+                                again.append(name)
+                            continue
+                        ready.append(Candidate(name, self.path_of(name), *signature))
+                        if not suffix and len(ready) > 2 * self.max_files:
+                            ready = heapq.nsmallest(self.max_files, ready, key=_age)
+        except OSError as exc:  # the folder itself is missing
+            old_seen.update(fresh.seen)
+            old_fetched.update(fetched)
+            raise SourceUnavailable(f"{self.config.name}: cannot list {self.remote_dir}: {exc}") from exc
+        except BaseException:
+            old_seen.update(fresh.seen)
+            old_fetched.update(fetched)
+            raise
+        self.readiness, self.fetched = fresh, fetched
+        if suffix:
+            ready = [c for c in ready if c.name in done]
+        self._retry_actions(again)
+        return sorted(heapq.nsmallest(self.max_files, ready, key=_age), key=_age)
+
+    def _known(self, name: str, signature: tuple[int, int], fetched: dict[str, tuple[int, int]]) -> bool:
+        """Whether the ledger already has this very file (kept on the server, or not yet moved)."""
+        if self.ledger is None:
+            return False  # until the first claim hands us the ledger, claim() checks instead
+        row = self.ledger.fetched(self.config.name, name, self.path_of(name), *signature)
+        if row is None or row.state == "claimed":
+            return False
+        fetched[name] = signature
+        return True
+
+    def claim(self, ledger: SqliteLedger, work_dir: Path, candidate: Candidate) -> FileRow:
+        """Ledger row, download into work/, hash; then the remote action."""
+        self.ledger = ledger
+        self.readiness.forget(candidate.name)
+        row = ledger.fetched(self.config.name, candidate.name, candidate.path, candidate.size,
+                             candidate.mtime_ns)  # fmt: skip
+        if row is not None and row.state != "claimed":
+            self.fetched[candidate.name] = (candidate.size, candidate.mtime_ns)
+            self._after(ledger, row)
+            raise FileVanished(f"{candidate.path}: fetched before, as {row.file_id}")
+        if row is None:
+            row = ledger.claim(self.config.name, candidate.name, candidate.path, candidate.size,
+                               candidate.mtime_ns, work_dir)  # fmt: skip
+        return self._finish(ledger, row)
+
+    def resume(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+        """Finish a claim a crash interrupted: download again unless the file is already in work/."""
+        self.ledger = ledger
+        return self._finish(ledger, row)
+
+    def _finish(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+        assert row.work_path is not None
+        work = Path(row.work_path)
+        if not work.exists():
+            self._download(ledger, row, work)
+        row = finish_claim(ledger, row)
+        self.fetched[row.original_name] = (row.size or 0, row.mtime_ns or 0)
+        self._after(ledger, row)
+        return row
+
+    def _download(self, ledger: SqliteLedger, row: FileRow, work: Path) -> None:
+        part = work.with_name(f"{row.file_id}.part")
+        work.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with (
+                self.conn.session(f"fetching {row.source_path}") as sftp,
+                sftp.open(row.source_path, "rb") as remote,
+            ):
+                attrs = remote.stat()
+                if (attrs.st_size, int(attrs.st_mtime or 0) * 1_000_000_000) != (row.size, row.mtime_ns):
+                    self._vanished(ledger, row, "changed since it was listed")
+                remote.MAX_REQUEST_SIZE = self.conn.read_size
+                remote.prefetch(row.size, PREFETCH_REQUESTS)
+                written = _copy(remote, part)
+            if written != row.size:
+                raise SourceUnavailable(
+                    f"{self.config.name}: fetching {row.source_path}: got {written} of {row.size} bytes"
+                )
+            os.rename(part, work)
+            fsync_dir(work.parent)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                self._vanished(ledger, row, "gone before it could be fetched")
+            raise SourceUnavailable(f"{self.config.name}: fetching {row.source_path}: {exc}") from exc
+        finally:
+            part.unlink(missing_ok=True)
+
+    def _vanished(self, ledger: SqliteLedger, row: FileRow, why: str) -> None:
+        ledger.update(row.file_id, state="vanished", work_path=None, detail=why)
+        raise FileVanished(f"{row.source_path}: {why}")
+
+    def _retry_actions(self, names: list[str]) -> None:
+        ledger = self.ledger
+        if ledger is None:
+            return
+        at = time.monotonic()
+        for name in names[: self.max_files]:
+            if self.action_retry.get(name, (0, 0.0))[1] > at:
+                continue
+            size, mtime_ns = self.fetched[name]
+            row = ledger.fetched(self.config.name, name, self.path_of(name), size, mtime_ns)
+            if row is not None and not self._after(ledger, row):
+                return  # the server is failing: try the rest on a later poll
+
+    def _after(self, ledger: SqliteLedger, row: FileRow) -> bool:
+        """The configured remote action; a failure is recorded and retried later. True if done."""
+        if self.after == "keep":
+            return True
+        path, name = row.source_path, row.original_name
+        action = "delete" if self.after == "delete" else "move"
+        try:
+            with self.conn.session(f"{action} {path}") as sftp:
+                target = self._act(sftp, path, name, row.file_id)
+                if self.config.done_suffix:
+                    _remove(sftp, path + self.config.done_suffix)
+        except TransientError as exc:
+            failures = self.action_retry.get(name, (0, 0.0))[0]
+            delay = min(self.config.poll_seconds * 2**failures, MAX_ACTION_DELAY)
+            self.action_retry[name] = (failures + 1, time.monotonic() + delay)
+            ledger.event(row.file_id, "remote_action_failed", action=action, path=path, error=str(exc))
+            ledger.source_seen(self.config.name, reachable=self.conn.alive(), error=str(exc))
+            log.warning("sftp_remote_action_failed", file_id=row.file_id, source=self.config.name,
+                        name=name, action=action, error=str(exc), retry_in=round(delay, 1))  # fmt: skip
+            return False
+        self.action_retry.pop(name, None)
+        self.fetched.pop(name, None)
+        ledger.event(row.file_id, f"remote_{action}d", path=path, to=target)
+        return True
+
+    def _act(self, sftp: Any, path: str, name: str, file_id: str) -> str | None:
+        if self.after == "delete":
+            _remove(sftp, path)
+            return None
+        if not self.archive_ready:
+            with contextlib.suppress(OSError):  # usually: it exists; a real problem shows below
+                sftp.mkdir(self.archive_dir)
+            self.archive_ready = True
+        target = posixpath.join(self.archive_dir, name)
+        try:
+            sftp.rename(path, target)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return target  # moved before an interruption
+            try:
+                sftp.stat(target)
+            except OSError:
+                raise exc from None
+            target = posixpath.join(self.archive_dir, f"{name}.{file_id}")  # keep the older copy
+            sftp.rename(path, target)
+        return target
+
+
+def _age(candidate: Candidate) -> tuple[int, str]:
+    return candidate.mtime_ns, candidate.name
+
+
+def _copy(remote: Any, part: Path) -> int:
+    """Stream a remote file into `part`, fsync it; return the bytes written."""
+    written = 0
+    with part.open("wb") as out:
+        while block := remote.read(BLOCK):
+            out.write(block)
+            written += len(block)
+        out.flush()
+        os.fsync(out.fileno())
+    return written
+
+
+def _remove(sftp: Any, path: str) -> None:
+    try:
+        sftp.remove(path)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise

@@ -70,6 +70,7 @@ class RouteConfig:
     sources: tuple[str, ...]
     targets: tuple[str, ...]
     where: tuple[tuple[str, str], ...] = ()
+    partners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def _remote_delivery(
 
 def _route(p: _Problems, raw: dict[str, Any], i: int) -> RouteConfig:
     where = f"route[{i}]."
-    p.unknown(raw, where, {"doc_type", "from", "to", "where"})
+    p.unknown(raw, where, {"doc_type", "from", "to", "where", "partner"})
     doc_types = _str_list(p, raw, where, "doc_type")
     for doc_type in doc_types:
         if doc_type not in RECORD_TYPES and doc_type != "*":
@@ -257,6 +258,7 @@ def _route(p: _Problems, raw: dict[str, Any], i: int) -> RouteConfig:
         sources=_str_list(p, raw, where, "from") or ("*",),
         targets=_str_list(p, raw, where, "to"),
         where=tuple((str(k), str(v)) for k, v in where_table.items()),
+        partners=_str_list(p, raw, where, "partner"),
     )
 
 

@@ -30,6 +30,11 @@ class Router:
             return False
         if not any(fnmatch(source, s) for s in route.sources):
             return False
+        if route.partners:
+            # A partner is the document's sender or receiver id, as the envelope named it.
+            ids = [i for i in (record.sender.id, record.receiver.id) if i]
+            if not any(fnmatch(i, p) for i in ids for p in route.partners):
+                return False
         if route.where:
             data = record.to_dict()
             return all(str(_field(data, k)) == v for k, v in route.where)

@@ -20,7 +20,7 @@ ORDER = (
     "QTY+21:12:PCE'\n"
     "PRI+AAA:2.50'\n"
     "UNS+S'\n"
-    "UNT+9+1'\n"
+    "UNT+10+1'\n"
     "UNZ+1+REF1'\n"
 )
 

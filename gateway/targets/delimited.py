@@ -1,0 +1,215 @@
+"""What every delimited outbound target shares: its options, its output files, and its rows.
+
+Sage 100 VI, NetSuite, QuickBooks and canonical CSV differ in columns, not in plumbing: each
+writes rows of text cells into one file per layout per input file (or per document), in an
+encoding its consumer reads, with an optional header row and an optional empty done-file
+(`<name>.ok`) that a polling consumer waits for. A cell that the encoding cannot carry, or that
+would break the row (a line break, or a delimiter where quoting is off), is refused with a
+located finding rather than replaced, because a `?` in an item code posts to the wrong item.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.config import TargetConfig
+from gateway.targets.base import FileInfo, Opener, Output
+
+SPLITS = ("input", "document")
+LINE_ENDINGS = {"crlf": "\r\n", "lf": "\n"}
+DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+COMMON_OPTIONS = {
+    "file_name",
+    "split",
+    "delimiter",
+    "encoding",
+    "line_ending",
+    "header",
+    "done_file",
+    "value_map",
+}
+UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """A target's own defaults for the common options."""
+
+    file_name: str
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    line_ending: str = "crlf"
+    header: bool = True
+    quoting: bool = True
+    line_breaks: bool = False
+
+
+@dataclass(frozen=True)
+class DelimitedOptions:
+    """The common options, checked; build with `parse` after `check` found no problems."""
+
+    file_name: str
+    split: str
+    delimiter: str
+    encoding: str
+    line_ending: str
+    header: bool
+    done_suffix: str | None
+    quoting: bool
+    line_breaks: bool = False
+
+    @classmethod
+    def parse(cls, options: dict[str, Any], defaults: Defaults) -> DelimitedOptions:
+        """Read the options over the defaults (values already checked)."""
+        done = options.get("done_file", False)
+        delimiter = str(options.get("delimiter", defaults.delimiter))
+        return cls(
+            file_name=str(options.get("file_name", defaults.file_name)),
+            split=str(options.get("split", "input")),
+            delimiter=DELIMITER_NAMES.get(delimiter, delimiter),
+            encoding=codecs.lookup(str(options.get("encoding", defaults.encoding))).name,
+            line_ending=LINE_ENDINGS[str(options.get("line_ending", defaults.line_ending))],
+            header=bool(options.get("header", defaults.header)),
+            done_suffix=(".ok" if done is True else str(done)) if done else None,
+            quoting=defaults.quoting,
+            line_breaks=defaults.line_breaks,
+        )
+
+
+def check_options(config: TargetConfig, defaults: Defaults, known: set[str]) -> list[str]:
+    """Problems with the common options, plus one per option in neither set."""
+    opts = config.options
+    problems = [f"{key}: unknown option" for key in sorted(set(opts) - COMMON_OPTIONS - known)]
+    pattern = opts.get("file_name", defaults.file_name)
+    if not isinstance(pattern, str) or "{file_id}" not in pattern:
+        problems.append("file_name: must contain {file_id}, so that names are deterministic")
+    elif "/" in pattern or "\\" in pattern:
+        problems.append("file_name: must be a plain file name, without folders")
+    split = opts.get("split", "input")
+    if split not in SPLITS:
+        problems.append(f"split: must be one of {', '.join(SPLITS)}")
+    elif (
+        split == "document"
+        and isinstance(pattern, str)
+        and not {"{doc_id}", "{seq}"} & set(re.findall(r"\{[a-z_]+\}", pattern))
+    ):
+        problems.append("file_name: with split = 'document' it must contain {doc_id} or {seq}")
+    if isinstance(pattern, str) and "{file_id}" in pattern:
+        try:
+            pattern.format(file_id="f", stem="s", name="n", layout="l", doc_id="d", seq=1, doc_type="t")
+        except (KeyError, IndexError, ValueError) as exc:
+            problems.append(f"file_name: not a valid pattern: {exc!r}")
+    delimiter = opts.get("delimiter", defaults.delimiter)
+    delimiter = DELIMITER_NAMES.get(delimiter, delimiter) if isinstance(delimiter, str) else None
+    if delimiter is None or len(delimiter) != 1 or delimiter in '\r\n"':
+        problems.append("delimiter: must be one character (or tab, comma, semicolon, pipe), not a quote")
+    encoding = opts.get("encoding", defaults.encoding)
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        problems.append(f"encoding: unknown encoding {encoding!r}")
+    if opts.get("line_ending", defaults.line_ending) not in LINE_ENDINGS:
+        problems.append(f"line_ending: must be one of {', '.join(LINE_ENDINGS)}")
+    if not isinstance(opts.get("header", defaults.header), bool):
+        problems.append("header: expected true or false")
+    done = opts.get("done_file", False)
+    if not isinstance(done, bool) and not (isinstance(done, str) and done.startswith(".") and len(done) > 1):
+        problems.append("done_file: expected true, false or a suffix such as '.ok'")
+    return problems
+
+
+def safe_part(text: str) -> str:
+    """A document number made safe inside a file name (`SO/1 2` becomes `SO_1_2`)."""
+    return UNSAFE_NAME.sub("_", text).strip("._") or "doc"
+
+
+class RowFile:
+    """One output file of rows, opened on its first row."""
+
+    def __init__(self, name: str, out: Output, options: DelimitedOptions) -> None:
+        self.name = name
+        self.out = out
+        self.options = options
+        self.fresh = True
+
+    def write_rows(self, rows: Iterable[list[str]]) -> None:
+        """Write rows that `encode_problems` already accepted."""
+        buffer = io.StringIO()
+        opts = self.options
+        writer = csv.writer(
+            buffer,
+            delimiter=opts.delimiter,
+            lineterminator=opts.line_ending,
+            quoting=csv.QUOTE_MINIMAL if opts.quoting else csv.QUOTE_NONE,
+            escapechar=None,
+        )
+        writer.writerows(rows)
+        self.fresh = False
+        self.out.write(buffer.getvalue().encode(opts.encoding))
+
+
+def cell_problem(value: str, options: DelimitedOptions) -> tuple[str, str, str] | None:
+    """(code, message, rule) when a cell cannot be written as it is, else None."""
+    if ("\r" in value or "\n" in value) and not options.line_breaks:
+        return "line_break", "contains a line break", "one row per line: line breaks are refused"
+    if not options.quoting and options.delimiter in value:
+        return (
+            "delimiter_in_value",
+            f"contains the delimiter {options.delimiter!r}",
+            "unquoted format: values may not contain the delimiter",
+        )
+    try:
+        value.encode(options.encoding)
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start : exc.end]
+        return (
+            "unencodable",
+            f"character {bad!r} (U+{ord(bad[0]):04X}) cannot be written in {options.encoding}",
+            f"encoding {options.encoding}; characters are never replaced",
+        )
+    return None
+
+
+class Outputs:
+    """The output files of one writer, keyed by layout (and document when split per document)."""
+
+    def __init__(self, file: FileInfo, open_output: Opener, options: DelimitedOptions) -> None:
+        self.file = file
+        self.open_output = open_output
+        self.options = options
+        self.files: dict[tuple[str, int], RowFile] = {}
+        self.seq = 0
+
+    def file_for(self, layout: str, doc_id: str, doc_type: str) -> RowFile:
+        """The file a document of `layout` goes to, opened now if it is new."""
+        per_doc = self.options.split == "document"
+        if per_doc:
+            self.seq += 1
+        key = (layout, self.seq if per_doc else 0)
+        found = self.files.get(key)
+        if found is None:
+            name = self.file.output_name(
+                self.options.file_name,
+                layout=safe_part(layout),
+                doc_id=safe_part(doc_id),
+                seq=self.seq,
+                doc_type=doc_type,
+            )
+            found = RowFile(name, self.open_output(name), self.options)
+            self.files[key] = found
+        return found
+
+    def close(self) -> None:
+        """Close every data file, then publish the done-files after all of them."""
+        for row_file in self.files.values():
+            row_file.out.close()
+        if self.options.done_suffix:
+            # Opened after every data file: the pipeline publishes in opening order.
+            for row_file in self.files.values():
+                self.open_output(row_file.name + self.options.done_suffix).close()

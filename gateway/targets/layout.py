@@ -1,0 +1,320 @@
+"""Record layouts as data: which rows a canonical document becomes, column by column.
+
+A layout file (`schemas/sage100/*.toml`, `schemas/netsuite/*.toml`, `schemas/quickbooks/*.toml`)
+names the document type it takes and its record types in the order they are written. Each
+record type is written once per document (`each = "document"`) or once per element of a list
+(`each = "lines"`, `"tracking_numbers"`, `"ship_to"`), and each column says where its value
+comes from and the rules the consumer enforces:
+
+| key        | meaning                                                                     |
+|------------|-----------------------------------------------------------------------------|
+| `name`     | the column header (for Sage: the VI field it fills)                          |
+| `from`     | a canonical path: `order_number`, `ship_to.city`, `item.sku`, `#` (index)    |
+| `value`    | a constant                                                                  |
+| `kind`     | text, code (upper-case), date, decimal, zerofill, division, customer_no, join, product |
+| `max`      | the longest value the consumer stores                                        |
+| `scale`, `digits` | decimals allowed, and digits in all (`16.6` is digits 16, scale 6)    |
+| `width`    | zerofill width                                                               |
+| `map`      | a value-map kind: warehouse, uom, carrier, reason_code, ...                  |
+| `required` | true, or the rule that explains why the value is needed                     |
+| `default`  | used when the canonical value is missing                                     |
+
+A value that breaks a rule is a finding naming the column and the rule: the document is not
+written, and nothing is ever truncated or rounded to fit (`product` rounds money to `scale`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from gateway.formats.csv_schema import SCHEMA_ROOT
+from gateway.valuemaps import Unmapped, ValueMap
+
+KINDS = ("text", "code", "date", "decimal", "zerofill", "division", "customer_no", "join", "product", "total")
+DIVISION = re.compile(r"^(\d{1,2})-(.+)$")
+
+
+class RuleBroken(Exception):
+    """A value the consumer cannot take: (code, message, rule)."""
+
+    def __init__(self, code: str, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a record type."""
+
+    name: str
+    path: tuple[str, ...] = ()
+    value: str | None = None
+    kind: str = "text"
+    max: int | None = None
+    scale: int | None = None
+    digits: int | None = None
+    width: int | None = None
+    map: str | None = None
+    required: str | None = None
+    default: str | None = None
+    separator: str = ","
+    negate: bool = False
+    over: str = "lines"
+    days_option: str | None = None
+    note: str = ""
+
+    def rule(self) -> str:
+        """The column's rules, as a finding quotes them."""
+        parts = [self.kind]
+        if self.max:
+            parts.append(f"max {self.max}")
+        if self.digits is not None or self.scale is not None:
+            parts.append(f"{self.digits or ''}.{self.scale or 0}")
+        if self.width:
+            parts.append(f"zero-filled to {self.width}")
+        if self.kind == "code":
+            parts.append("upper-case")
+        return f"{self.name}: {', '.join(parts)}"
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """A record type: its tag, what it repeats over, its columns."""
+
+    type: str
+    each: str
+    columns: tuple[ColumnSpec, ...]
+    table: str = ""
+    job: str = ""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A target layout: the records one document becomes."""
+
+    name: str
+    doc_type: str
+    records: tuple[RecordSpec, ...]
+    title: str = ""
+    when: str | None = None
+    unless: str | None = None
+    limits: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def takes(self, doc: dict[str, Any]) -> bool:
+        """Whether this layout is the one for a document of its type."""
+        if doc.get("doc_type") != self.doc_type:
+            return False
+        if self.when and not resolve(doc, self.when):
+            return False
+        return not (self.unless and resolve(doc, self.unless))
+
+
+def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
+    kind = raw.get("kind", "text")
+    if kind not in KINDS:
+        raise ValueError(f"{where}.kind: unknown kind {kind!r}")
+    source = raw.get("from", ())
+    required = raw.get("required")
+    return ColumnSpec(
+        name=raw["name"],
+        path=tuple(source) if isinstance(source, list) else ((source,) if source else ()),
+        value=raw.get("value"),
+        kind=kind,
+        max=raw.get("max"),
+        scale=raw.get("scale"),
+        digits=raw.get("digits"),
+        width=raw.get("width"),
+        map=raw.get("map"),
+        required=("required" if required is True else required) or None,
+        default=raw.get("default"),
+        separator=raw.get("separator", ","),
+        negate=bool(raw.get("negate", False)),
+        over=raw.get("over", "lines"),
+        days_option=raw.get("days_option"),
+        note=raw.get("note", ""),
+    )
+
+
+def load_layout(path: Path) -> Layout:
+    """Read one layout file."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    records = tuple(
+        RecordSpec(
+            type=rec.get("type", ""),
+            each=rec.get("each", "document"),
+            table=rec.get("table", ""),
+            job=rec.get("job", data.get("table", "")),
+            columns=tuple(_column(c, f"{path.name}.record[{i}].{c.get('name')}") for c in rec["columns"]),
+        )
+        for i, rec in enumerate(data["record"])
+    )
+    known = {"layout", "doc_type", "record", "title", "when", "unless", "limits"}
+    return Layout(
+        name=data.get("layout", path.stem),
+        doc_type=data["doc_type"],
+        records=records,
+        title=data.get("title", ""),
+        when=data.get("when"),
+        unless=data.get("unless"),
+        limits=dict(data.get("limits", {})),
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+@functools.cache
+def layouts(family: str, root: Path = SCHEMA_ROOT) -> dict[str, Layout]:
+    """Every layout of one target family (`schemas/<family>/*.toml`), by name."""
+    found = (load_layout(p) for p in sorted((root / family).glob("[!_]*.toml")))
+    return {layout.name: layout for layout in found}
+
+
+def resolve(data: Any, path: str) -> Any:
+    """The value at a dotted path; list elements by index (`address_lines.0`)."""
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit():
+            data = data[int(part)] if int(part) < len(data) else None
+        else:
+            return None
+    return data
+
+
+@dataclass
+class Settings:
+    """What columns need from the target's options."""
+
+    value_map: ValueMap = field(default_factory=ValueMap)
+    date_format: str = "%Y-%m-%d"
+    division: str = "01"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _decimal(text: str, spec: ColumnSpec) -> Decimal:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        raise RuleBroken("not_numeric", "is not a decimal number", spec.rule()) from None
+    if not number.is_finite():
+        raise RuleBroken("not_numeric", "is not a finite number", spec.rule())
+    return number
+
+
+def _check_precision(number: Decimal, spec: ColumnSpec) -> None:
+    exponent = number.normalize().as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    if spec.scale is not None and decimals > spec.scale:
+        raise RuleBroken(
+            "too_precise", f"has {decimals} decimals, at most {spec.scale} are kept", spec.rule()
+        )
+    integer_digits = number.adjusted() + 1 if abs(number) >= 1 else 0
+    if spec.digits is not None and integer_digits > spec.digits - (spec.scale or 0):
+        raise RuleBroken("too_large", f"does not fit {spec.digits}.{spec.scale or 0} digits", spec.rule())
+
+
+def _format(raw: Any, spec: ColumnSpec, settings: Settings) -> str:
+    """Apply the column's kind and rules to a present value."""
+    if isinstance(raw, bool):
+        text = "Y" if raw else "N"
+    else:
+        text = str(raw).strip()
+    if spec.kind in ("code", "division", "customer_no"):
+        text = text.upper()
+    if spec.kind in ("division", "customer_no"):
+        found = DIVISION.match(text)
+        division, number = (found.group(1), found.group(2)) if found else (settings.division, text)
+        text = division.zfill(2) if spec.kind == "division" else number
+    elif spec.kind == "date":
+        try:
+            day = dt.date.fromisoformat(text[:10])
+        except ValueError:
+            raise RuleBroken("bad_date", "is not an ISO date", spec.rule()) from None
+        if spec.days_option:
+            day += dt.timedelta(days=int(settings.options.get(spec.days_option, 0)))
+        text = day.strftime(settings.date_format)
+    elif spec.kind == "decimal":
+        number = _decimal(text, spec)
+        _check_precision(number, spec)
+        number = -number if spec.negate else number
+        text = format(number.normalize(), "f") if number else "0"
+    elif spec.kind == "zerofill":
+        if not text.isdigit():
+            raise RuleBroken("not_numeric", "must be digits only", spec.rule())
+        text = text.zfill(spec.width or 0)
+        if spec.width and len(text) > spec.width:
+            raise RuleBroken("too_long", f"longer than {spec.width} digits", spec.rule())
+    if spec.max is not None and len(text) > spec.max:
+        raise RuleBroken("too_long", f"is {len(text)} characters, at most {spec.max} fit", spec.rule())
+    return text
+
+
+def product(values: list[Any], spec: ColumnSpec) -> Decimal:
+    """The product of the values, rounded half-up to `scale` (money to cents)."""
+    total = Decimal(1)
+    for value in values:
+        total *= _decimal(str(value), spec)
+    scale = spec.scale if spec.scale is not None else 2
+    return total.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+
+
+def _amount(spec: ColumnSpec, scope: dict[str, Any], items: list[Any]) -> str:
+    """A `product` for one row, or a `total` of row products over a list (balancing rows)."""
+    total = Decimal(0)
+    for item in items:
+        values = [resolve({**scope, "item": item}, p) for p in spec.path]
+        if any(v in (None, "") for v in values):
+            if spec.required:
+                raise RuleBroken("required", "a value is required", f"{spec.name}: {spec.required}")
+            return ""
+        try:
+            total += product(values, spec)
+        except InvalidOperation:
+            raise RuleBroken("too_large", "is too large to compute", spec.rule()) from None
+    return format(-total if spec.negate else total, "f")
+
+
+def cell(spec: ColumnSpec, doc: dict[str, Any], item: Any, index: int, settings: Settings) -> str:
+    """The text of one column for one row; `RuleBroken` when the value cannot be written."""
+    if spec.value is not None:
+        return spec.value
+    scope = {**doc, "item": item, "#": str(index), "option": settings.options}
+    if spec.kind == "product":
+        return _amount(spec, scope, [item])
+    if spec.kind == "total":
+        return _amount(spec, scope, elements(doc, spec.over))
+    values = [resolve(scope, p) for p in spec.path]
+    if spec.kind == "join":
+        flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
+        raw: Any = spec.separator.join(str(v).strip() for v in flat if v not in (None, "")) or None
+    else:
+        raw = next((v for v in values if v not in (None, "", [])), None)
+    if raw is None:
+        raw = spec.default
+    if raw is None:
+        if spec.required:
+            raise RuleBroken("required", "a value is required", f"{spec.name}: {spec.required}")
+        return ""
+    if spec.map:
+        try:
+            raw = settings.value_map.apply(spec.map, str(raw))
+        except Unmapped as exc:
+            raise RuleBroken("unmapped_value", str(exc), f"{spec.name}: value map {exc.source}") from None
+    return _format(raw, spec, settings)
+
+
+def elements(doc: dict[str, Any], each: str) -> list[Any]:
+    """What a record type repeats over: the document itself, or a list in it."""
+    if each == "document":
+        return [None]
+    found = resolve(doc, each)
+    return list(found) if isinstance(found, list) else []

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.config import Config
-
 from helpers_edifact import records, validate
+
+from gateway.config import Config
 
 
 def test_sap_orders_is_quarantined_for_underscore_in_unoa(
@@ -38,7 +38,8 @@ def test_sap_orders_maps_when_charset_check_is_off(corpus: Path, make_config: Ca
 def test_pydifact_order_without_unz_is_quarantined(corpus: Path, make_config: Callable[..., Config]) -> None:
     report = validate(corpus / "edifact/pydifact__order.edi", make_config())
     assert [f.render("x") for f in report.findings] == [
-        "x: segment 2 (UNB): interchange '807' has no UNZ before the end of the file (UNB needs a matching UNZ)"
+        "x: segment 2 (UNB): interchange '807' has no UNZ before the end of the file"
+        " (UNB needs a matching UNZ)"
     ]
     assert report.findings[0].code == "missing_unz"
 

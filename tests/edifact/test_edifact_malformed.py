@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.config import Config
-
 from helpers_edifact import ORDER, records, validate
+
+from gateway.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,8 @@ def test_good_order_maps(tmp_path: Path, make_config: Callable[..., Config]) -> 
 def test_non_numeric_quantity_is_located(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     report = validate(_file(tmp_path, ORDER.replace("QTY+21:12:PCE", "QTY+21:abc:PCE")), make_config())
     assert [f.render("orders.edi") for f in report.findings] == [
-        "orders.edi: segment 9 (QTY), element 1.2: 'abc': is not numeric (schema edifact/ORDERS_D96A, QTY 6060 n..15)"
+        "orders.edi: segment 9 (QTY), element 1.2: 'abc': is not numeric"
+        " (schema edifact/ORDERS_D96A, QTY 6060 n..15)"
     ]
 
 

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from helpers_edifact import records
+
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
 from gateway.config import Config, TargetConfig
 from gateway.targets.base import FileInfo
 from gateway.targets.edifact import EdifactTarget
-
-from helpers_edifact import records
 
 PARTNER = {"sender": "5412345000013", "receiver": "4012345000009"}
 ENVELOPE = ("doc_type", "source", "sender", "receiver", "issued_at")
@@ -48,39 +48,104 @@ def _business(record: Record) -> dict[str, Any]:
 
 
 SHIPMENT = {
-    "doc_type": "shipment", "doc_id": "SHP-1", "shipment_id": "SHP-1", "order_number": "SO-9",
-    "ship_date": "2026-11-26", "carrier": "DHL", "tracking_numbers": ["TRK?1+2"], "warehouse": "WH1",
+    "doc_type": "shipment",
+    "doc_id": "SHP-1",
+    "shipment_id": "SHP-1",
+    "order_number": "SO-9",
+    "ship_date": "2026-11-26",
+    "carrier": "DHL",
+    "tracking_numbers": ["TRK?1+2"],
+    "warehouse": "WH1",
     "packages": [{"sscc": "354123450000000014", "weight": "12.5"}],
     "lines": [
-        {"line_no": "1", "gtin": "4000862141404", "sku": "W-1", "description": "Widget: blue's", "quantity": "5",
-         "quantity_shipped": "5", "quantity_ordered": "6", "uom": "PCE", "package_sscc": "354123450000000014",
-         "lot": "L1", "expiry": "2027-01-31"},
+        {
+            "line_no": "1",
+            "gtin": "4000862141404",
+            "sku": "W-1",
+            "description": "Widget: blue's",
+            "quantity": "5",
+            "quantity_shipped": "5",
+            "quantity_ordered": "6",
+            "uom": "PCE",
+            "package_sscc": "354123450000000014",
+            "lot": "L1",
+            "expiry": "2027-01-31",
+        },
         {"line_no": "2", "sku": "W-2", "quantity": "1", "quantity_shipped": "1", "serial": "SN9"},
     ],
-}  # fmt: skip
+}
 RECEIPT = {
-    "doc_type": "receipt", "doc_id": "R-1", "receipt_id": "R-1", "po_number": "PO-7", "asn_number": "DES-1",
-    "received_at": "2026-11-25", "warehouse": "WH1",
-    "lines": [{"line_no": "1", "gtin": "4000862141404", "quantity": "8", "quantity_expected": "10",
-               "quantity_received": "8", "quantity_rejected": "2", "reject_reason": "DAMAGED"}],
-}  # fmt: skip
-ADJUSTMENT = {
-    "doc_type": "inventory_adjustment", "doc_id": "ADJ-1", "adjustment_id": "ADJ-1",
-    "adjusted_at": "2026-11-26", "warehouse": "WH1",
+    "doc_type": "receipt",
+    "doc_id": "R-1",
+    "receipt_id": "R-1",
+    "po_number": "PO-7",
+    "asn_number": "DES-1",
+    "received_at": "2026-11-25",
+    "warehouse": "WH1",
     "lines": [
-        {"line_no": "1", "sku": "W-1", "location": "A-01", "mode": "delta", "quantity_change": "-15",
-         "quantity": "-15", "reason_code": "3", "reason": "scrapped", "uom": "PCE",
-         "extensions": {"direction": "1"}},
-        {"line_no": "2", "sku": "W-2", "mode": "count", "counted_quantity": "40", "quantity": "40",
-         "reason_code": "4", "reason": "difference", "uom": "PCE"},
+        {
+            "line_no": "1",
+            "gtin": "4000862141404",
+            "quantity": "8",
+            "quantity_expected": "10",
+            "quantity_received": "8",
+            "quantity_rejected": "2",
+            "reject_reason": "DAMAGED",
+        }
     ],
-}  # fmt: skip
+}
+ADJUSTMENT = {
+    "doc_type": "inventory_adjustment",
+    "doc_id": "ADJ-1",
+    "adjustment_id": "ADJ-1",
+    "adjusted_at": "2026-11-26",
+    "warehouse": "WH1",
+    "lines": [
+        {
+            "line_no": "1",
+            "sku": "W-1",
+            "location": "A-01",
+            "mode": "delta",
+            "quantity_change": "-15",
+            "quantity": "-15",
+            "reason_code": "3",
+            "reason": "scrapped",
+            "uom": "PCE",
+            "extensions": {"direction": "1"},
+        },
+        {
+            "line_no": "2",
+            "sku": "W-2",
+            "mode": "count",
+            "counted_quantity": "40",
+            "quantity": "40",
+            "reason_code": "4",
+            "reason": "difference",
+            "uom": "PCE",
+        },
+    ],
+}
 PURCHASE = {
-    "doc_type": "purchase_order", "doc_id": "PO-7", "po_number": "PO-7", "vendor_id": "V1",
-    "order_date": "2026-11-20", "expected_date": "2026-12-01", "warehouse": "WH1", "currency": "EUR",
-    "lines": [{"line_no": "1", "gtin": "4000862141404", "sku": "V-SKU", "vendor_sku": "V-SKU",
-               "quantity": "100", "uom": "PCE", "unit_price": "2.5"}],
-}  # fmt: skip
+    "doc_type": "purchase_order",
+    "doc_id": "PO-7",
+    "po_number": "PO-7",
+    "vendor_id": "V1",
+    "order_date": "2026-11-20",
+    "expected_date": "2026-12-01",
+    "warehouse": "WH1",
+    "currency": "EUR",
+    "lines": [
+        {
+            "line_no": "1",
+            "gtin": "4000862141404",
+            "sku": "V-SKU",
+            "vendor_sku": "V-SKU",
+            "quantity": "100",
+            "uom": "PCE",
+            "unit_price": "2.5",
+        }
+    ],
+}
 
 
 def test_round_trip(tmp_path: Path, make_config: Callable[..., Config]) -> None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from gateway.formats.base import Reader
 from gateway.formats.csv import CsvReader
 from gateway.formats.edifact import EdifactReader
+from gateway.formats.idoc import IdocReader
+from gateway.formats.idoc_xml import IdocXmlReader
 
 FORMATS: dict[str, type[Reader]] = {
+    "idoc-xml": IdocXmlReader,
+    "idoc": IdocReader,
     "edifact": EdifactReader,
     "csv": CsvReader,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway.targets.base import Target
 from gateway.targets.canonical_csv import CanonicalCsvTarget
 from gateway.targets.edifact import EdifactTarget
+from gateway.targets.idoc import IdocTarget
 from gateway.targets.jsonl import JsonlTarget
 from gateway.targets.netsuite import NetsuiteTarget
 from gateway.targets.quickbooks import FORMATS as QUICKBOOKS_FORMATS
@@ -17,4 +18,5 @@ TARGETS: dict[str, type[Target]] = {
     **NetsuiteTarget.formats(),
     **QUICKBOOKS_FORMATS,
     "edifact": EdifactTarget,
+    "idoc": IdocTarget,
 }

@@ -1,0 +1,92 @@
+"""Every real IDoc-XML file of the shared corpus, with its expected canonical result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from helpers_idoc import codes, read
+
+from gateway.config import Config
+
+DIR = "idoc-xml"
+
+
+def test_orders05_purchase_order(corpus: Path, make_config: Callable[..., Config]) -> None:
+    records, report = read(corpus / DIR / "sap-samples__ORDERS05_PO_outbound_S4_755.xml", make_config)
+    assert report.valid, report.findings
+    assert report.format == "idoc-xml"
+    (po,) = records
+    assert po["doc_type"] == "purchase_order"
+    assert po["po_number"] == "4500000670"
+    assert po["vendor_id"] == "10100099"
+    assert po["order_date"] == "2018-11-29"
+    assert po["expected_date"] == "2018-11-29"
+    assert po["currency"] == "EUR"
+    assert po["warehouse"] == "1010"
+    assert [ln["line_no"] for ln in po["lines"]] == ["00010", "00020"]
+    assert [ln["quantity"] for ln in po["lines"]] == ["1.000", "1.000"]
+    assert {ln["sku"] for ln in po["lines"]} == {"TG0011"}
+    assert po["lines"][0]["unit_price"] == "50"
+    assert po["sender"] == {"id": "Company_IDOC_SOA_ID", "scheme": "SAP"}
+    assert po["source"]["message_ref"] == "0000000000146002"
+
+
+def test_ordrsp_is_a_sales_order_with_leading_zeros(corpus: Path, make_config: Callable[..., Config]) -> None:
+    path = corpus / DIR / "sap-samples__ORDRSP_ORDERS05_S4_755.xml"
+    records, report = read(path, make_config)
+    assert report.valid, report.findings
+    (so,) = records
+    assert so["doc_type"] == "sales_order"
+    assert so["function"] == "replace"
+    assert so["order_number"] == "2001319044"
+    assert so["customer_id"] == "0100470817"
+    assert so["customer_po"] == "2C9YS43Z"
+    assert so["requested_ship_date"] == "2024-04-24"
+    assert so["ship_to"]["city"] == "Pforzheim"
+    assert [ln["quantity"] for ln in so["lines"]] == ["432.000", "144.000", "120.000"]
+    assert so["lines"][0]["sku"] == "000000688001000182"
+    assert so["lines"][0]["gtin"] == "8710103931317"
+    assert so["lines"][0]["uom"] == "H87"
+    stripped, _ = read(path, make_config, idoc_sku="strip_zeros")
+    assert stripped[0]["lines"][0]["sku"] == "688001000182"
+    assert stripped[0]["lines"][0]["extensions"]["sap_matnr"] == "000000688001000182"
+
+
+def test_delvry07_despatch_advice(corpus: Path, make_config: Callable[..., Config]) -> None:
+    records, report = read(corpus / DIR / "sap-samples__DELVRY07_DESADV_S4_755.xml", make_config)
+    assert report.valid, report.findings
+    (ship,) = records
+    assert ship["doc_type"] == "shipment"
+    assert ship["shipment_id"] == "0080000849"
+    assert ship["order_number"] == "0000001390"
+    assert ship["ship_date"] == "2018-12-18"
+    assert ship["warehouse"] == "3010"
+    (line,) = ship["lines"]
+    assert line["sku"] == "TG-D120_AU"
+    assert line["quantity_shipped"] == "1.000"
+    assert line["quantity_ordered"] == "1.000"
+    assert line["expiry"] == "2024-11-19"
+    assert line["location"] == "301A"
+
+
+def test_invoic02_has_no_canonical_type(corpus: Path, make_config: Callable[..., Config]) -> None:
+    records, report = read(corpus / DIR / "sap-samples__INVOIC02_S4_755.xml", make_config)
+    assert records == []
+    assert codes(report) == ["unsupported_message"]
+    assert report.stage == "map"
+    finding = report.findings[0]
+    assert finding.location["record"] == "0000000091109869"
+    assert finding.value == "INVOIC02"
+
+
+def test_matmas05_without_material_number(corpus: Path, make_config: Callable[..., Config]) -> None:
+    """The EventMessage sample is a skeleton of empty segments: structurally valid, no MATNR."""
+    records, report = read(corpus / DIR / "sap-samples__MATMAS05_EventMessage_readme.xml", make_config)
+    assert records == []
+    assert codes(report) == ["missing_field"]
+    finding = report.findings[0]
+    assert finding.location["field"] == "MATNR"
+    assert finding.location["segment"] == "E1MARAM"
+    assert finding.location["segment_index"] == 1
+    assert finding.location["record"] == "0000000000009022"

@@ -7,9 +7,11 @@ from gateway.formats.csv import CsvReader
 from gateway.formats.edifact import EdifactReader
 from gateway.formats.idoc import IdocReader
 from gateway.formats.idoc_xml import IdocXmlReader
+from gateway.formats.xml import XmlReader
 
 FORMATS: dict[str, type[Reader]] = {
     "idoc-xml": IdocXmlReader,
+    "xml": XmlReader,
     "idoc": IdocReader,
     "edifact": EdifactReader,
     "csv": CsvReader,

@@ -39,6 +39,7 @@ PROLOG_BYTES = 1 << 16
 
 RULE = "safe XML: no DTD, no entities, no network, no XInclude"
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_WHERE = re.compile(r",? line \d+, column \d+$")
 _DOCTYPE = re.compile(r"<!DOCTYPE\s+([^\s\[>]+)([^\[>]*)(\[)?", re.IGNORECASE)
 
 
@@ -141,7 +142,7 @@ def iterparse(
 def syntax_finding(exc: etree.XMLSyntaxError) -> Finding:
     """A located finding for a well-formedness error reported by libxml2."""
     line, column = exc.position if exc.position else (0, 0)
-    message = str(exc.msg or exc).split(" (", 1)[0]
+    message = _WHERE.sub("", str(exc.msg or exc).split(" (", 1)[0])
     location: dict[str, Any] = {}
     if line:
         location["line"] = line

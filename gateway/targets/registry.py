@@ -10,6 +10,7 @@ from gateway.targets.jsonl import JsonlTarget
 from gateway.targets.netsuite import NetsuiteTarget
 from gateway.targets.quickbooks import FORMATS as QUICKBOOKS_FORMATS
 from gateway.targets.sage100 import Sage100Target
+from gateway.targets.xml import XmlTarget
 
 TARGETS: dict[str, type[Target]] = {
     "jsonl": JsonlTarget,
@@ -19,4 +20,5 @@ TARGETS: dict[str, type[Target]] = {
     **QUICKBOOKS_FORMATS,
     "edifact": EdifactTarget,
     "idoc": IdocTarget,
+    "xml": XmlTarget,
 }

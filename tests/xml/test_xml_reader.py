@@ -1,0 +1,196 @@
+"""XML in: recognition, mapping to canonical records, XSD findings, streaming."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway import check
+from gateway.config import Config
+from gateway.formats.xml_layout import layouts
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples" / "inbound" / "xml"
+EXPECTED = REPO / "samples" / "expected" / "xml"
+
+UBL_DA = (
+    '<DespatchAdvice xmlns="urn:oasis:names:specification:ubl:schema:xsd:DespatchAdvice-2"'
+    ' xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"'
+    ' xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">\n'
+)
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without the per-file parts of its lineage."""
+    record = json.loads(json.dumps(record))
+    for key in ("file_id", "file_name", "sha256"):
+        record["source"].pop(key)
+    return record
+
+
+def read(path: Path, config: Config) -> tuple[list[dict[str, Any]], check.Report]:
+    report = check.Report(path)
+    records = [r.to_dict() for r in check.read(path, config, config.sources[0], report)]
+    return records, report
+
+
+def expected(stem: str) -> list[dict[str, Any]]:
+    text = (EXPECTED / f"{stem}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_every_shipped_layout_loads_with_its_schema() -> None:
+    found = layouts()
+    assert set(found) == {
+        "ubl.order",
+        "ubl.despatch_advice",
+        "ubl.receipt_advice",
+        "cxml.order_request",
+        "cxml.ship_notice_request",
+        "erp.products",
+        "erp.customers",
+        "erp.inventory_adjustments",
+    }
+    for layout in found.values():
+        assert layout.schema is not None
+
+
+@pytest.mark.parametrize("sample", sorted(p.stem for p in SAMPLES.glob("*.xml")))
+def test_synthetic_samples_map_to_their_expected_records(
+    sample: str, make_config: Callable[..., Config]
+) -> None:
+    records, report = read(SAMPLES / f"{sample}.xml", make_config())
+    assert report.valid, [f.to_dict() for f in report.findings]
+    assert report.format == "xml"
+    assert [comparable(r) for r in records] == expected(sample)
+
+
+@pytest.mark.parametrize("name", ["cxml-php__OrderRequest", "cxml-php__ShipNoticeRequest"])
+def test_corpus_cxml_maps_to_expected_records(
+    name: str, corpus: Path, make_config: Callable[..., Config]
+) -> None:
+    records, report = read(corpus / "xml-cxml" / f"{name}.xml", make_config())
+    assert report.valid, [f.to_dict() for f in report.findings]
+    assert [comparable(r) for r in records] == expected(name)
+
+
+def test_corpus_order_request_details(corpus: Path, make_config: Callable[..., Config]) -> None:
+    (order,), _ = read(corpus / "xml-cxml" / "cxml-php__OrderRequest.xml", make_config())
+    assert order["doc_type"] == "sales_order" and order["doc_id"] == "DO1234"
+    assert [(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in order["lines"]] == [
+        ("1233244", "10", "2.10"),
+        ("1233245", "20", "3.20"),
+    ]
+    assert order["ship_to"]["country"] == "US" and order["bill_to"]["city"] == "Solingen"
+    assert "coyote" not in json.dumps(order)  # the shared secret in the header is never mapped
+
+
+def _write(tmp_path: Path, text: str, name: str = "doc.xml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_schema_violation_is_reported_with_line_and_xpath(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + UBL_DA + "<cbc:ID>DA-1</cbc:ID>\n"
+        "<cbc:IssueDate>2026-13-45</cbc:IssueDate>\n"
+        "<cac:DespatchLine><cbc:ID>1</cbc:ID>\n"
+        '<cbc:DeliveredQuantity unitCode="EA">ten</cbc:DeliveredQuantity></cac:DespatchLine>\n'
+        "<cac:DespatchLine><cbc:ID>2</cbc:ID>\n"
+        '<cbc:DeliveredQuantity unitCode="EA">1,5</cbc:DeliveredQuantity></cac:DespatchLine>\n'
+        "</DespatchAdvice>\n"
+    )
+    records, report = read(_write(tmp_path, doc), make_config())
+    assert records == [] and report.stage == "validate"
+    located = [(f.code, f.location["line"], f.location["xpath"]) for f in report.findings]
+    assert located == [
+        ("schema_violation", 4, "/DespatchAdvice/cbc:IssueDate"),
+        ("schema_violation", 6, "/DespatchAdvice/cac:DespatchLine[1]/cbc:DeliveredQuantity"),
+        ("schema_violation", 8, "/DespatchAdvice/cac:DespatchLine[2]/cbc:DeliveredQuantity"),
+    ]
+    assert "xs:date" in report.findings[0].message
+    assert report.findings[0].rule == "ubl.despatch_advice schema.xsd"
+
+
+def test_missing_required_field_is_located(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    doc = (
+        UBL_DA
+        + "<cbc:ID>DA-1</cbc:ID>\n<cac:DespatchLine>\n<cbc:ID>1</cbc:ID>\n"
+        + "</cac:DespatchLine>\n</DespatchAdvice>"
+    )
+    _, report = read(_write(tmp_path, doc), make_config())
+    (finding,) = report.findings
+    assert finding.code == "missing"
+    assert finding.location == {"line": 3, "xpath": "/DespatchAdvice/cac:DespatchLine"}
+    assert "quantity_shipped" in finding.message
+
+
+def test_streamed_documents_are_validated_one_by_one(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    doc = (
+        "<Products>\n"
+        "<Product><SKU>A</SKU><UnitCost>1.5</UnitCost></Product>\n"
+        "<Product><SKU>B</SKU><UnitCost>cheap</UnitCost></Product>\n"
+        "<Product><Description>no sku</Description></Product>\n"
+        "<Product><SKU>D</SKU><GTIN>123</GTIN></Product>\n"
+        "</Products>\n"
+    )
+    _, report = read(_write(tmp_path, doc), make_config())
+    located = [(f.location["line"], f.location["xpath"]) for f in report.findings]
+    assert located == [
+        (3, "/Products/Product[2]/UnitCost"),
+        (4, "/Products/Product[3]/Description"),
+        (5, "/Products/Product[4]/GTIN"),
+    ]
+    assert {f.code for f in report.findings} == {"schema_violation"}
+
+
+def test_many_streamed_documents(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    body = "".join(f"<Product><SKU>P{i}</SKU><UnitCost>{i}.5</UnitCost></Product>\n" for i in range(3000))
+    records, report = read(_write(tmp_path, f"<Products>\n{body}</Products>\n"), make_config())
+    assert report.valid
+    assert len(records) == 3000 and records[-1]["sku"] == "P2999" and records[-1]["unit_cost"] == "2999.5"
+
+
+def test_layouts_sharing_a_root_are_told_apart(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    doc = '<cXML payloadID="p1" timestamp="2026-01-01T00:00:00Z"><Request><Other/></Request></cXML>'
+    _, report = read(_write(tmp_path, doc), make_config())
+    (finding,) = report.findings
+    assert finding.code == "unknown_layout" and "OrderRequest" in finding.message
+
+
+def test_unknown_root_names_the_known_ones(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    _, report = read(_write(tmp_path, "<?xml version='1.0'?>\n<Invoice/>"), make_config())
+    (finding,) = report.findings
+    assert finding.code == "unknown_layout" and finding.location == {"line": 2, "xpath": "/Invoice"}
+    assert "DespatchAdvice" in (finding.rule or "")
+
+
+def test_forced_layout_from_source_option(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    config = make_config(source=[{"name": "in", "xml_layout": "erp.customers"}])
+    _, report = read(_write(tmp_path, "<Products><Product><SKU>A</SKU></Product></Products>"), config)
+    (finding,) = report.findings
+    assert finding.code == "wrong_root" and finding.rule == "erp.customers: <Customers>"
+
+
+def test_value_conversion_findings_use_the_code_table(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    doc = (
+        '<cXML payloadID="p1" timestamp="2026-01-01T00:00:00Z"><Request><OrderRequest>'
+        '<OrderRequestHeader orderID="X" orderDate="2026-01-01T00:00:00Z" type="new"/>'
+        '<ItemOut quantity="1" lineNumber="1" requestedDeliveryDate="2026-02-30T00:00:00Z">'
+        "<ItemID/></ItemOut>"
+        "</OrderRequest></Request></cXML>"
+    )
+    _, report = read(_write(tmp_path, doc), make_config())
+    (finding,) = report.findings
+    assert finding.code == "schema_violation" and "requestedDeliveryDate" in finding.message

@@ -61,6 +61,11 @@ class Pipeline:
         self.router = Router(config)
         self.targets = {t.name: TARGETS[t.format](t) for t in config.targets}
         for target in self.targets.values():
+            # Targets that number their documents (IDoc DOCNUMs) draw the numbers from the ledger.
+            bind = getattr(target, "bind_sequence", None)
+            if bind is not None:
+                bind(ledger.next_sequence)
+        for target in self.targets.values():
             # Targets that number interchanges per partner (EDIFACT) keep the sequence in the ledger.
             bind = getattr(target, "bind_sequence", None)
             if bind is not None:

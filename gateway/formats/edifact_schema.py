@@ -148,6 +148,7 @@ class MessageSchema:
         }
         self.structure = tuple(_node(n) for n in table["structure"])
         self.caches: dict[object, dict[str, tuple[Problem, ...]]] = {}
+        self.shapes: dict[str, tuple[tuple[str, str, dict[str, Any]], ...]] = {}
 
     def check(self, message: Message, report: Report) -> None:
         """Report every structure and element problem of `message`."""
@@ -250,6 +251,25 @@ class MessageSchema:
                 yield found[0], found[1], position, c + 1, part, self._rule(tag, component)
 
     def _structure(self, segments: list[Segment], report: Report) -> None:
+        # Messages repeat their shape (same tags in the same order): check each shape once.
+        shape = "".join(seg.tag for seg in segments)
+        found = self.shapes.get(shape)
+        if found is None:
+            if len(self.shapes) > _CACHE_LIMIT:
+                self.shapes.clear()
+            base = segments[0].index if segments else 0
+            collected: list[tuple[str, str, dict[str, Any]]] = []
+
+            def collect(code: str, message: str, **kw: Any) -> None:
+                collected.append((code, message, {**kw, "segment_index": kw["segment_index"] - base}))
+
+            self._check_structure(segments, collect)
+            found = self.shapes[shape] = tuple(collected)
+        start = segments[0].index if segments else 0
+        for code, message, kw in found:
+            report(code, message, **{**kw, "segment_index": kw["segment_index"] + start})
+
+    def _check_structure(self, segments: list[Segment], report: Any) -> None:
         missing: list[tuple[str, Segment]] = []
         pos = _match(self.structure, segments, 0, missing, report, self.name)
         if pos < len(segments):

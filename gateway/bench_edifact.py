@@ -1,0 +1,96 @@
+"""EDIFACT benchmark: the gateway's parse + validate against pydifact's parser, same input, same run.
+
+`run()` generates an ORDERS interchange of at least `size` bytes, parses it once with pydifact's
+`Parser` (tokenizing only) and once with the gateway's scanner, envelope checks and schema
+validation, and returns both timings and their ratio. `gateway bench` can call it.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+from gateway.formats.edifact_envelope import Envelope
+from gateway.formats.edifact_schema import schema_for
+from gateway.formats.edifact_syntax import Scanner
+
+BLOCK = 1 << 20
+
+
+def interchange(size: int) -> str:
+    """An ORDERS interchange of at least `size` characters, many messages of ten lines."""
+    head = "UNA:+.? 'UNB+UNOC:3+5412345000013:14+4012345000009:14+261126:1200+BENCH1'"
+    parts = [head]
+    total, n = len(head), 0
+    while total < size:
+        n += 1
+        body = [f"UNH+{n}+ORDERS:D:96A:UN:EAN008'", f"BGM+220+PO{n}+9'", "DTM+137:20261126:102'",
+                "NAD+BY+5412345000013::9'", "NAD+DP+5412345000099::9++M?'Donald'"]  # fmt: skip
+        for line in range(1, 11):
+            body += [f"LIN+{line}++40008621414{line:02d}:EN'", f"QTY+21:{line * 3}:PCE'", "PRI+AAA:2.50'"]
+        body += ["UNS+S'", f"UNT+{len(body) + 2}+{n}'"]
+        text = "\n".join(body) + "\n"
+        parts.append(text)
+        total += len(text)
+    parts.append(f"UNZ+{n}+BENCH1'")
+    return "".join(parts)
+
+
+def _blocks(text: str) -> Iterator[str]:
+    for i in range(0, len(text), BLOCK):
+        yield text[i : i + BLOCK]
+
+
+def gateway_parse_validate(text: str) -> tuple[int, int]:
+    """(segments, findings) after tokenizing, envelope checks and schema validation."""
+    findings: list[Any] = []
+
+    def report(code: str, message: str, **kw: Any) -> None:
+        findings.append((code, message, kw))
+
+    envelope = Envelope(report, lambda _ic: None)
+    schema = schema_for("ORDERS_D96A")
+    assert schema is not None
+    count = 0
+    for seg in Scanner(_blocks(text)):
+        count += 1
+        message = envelope.feed(seg)
+        if message is not None:
+            schema.check(message, report)
+    envelope.finish(count)
+    return count, len(findings)
+
+
+def pydifact_parse(text: str) -> int:
+    """Segments from pydifact's parser alone (no validation: it has none to offer)."""
+    from pydifact.parser import Parser
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sum(1 for _ in Parser().parse(text))
+
+
+def run(size: int = 2_200_000) -> dict[str, object]:
+    """Measure both on the same generated interchange; the ratio is pydifact time / gateway time."""
+    text = interchange(size)
+    started = time.perf_counter()
+    ours, findings = gateway_parse_validate(text)
+    mine = time.perf_counter() - started
+    started = time.perf_counter()
+    theirs = pydifact_parse(text)
+    reference = time.perf_counter() - started
+    return {
+        "edifact_bytes": len(text.encode("latin-1")),
+        "edifact_segments": ours,
+        "edifact_findings": findings,
+        "pydifact_segments": theirs,
+        "gateway_parse_validate_s": round(mine, 4),
+        "pydifact_parse_s": round(reference, 4),
+        "ratio": round(reference / mine, 1),
+    }
+
+
+if __name__ == "__main__":
+    print(run())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,10 +35,14 @@ def _sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 
 
 @pytest.fixture(name="fresh_sshd")
-def _fresh_sshd(tmp_path: Path) -> Iterator[Sshd]:
-    """An sshd of its own, for a test that stops, freezes or restarts it."""
-    _require_sshd()
-    server = Sshd(tmp_path / "sshd")
+def _fresh_sshd(sshd: Sshd, tmp_path: Path) -> Iterator[Sshd]:
+    """An sshd of its own (same keys as the session's), for a test that stops, freezes or restarts it."""
+    base = tmp_path / "sshd"
+    base.mkdir()
+    for key in [*sshd.host_keys.values(), *sshd.user_keys.values()]:
+        for path in (key, Path(f"{key}.pub")):
+            shutil.copy2(path, base / path.name)
+    server = Sshd(base)
     server.start()
     yield server
     server.remove()

@@ -1,0 +1,139 @@
+"""Faults against a real sshd: killed mid-listing and mid-download, frozen, then back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+
+from gateway import config as config_module
+from gateway.errors import SourceUnavailable
+from gateway.ledger import SqliteLedger
+from gateway.service import Service
+from gateway.sources import sftp as sftp_source
+from tests.sftp.conftest import server_options
+
+ROW = b"adjustment_id,adjusted_at,warehouse,line_no,sku,location,mode,quantity_change,reason_code\n"
+
+
+def adjustment(n: int) -> bytes:
+    return ROW + b"ADJ-%d,2026-11-26,000,1,SKU-%d,A-01,delta,-1,DAMAGED\n" % (n, n)
+
+
+def drive(service: Service, done: Any, seconds: float) -> None:
+    """Poll like the service loop until `done()` or the time is up."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        if not service.poll_once():
+            time.sleep(0.05)
+
+
+def outcomes(ledger: SqliteLedger, source: str) -> Counter[str]:
+    return Counter(f"{r.original_name}:{r.state}" for r in ledger.files("source = ?", (source,)))
+
+
+def test_server_killed_mid_listing_and_mid_download_then_back(
+    fresh_sshd: Any, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"f{n:03d}.csv" for n in range(150)]
+    for n, name in enumerate(names):
+        (remote / "in" / name).write_bytes(adjustment(n))
+    (remote / "in" / "big.bin").write_bytes(os.urandom(40 << 20))
+    server = {
+        "name": "partner",
+        "type": "sftp",
+        "settle_seconds": 0.05,
+        "poll_seconds": 0.1,
+        **server_options(fresh_sshd, remote / "in", after=f"move:{remote / 'archive'}", timeout_seconds=3),
+    }
+    local = {"name": "inbound", "settle_seconds": 0.05, "poll_seconds": 0.1}
+    root = tmp_path / "root"
+    config = config_module.parse({"source": [local, server]}, root)
+    for folder in ("work", "quarantine", "archive"):
+        config.folder(folder).mkdir(parents=True, exist_ok=True)
+    ledger = SqliteLedger(config.ledger_path)
+    service = Service(config, ledger)
+    kills: list[str] = []
+    real_iter = paramiko.SFTPClient.listdir_iter
+    real_copy = sftp_source._copy
+
+    def listing_then_kill(self: Any, path: str, read_aheads: int = 50) -> Any:
+        for i, entry in enumerate(real_iter(self, path, read_aheads)):
+            if i == 60 and "listing" not in kills:
+                kills.append("listing")
+                fresh_sshd.stop()
+            yield entry
+
+    def copy_then_kill(remote_file: Any, part: Path) -> int:
+        if part.parent.exists() and "download" not in kills and remote_file.stat().st_size > 1 << 20:
+            remote_file.read(1 << 20)
+            kills.append("download")
+            fresh_sshd.stop()
+        return real_copy(remote_file, part)
+
+    monkeypatch.setattr(paramiko.SFTPClient, "listdir_iter", listing_then_kill)
+    monkeypatch.setattr(sftp_source, "_copy", copy_then_kill)
+    try:
+        service.recover()
+        for source in service.sources.values():
+            source.start()
+        assert not service.poll_once()
+        assert kills == ["listing"]
+        assert ledger.source_rows()["partner"]["reachable"] == 0
+        # Other sources keep flowing while the server is away.
+        (root / "inbound" / "local.csv").write_bytes(adjustment(999))
+        drive(service, lambda: outcomes(ledger, "inbound"), 10)
+        assert outcomes(ledger, "inbound") == {"local.csv:accepted": 1}
+        fresh_sshd.start()
+        drive(service, lambda: "download" in kills, 20)
+        assert kills == ["listing", "download"]
+        assert not list(config.folder("work").glob("*.part"))  # the partial download is gone
+        fresh_sshd.start()
+        drive(service, lambda: not list((remote / "in").iterdir()), 60)
+    finally:
+        for source in service.sources.values():
+            source.stop()
+        counts = outcomes(ledger, "partner")
+        ledger.close()
+    assert sorted((remote / "archive").iterdir()) == sorted(
+        remote / "archive" / n for n in [*names, "big.bin"]
+    )
+    assert counts == Counter({**{f"{n}:accepted": 1 for n in names}, "big.bin:quarantined": 1})
+    outputs = list((root / "outbound" / "canonical").glob("f*.jsonl"))
+    assert len(outputs) == len(names)
+
+
+def test_hung_server_times_out(fresh_sshd: Any, make_source: Any, remote: Path) -> None:
+    (remote / "in" / "h.csv").write_bytes(b"a\n")
+    source = make_source(server=fresh_sshd, timeout_seconds=1, poll_seconds=0.05)
+    assert source.poll() == []
+    fresh_sshd.signal_all(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(SourceUnavailable, match=r"timed out|closed|lost"):
+            source.poll()
+        assert time.monotonic() - started < 5
+        time.sleep(0.2)
+        started = time.monotonic()
+        with pytest.raises(SourceUnavailable):  # a new connection waits for the banner in vain
+            source.poll()
+        assert time.monotonic() - started < 5
+    finally:
+        fresh_sshd.signal_all(signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            ready = source.poll()
+        except SourceUnavailable:
+            time.sleep(0.1)
+            continue
+        if ready:
+            break
+        time.sleep(0.06)
+    assert [c.name for c in ready] == ["h.csv"]

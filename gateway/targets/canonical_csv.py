@@ -25,7 +25,7 @@ from gateway.errors import Finding
 from gateway.formats.csv_schema import SCHEMA_ROOT, Column, Layout, layouts
 from gateway.targets.base import FileInfo, Opener
 from gateway.targets.delimited import Defaults, DelimitedOptions, Outputs, cell_problem, check_options
-from gateway.targets.layout import resolve
+from gateway.targets.layout import plain, resolve
 
 
 @functools.cache
@@ -184,7 +184,7 @@ class CanonicalCsvWriter:
                 )
             ]
         columns = ordered_columns(layout)
-        document = _Document(layout, record.to_dict())
+        document = _Document(layout, plain(record))
         rows = document.rows(columns)
         findings = document.findings
         for n, row in enumerate(rows):

@@ -39,6 +39,7 @@ from gateway.valuemaps import Unmapped, ValueMap
 
 KINDS = ("text", "code", "date", "decimal", "zerofill", "division", "customer_no", "join", "product", "total")
 DIVISION = re.compile(r"^(\d{1,2})-(.+)$")
+MAX_EXPONENT = 30
 
 
 class RuleBroken(Exception):
@@ -178,6 +179,19 @@ def layouts(family: str, root: Path = SCHEMA_ROOT) -> dict[str, Layout]:
     return {layout.name: layout for layout in found}
 
 
+def plain(value: Any) -> Any:
+    """A record as nested dicts and lists, like `Record.to_dict` but without its deep copies."""
+    if hasattr(value, "__dataclass_fields__"):
+        out = {k: plain(v) for k, v in vars(value).items()}
+        doc_type = getattr(type(value), "doc_type", None)
+        return {"doc_type": doc_type, **out} if isinstance(doc_type, str) else out
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def resolve(data: Any, path: str) -> Any:
     """The value at a dotted path; list elements by index (`address_lines.0`)."""
     for part in path.split("."):
@@ -207,6 +221,9 @@ def _decimal(text: str, spec: ColumnSpec) -> Decimal:
         raise RuleBroken("not_numeric", "is not a decimal number", spec.rule()) from None
     if not number.is_finite():
         raise RuleBroken("not_numeric", "is not a finite number", spec.rule())
+    # Written out in full, 1E+999999 is a megabyte of zeros: no consumer takes such a number.
+    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise RuleBroken("too_large", f"is beyond the {MAX_EXPONENT} digits any target takes", spec.rule())
     return number
 
 
@@ -267,11 +284,11 @@ def product(values: list[Any], spec: ColumnSpec) -> Decimal:
     return total.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
 
 
-def _amount(spec: ColumnSpec, scope: dict[str, Any], items: list[Any]) -> str:
+def _amount(spec: ColumnSpec, doc: dict[str, Any], items: list[Any], settings: Settings) -> str:
     """A `product` for one row, or a `total` of row products over a list (balancing rows)."""
     total = Decimal(0)
-    for item in items:
-        values = [resolve({**scope, "item": item}, p) for p in spec.path]
+    for n, item in enumerate(items, 1):
+        values = [scoped(doc, item, n, settings, p) for p in spec.path]
         if any(v in (None, "") for v in values):
             if spec.required:
                 raise RuleBroken("required", "a value is required", f"{spec.name}: {spec.required}")
@@ -283,16 +300,27 @@ def _amount(spec: ColumnSpec, scope: dict[str, Any], items: list[Any]) -> str:
     return format(-total if spec.negate else total, "f")
 
 
+def scoped(doc: dict[str, Any], item: Any, index: int, settings: Settings, path: str) -> Any:
+    """A column path's value: `item.` the row's element, `#` its number, `option.` an option."""
+    head, _, rest = path.partition(".")
+    if head == "item":
+        return resolve(item, rest) if rest else item
+    if head == "#":
+        return str(index)
+    if head == "option":
+        return resolve(settings.options, rest)
+    return resolve(doc, path)
+
+
 def cell(spec: ColumnSpec, doc: dict[str, Any], item: Any, index: int, settings: Settings) -> str:
     """The text of one column for one row; `RuleBroken` when the value cannot be written."""
     if spec.value is not None:
         return spec.value
-    scope = {**doc, "item": item, "#": str(index), "option": settings.options}
     if spec.kind == "product":
-        return _amount(spec, scope, [item])
+        return _amount(spec, doc, [item], settings)
     if spec.kind == "total":
-        return _amount(spec, scope, elements(doc, spec.over))
-    values = [resolve(scope, p) for p in spec.path]
+        return _amount(spec, doc, elements(doc, spec.over), settings)
+    values = [scoped(doc, item, index, settings, p) for p in spec.path]
     if spec.kind == "join":
         flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
         raw: Any = spec.separator.join(str(v).strip() for v in flat if v not in (None, "")) or None

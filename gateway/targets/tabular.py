@@ -15,7 +15,17 @@ from gateway.config import TargetConfig
 from gateway.errors import Finding
 from gateway.targets.base import FileInfo, Opener
 from gateway.targets.delimited import Defaults, DelimitedOptions, Outputs, cell_problem, check_options
-from gateway.targets.layout import Layout, RuleBroken, Settings, cell, elements, layouts, resolve
+from gateway.targets.layout import (
+    Layout,
+    RuleBroken,
+    Settings,
+    cell,
+    elements,
+    layouts,
+    plain,
+    resolve,
+    scoped,
+)
 from gateway.valuemaps import ValueMapError
 from gateway.valuemaps import load as load_value_map
 
@@ -58,7 +68,7 @@ def render(
                 try:
                     text = cell(spec, doc, item, index, settings)
                 except RuleBroken as exc:
-                    value = _raw(spec.path, doc, item)
+                    value = _raw(spec.path, doc, item, index, settings)
                     findings.append(
                         Finding(exc.code, exc.message, where, value, f"{layout.name}: {exc.rule}")
                     )
@@ -95,9 +105,11 @@ def _once(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-def _raw(paths: tuple[str, ...], doc: dict[str, Any], item: Any) -> str | None:
+def _raw(
+    paths: tuple[str, ...], doc: dict[str, Any], item: Any, index: int, settings: Settings
+) -> str | None:
     for path in paths:
-        value = resolve({**doc, "item": item}, path)
+        value = scoped(doc, item, index, settings, path)
         if value not in (None, ""):
             return str(value)
     return None
@@ -123,7 +135,7 @@ class LayoutWriter:
 
     def write(self, record: Record) -> list[Finding]:
         """Render the record; write it only when every cell is representable."""
-        doc = record.to_dict()
+        doc = plain(record)
         layout = next((lay for lay in self.target.enabled if lay.takes(doc)), None)
         if layout is None:
             names = ", ".join(lay.name for lay in self.target.enabled)

@@ -168,6 +168,8 @@ SOURCE_KEYS = {
     "edifact_charset_check", "edifact_orders_as", "edifact_max_segment",
     # XML reader options (gateway/formats/xml.py, xml_safe.py)
     "xml_layout", "xml_max_bytes", "xml_max_depth", "xml_huge_tree",
+    # IDoc reader options (gateway/mappings/idoc_common.py)
+    "idoc_sku", "idoc_orders_as",
 }  # fmt: skip
 SFTP_REQUIRED = ("host", "username", "remote_dir")
 

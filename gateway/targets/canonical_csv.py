@@ -235,8 +235,11 @@ class CanonicalCsvTarget:
 
     @classmethod
     def check(cls, config: TargetConfig) -> list[str]:
-        """Only the common delimited options."""
-        return check_options(config, cls.defaults, set())
+        """Only the common delimited options; canonical values are never mapped."""
+        problems = check_options(config, cls.defaults, set())
+        if "value_map" in config.options:
+            problems.append("value_map: canonical CSV keeps canonical values; map them in the ERP targets")
+        return problems
 
     def writer(self, file: FileInfo, open_output: Opener) -> CanonicalCsvWriter:
         """A writer for the records of one input file."""

@@ -99,3 +99,9 @@ def test_deploy_job_definitions_match_the_layouts() -> None:
     for name, layout in layouts("sage100").items():
         shipped = REPO / "deploy" / "sage100" / f"{name}.md"
         assert shipped.read_text(encoding="utf-8") == job_definition(layout), f"regenerate {shipped.name}"
+
+
+def test_example_config_is_valid(tmp_path: Path) -> None:
+    example = REPO / "deploy" / "erp-targets.toml.example"
+    result = run_cli("--config", example, "--root", tmp_path / "root", "config", "check")
+    assert result.returncode == 0, result.stdout + result.stderr

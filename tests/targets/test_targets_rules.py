@@ -226,7 +226,8 @@ def test_header_off_and_lf_line_endings() -> None:
         ("quickbooks_iif", {"delimiter": ","}, "delimiter: IIF is always tab-delimited"),
         ("quickbooks_iif", {"header": False}, "header: IIF needs its"),
         ("quickbooks_online", {"due_days": 900}, "due_days: must be between 0 and 365"),
-        ("canonical_csv", {"value_map": "wms_to_sage100", "x": 1}, "x: unknown option"),
+        ("canonical_csv", {"x": 1}, "x: unknown option"),
+        ("canonical_csv", {"value_map": "wms_to_sage100"}, "value_map: canonical CSV keeps canonical values"),
     ],
 )  # fmt: skip
 def test_option_checks(fmt: str, options: dict[str, Any], problem: str) -> None:

@@ -230,10 +230,11 @@ def cmd_trace(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     """`gateway bench [--json]`."""
-    from gateway import bench
+    from gateway.bench import render, run_all
 
-    results = bench.run_all()
-    print(json.dumps(results, indent=2) if args.json else bench.render(results))
+    logging.configure(sys.stderr, level="warning")
+    results = run_all()
+    print(json.dumps(results, indent=2) if args.json else render(results))
     return EX_OK
 
 

@@ -151,9 +151,10 @@ class Ledger(Protocol):
     def accepted_with_key(self, kind: str, value: str, exclude: str) -> str | None: ...
     def add_keys(self, file_id: str, keys: list[tuple[str, str]]) -> None: ...
     def record_output(self, output: OutputRow) -> None: ...
-    def intend(self, file_id: str, outputs: list[OutputRow]) -> None: ...
+    def intend(self, file_id: str, outputs: list[OutputRow], keys: list[tuple[str, str]] = ...,
+               **fields: Any) -> None: ...  # fmt: skip
+    def accept(self, file_id: str, published: list[str], **fields: Any) -> None: ...
     def forget_outputs(self, file_id: str) -> None: ...
-    def published(self, file_id: str, path: str) -> None: ...
     def outputs(self, file_id: str) -> list[OutputRow]: ...
     def next_sequence(self, name: str) -> int: ...
 
@@ -214,12 +215,8 @@ class SqliteLedger:
 
     def update(self, file_id: str, **fields: Any) -> None:
         """Set columns of a file row (state, stage, sha256, format ...) in one transaction."""
-        columns = ", ".join(f"{k} = ?" for k in fields)
         with self.transaction() as db:
-            db.execute(
-                f"UPDATE files SET {columns}, updated_at = ? WHERE file_id = ?",  # noqa: S608 - keys are ours
-                (*fields.values(), now(), file_id),
-            )
+            self._set(db, file_id, fields)
             if "state" in fields:
                 self._event(db, file_id, f"state_{fields['state']}", {})
 
@@ -302,16 +299,44 @@ class SqliteLedger:
         with self.transaction() as db:
             self._output(db, output)
 
-    def intend(self, file_id: str, outputs: list[OutputRow]) -> None:
-        """Record every output's intent and move the file to `publishing`, atomically."""
+    def intend(
+        self,
+        file_id: str,
+        outputs: list[OutputRow],
+        keys: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        **fields: Any,
+    ) -> None:
+        """Record every output's intent, the file's keys and facts, and `publishing`, atomically."""
         with self.transaction() as db:
             for output in outputs:
                 self._output(db, output)
-            db.execute(
-                "UPDATE files SET state = 'publishing', updated_at = ? WHERE file_id = ?",
-                (now(), file_id),
+            db.executemany(
+                "INSERT OR IGNORE INTO keys (file_id, kind, value) VALUES (?, ?, ?)",
+                [(file_id, k, v) for k, v in keys],
             )
+            self._set(db, file_id, {**fields, "state": "publishing"})
             self._event(db, file_id, "state_publishing", {"outputs": len(outputs)})
+
+    def accept(self, file_id: str, published: list[str], **fields: Any) -> None:
+        """Record the outputs as published and the file as accepted, in one transaction."""
+        with self.transaction() as db:
+            at = now()
+            db.executemany(
+                "UPDATE outputs SET state = 'published', at = ? WHERE file_id = ? AND path = ?",
+                [(at, file_id, path) for path in published],
+            )
+            for path in published:
+                self._event(db, file_id, "output_published", {"path": path})
+            self._set(db, file_id, {**fields, "state": "accepted"})
+            self._event(db, file_id, "state_accepted", {})
+
+    @staticmethod
+    def _set(db: sqlite3.Connection, file_id: str, fields: dict[str, Any]) -> None:
+        columns = ", ".join(f"{k} = ?" for k in fields)
+        db.execute(
+            f"UPDATE files SET {columns}, updated_at = ? WHERE file_id = ?",  # noqa: S608 - keys are ours
+            (*fields.values(), now(), file_id),
+        )
 
     @staticmethod
     def _output(db: sqlite3.Connection, output: OutputRow) -> None:
@@ -325,15 +350,6 @@ class SqliteLedger:
         """Drop the staged (never published) outputs of a file that will be processed again."""
         with self.transaction() as db:
             db.execute("DELETE FROM outputs WHERE file_id = ? AND state = 'staging'", (file_id,))
-
-    def published(self, file_id: str, path: str) -> None:
-        """Record that an output is in place under its final name."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE outputs SET state = 'published', at = ? WHERE file_id = ? AND path = ?",
-                (now(), file_id, path),
-            )
-            self._event(db, file_id, "output_published", {"path": path})
 
     def outputs(self, file_id: str) -> list[OutputRow]:
         """The outputs of a file, in the order they were intended."""

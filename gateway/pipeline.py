@@ -47,6 +47,7 @@ class Outcome:
 
     state: str
     records: int = 0
+    format: str | None = None
     doc_types: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     findings: int = 0
@@ -88,7 +89,7 @@ class Pipeline:
         bound.info(
             "file_processed",
             outcome=outcome.state,
-            format=self.ledger.get(file_id).format,  # type: ignore[union-attr]
+            format=outcome.format,
             records=outcome.records,
             doc_types=outcome.doc_types,
             outputs=len(outcome.outputs),
@@ -109,7 +110,6 @@ class Pipeline:
         ctx = ReadContext(file, self.config, format="unknown", stage="detect")
         try:
             ctx.format = detect(file.path, file.name, source.format_by_name)
-            self.ledger.update(row.file_id, format=ctx.format)
             counts, doc_types = self._write(FORMATS[ctx.format]().read(ctx), ctx, file)
             rejection = ctx.rejection()
             if rejection is not None:
@@ -130,15 +130,17 @@ class Pipeline:
             if same is not None:
                 self._discard_staged(row)
                 return self._duplicate(row, source, same, bound, f"{kind} {value}")
-        self.ledger.update(row.file_id, encoding=ctx.encoding_name, records=sum(doc_types.values()))
-        self.ledger.add_keys(row.file_id, ctx.keys)
         staged = [
             OutputRow(o.file_id, o.target, o.path, o.tmp_path, "intent", counts[o.target], o.at)
             for o in self.ledger.outputs(row.file_id)
         ]
-        self.ledger.intend(row.file_id, staged)
+        self.ledger.intend(
+            row.file_id, staged, ctx.keys,
+            format=ctx.format, encoding=ctx.encoding_name, records=sum(doc_types.values()),
+        )  # fmt: skip
         outcome = self._publish(self.ledger.get(row.file_id))  # type: ignore[arg-type]
         outcome.doc_types = dict(doc_types)
+        outcome.format = ctx.format
         return outcome
 
     def _write(
@@ -193,19 +195,18 @@ class Pipeline:
         for output in self.ledger.outputs(row.file_id):
             if output.state == "intent":
                 delivery = self.deliveries[output.target]
+                # Without its staged file the rename already happened before a crash.
                 if delivery.staged(output.tmp_path):
                     delivery.publish(output.tmp_path, output.path)
-                # Without its staged file the rename already happened before a crash.
-                self.ledger.published(row.file_id, output.path)
             published.append(output.path)
-        self.ledger.update(row.file_id, state="accepted", stage=None)
-        self.archive(row)
+        # Archiving before the commit is safe: a restart finds the file gone and moves on.
+        archived = self._archive_file(row)
+        self.ledger.accept(row.file_id, published, stage=None, work_path=None, detail=archived)
         return Outcome("accepted", row.records or 0, outputs=published)
 
-    def archive(self, row: FileRow) -> None:
-        """Move an accepted (or duplicate) original from work/ to archive/<date>/."""
+    def _archive_file(self, row: FileRow) -> str | None:
         if row.work_path is None:
-            return
+            return row.detail
         folder = self.config.folder("archive") / time.strftime("%Y-%m-%d", time.gmtime())
         folder.mkdir(parents=True, exist_ok=True)
         destination = folder / f"{row.file_id}.{row.original_name}"
@@ -213,8 +214,12 @@ class Pipeline:
             os.replace(row.work_path, destination)
             fsync_dir(folder)
         except FileNotFoundError:
-            pass  # archived before a crash; only the ledger was behind
-        self.ledger.update(row.file_id, work_path=None, detail=str(destination))
+            return row.detail  # archived before a crash; only the ledger was behind
+        return str(destination)
+
+    def archive(self, row: FileRow) -> None:
+        """Move an accepted (or duplicate) original from work/ to archive/<date>/."""
+        self.ledger.update(row.file_id, work_path=None, detail=self._archive_file(row))
 
     def _duplicate(
         self, row: FileRow, source: SourceConfig, same: str, bound: Any, what: str = "the same content"

@@ -12,16 +12,12 @@ import dataclasses
 import functools
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gateway.canonical.records import RECORD_TYPES, Record
 
 T = TypeVar("T")
-
-
-@functools.cache
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
 
 
 def _dataclass_in(hint: Any) -> type[Any] | None:
@@ -36,36 +32,43 @@ def _dataclass_in(hint: Any) -> type[Any] | None:
     return None
 
 
-def _convert(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+Converter = Callable[[Any], Any]
+
+
+def _converter(hint: Any) -> Converter | None:
+    """How to turn a plain value into the field's type; None when it is used as it is."""
     if typing.get_origin(hint) is list:
         (item,) = typing.get_args(hint)
-        inner = _dataclass_in(item)
-        if inner is not None:
-            return [build(inner, v) if isinstance(v, dict) else v for v in value]
-        return list(value)
+        element = _dataclass_in(item)
+        if element is None:
+            return list
+        return lambda value: [build(element, v) if isinstance(v, dict) else v for v in value]
     inner = _dataclass_in(hint)
-    if inner is not None and isinstance(value, dict):
-        return build(inner, value)
-    return value
+    if inner is None:
+        return None
+    return lambda value: build(inner, value) if isinstance(value, dict) else value
+
+
+@functools.cache
+def _plan(cls: type[Any]) -> dict[str, Converter | None]:
+    """Per dataclass, once: its field names and their converters."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: _converter(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
 def build(cls: type[T], data: dict[str, Any]) -> T:
     """Instantiate dataclass `cls` from `data`, nesting where the field types say so."""
-    hints = _hints(cls)  # type: ignore[arg-type]
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    plan = _plan(cls)  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "doc_type":
-            continue
-        if key in names:
-            kwargs[key] = _convert(hints[key], value)
-        else:
+        if key in plan:
+            convert = plan[key]
+            kwargs[key] = convert(value) if convert is not None and value is not None else value
+        elif key != "doc_type":
             extra[key] = value
     if extra:
-        if "extensions" not in names:
+        if "extensions" not in plan:
             unknown = ", ".join(sorted(extra))
             raise TypeError(f"{cls.__name__} has no field(s) {unknown}")
         kwargs["extensions"] = {**kwargs.get("extensions", {}), **extra}

@@ -16,6 +16,7 @@ contradict each other, and picking one would silently drop the other.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,17 +24,36 @@ Report = Callable[[int, str, str, str], None]
 """Called as report(line, column, value, message) for a contradiction."""
 
 
+@functools.cache
+def _steps(path: str) -> tuple[tuple[str, ...], str, bool]:
+    """A path split once: (parent keys, last key, whether the last key is a list)."""
+    *parents, last = path.split(".")
+    return tuple(parents), last.removesuffix("[]"), last.endswith("[]")
+
+
 def _set(target: dict[str, Any], path: str, value: Any) -> None:
     """Set `value` at a dotted path; a `[]` segment appends to a list once."""
-    *parents, last = path.split(".")
+    parents, last, is_list = _steps(path)
     for part in parents:
         target = target.setdefault(part, {})
-    if last.endswith("[]"):
-        items = target.setdefault(last[:-2], [])
+    if is_list:
+        items = target.setdefault(last, [])
         if value not in items:
             items.append(value)
     else:
         target[last] = value
+
+
+@functools.cache
+def _kind(path: str) -> tuple[str, str]:
+    """What a path addresses: a line field, an object in a header list, a list, or a header field."""
+    if path.startswith("line."):
+        return "line", path[5:]
+    if "[]." in path:
+        return "object", path
+    if path.endswith("[]"):
+        return "list", path
+    return "header", path
 
 
 class DocumentBuilder:
@@ -70,22 +90,24 @@ class DocumentBuilder:
         item: dict[str, Any],
         objects: dict[str, dict[str, Any]],
     ) -> None:
-        if path.startswith("line."):
-            _set(item, path[5:], value)
-        elif "[]." in path:
-            name, field = path.split("[].", 1)
+        kind, target = _kind(path)
+        if kind == "line":
+            _set(item, target, value)
+        elif kind == "object":
+            name, field = target.split("[].", 1)
             _set(objects.setdefault(name, {}), field, value)
-        elif path.endswith("[]"):
+        elif kind == "list":
             _set(self.header, path, value)
         else:
-            seen = self.first_seen.setdefault(path, (line, value))
-            if seen[1] != value:
+            seen = self.first_seen.get(path)
+            if seen is None:
+                self.first_seen[path] = (line, value)
+                _set(self.header, path, value)
+            elif seen[1] != value:
                 self.report(
                     line, column, raw,
                     f"differs from {seen[1]!r} on line {seen[0]} of the same document",
                 )  # fmt: skip
-                return
-            _set(self.header, path, value)
 
     def document(self) -> dict[str, Any]:
         """The assembled document; items are numbered when the layout gave no line_no."""

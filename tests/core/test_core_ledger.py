@@ -55,9 +55,10 @@ class TestLedger:
             a.file_id, [OutputRow(a.file_id, "canonical", "a.jsonl", "/o/a.jsonl.tmp", "intent", 3, "")]
         )
         assert ledger.get(a.file_id).state == "publishing"  # type: ignore[union-attr]
-        ledger.published(a.file_id, "a.jsonl")
+        ledger.accept(a.file_id, ["a.jsonl"], records=3)
         (output,) = ledger.outputs(a.file_id)
         assert (output.state, output.records) == ("published", 3)
+        assert ledger.get(a.file_id).state == "accepted"  # type: ignore[union-attr]
 
     def test_sequences_are_per_name_and_persistent(self, tmp_path: Path) -> None:
         ledger = SqliteLedger(tmp_path / "g.db")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, cast
 from lxml import etree
 
 from gateway.canonical.build import record_from_dict
-from gateway.canonical.records import Record
+from gateway.canonical.records import Record, Source
 from gateway.errors import Finding, InvalidContent
 from gateway.formats.base import ReadContext
 from gateway.formats.encoding import sniff_bom
@@ -36,6 +36,8 @@ from gateway.formats.xml_safe import (
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _CLARK = re.compile(r"\{[^}]*\}")
+#: Business keys noted for `trace` per file; a streamed catalogue notes its first ones only.
+MAX_KEYS = 10_000
 
 
 class XmlReader:
@@ -93,6 +95,8 @@ class _Walk:
         self.pending: list[XmlLayout] = []
         self.root: Any = None
         self.documents = 0
+        self.root_path: str | None = None
+        self.plain_lineage: Source | None = None
 
     def run(self, events: Iterator[tuple[str, Any]]) -> Iterator[Record]:
         depth = 0
@@ -119,7 +123,9 @@ class _Walk:
                     yield from self._document(layout, element, node_path(element))
             elif depth == 1 and layout is not None and layout.streaming and element.tag == layout.document:
                 self.documents += 1
-                path = f"{node_path(self.root)}/{_local_step(element)}[{self.documents}]"
+                if self.root_path is None:
+                    self.root_path = node_path(self.root)
+                path = f"{self.root_path}/{_local_step(element)}[{self.documents}]"
                 yield from self._document(layout, element, path)
                 element.clear(keep_tail=False)
                 while element.getprevious() is not None:
@@ -247,8 +253,13 @@ class _Walk:
                 rule=f"{layout.name}: doc_id",
             )
             return
-        data["source"] = ctx.lineage(refs.get("message_ref"), refs.get("interchange_ref"))
-        ctx.key(layout.doc_type, str(data["doc_id"]))
+        if refs:
+            data["source"] = ctx.lineage(refs.get("message_ref"), refs.get("interchange_ref"))
+        else:  # the same for every document of the file: build it once
+            self.plain_lineage = self.plain_lineage or ctx.lineage()
+            data["source"] = self.plain_lineage
+        if self.documents <= MAX_KEYS:  # a catalogue's millionth SKU must not cost memory
+            ctx.key(layout.doc_type, str(data["doc_id"]))
         ctx.stage = "map"
         try:
             yield record_from_dict(data)

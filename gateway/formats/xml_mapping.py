@@ -94,6 +94,9 @@ def _matches(result: Any) -> list[tuple[str, Any]]:
 
 def put(target: dict[str, Any], path: str, value: Any) -> None:
     """Set `value` at a canonical path (`a.b`, `a[]` appends, `a[2]` sets one item)."""
+    if "." not in path and "[" not in path:
+        target[path] = value
+        return
     *parents, last = path.split(".")
     for part in parents:
         target = target.setdefault(part, {})
@@ -176,8 +179,25 @@ def read_fields(
                 ))  # fmt: skip
                 continue
             put(data, fm.to, value)
-    _compact(data)
+    if _has_indexed(fields):
+        _compact(data)
     return data, findings
+
+
+_INDEXED: dict[int, bool] = {}
+
+
+def _has_indexed(fields: tuple[FieldMap, ...]) -> bool:
+    """Whether any field sets one item of a list (`a[1]`), leaving holes to drop; asked per
+    document, so remembered per layout's field tuple (layouts live as long as the process)."""
+    known = _INDEXED.get(id(fields))
+    if known is None:
+        known = _INDEXED[id(fields)] = any(
+            _INDEX.match(part) is not None and not part.endswith("[]")
+            for f in fields
+            for part in f.to.split(".")
+        )
+    return known
 
 
 def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[dict[str, Any], list[Finding]]:

@@ -194,3 +194,29 @@ def test_value_conversion_findings_use_the_code_table(
     _, report = read(_write(tmp_path, doc), make_config())
     (finding,) = report.findings
     assert finding.code == "schema_violation" and "requestedDeliveryDate" in finding.message
+
+
+def test_declared_latin1_and_utf16_with_bom_are_decoded(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    latin = tmp_path / "latin.xml"
+    latin.write_bytes(
+        b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<Customers><Customer><CustomerID>C1</CustomerID>'
+        b"<Name>M\xfcller</Name></Customer></Customers>"
+    )
+    (record,), report = read(latin, make_config())
+    assert record["name"] == "Müller" and report.encoding == "iso8859-1"
+    utf16 = tmp_path / "utf16.xml"
+    utf16.write_bytes("<Products><Product><SKU>Ä-1</SKU></Product></Products>".encode("utf-16"))
+    (record,), report = read(utf16, make_config())
+    assert record["sku"] == "Ä-1" and report.encoding.startswith("utf-16")
+
+
+def test_undeclared_cp1252_is_detected(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    path = tmp_path / "cp.xml"
+    path.write_bytes(
+        "<Customers><Customer><CustomerID>C1</CustomerID><Name>Müller Straße €</Name>"
+        "</Customer></Customers>".encode("cp1252")
+    )
+    (record,), report = read(path, make_config())
+    assert record["name"] == "Müller Straße €" and report.encoding == "cp1252"

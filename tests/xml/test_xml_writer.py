@@ -158,3 +158,17 @@ def test_target_check_reports_every_problem() -> None:
     assert (
         json.dumps(XmlTarget.check(TargetConfig("x", "xml", "local:o", {"layout": "erp.products"}))) == "[]"
     )
+
+
+def test_a_date_time_is_written_as_the_day_where_the_layout_holds_a_date() -> None:
+    writer, outputs = writer_for("ubl.receipt_advice")
+    record = record_from_dict(
+        {
+            "doc_type": "receipt",
+            "doc_id": "R1",
+            "issued_at": "2026-11-26T15:55:00+01:00",
+            "lines": [{"line_no": "1", "quantity_received": "2"}],
+        }
+    )
+    assert writer.write(record) == []
+    assert b"<cbc:IssueDate>2026-11-26</cbc:IssueDate>" in outputs["in.f1.1.xml"].kept

@@ -23,10 +23,12 @@ import posixpath
 import stat
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import structlog
+from paramiko.sftp import CMD_DATA, CMD_READ, int64
 
 from gateway.claim import finish_claim
 from gateway.config import SourceConfig
@@ -38,8 +40,7 @@ from gateway.sources.base import Candidate, Readiness, is_ignored
 
 log = structlog.get_logger("gateway")
 
-BLOCK = 1 << 20
-PREFETCH_REQUESTS = 64
+PIPELINE = 16  # reads in flight: more only adds contention in paramiko's channel
 MAX_ACTION_DELAY = 300.0
 
 
@@ -185,9 +186,7 @@ class SftpSource:
                 attrs = remote.stat()
                 if (attrs.st_size, int(attrs.st_mtime or 0) * 1_000_000_000) != (row.size, row.mtime_ns):
                     self._vanished(ledger, row, "changed since it was listed")
-                remote.MAX_REQUEST_SIZE = self.conn.read_size
-                remote.prefetch(row.size, PREFETCH_REQUESTS)
-                written = _copy(remote, part)
+                written = _copy(remote, part, row.size or 0, self.conn.read_size)
             if written != row.size:
                 raise SourceUnavailable(
                     f"{self.config.name}: fetching {row.source_path}: got {written} of {row.size} bytes"
@@ -270,13 +269,52 @@ def _age(candidate: Candidate) -> tuple[int, str]:
     return candidate.mtime_ns, candidate.name
 
 
-def _copy(remote: Any, part: Path) -> int:
-    """Stream a remote file into `part`, fsync it; return the bytes written."""
-    written = 0
+class _Replies:
+    """Collects SFTP replies by request number (paramiko hands each to `_async_response`)."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, tuple[int, Any]] = {}
+
+    def _async_response(self, kind: int, msg: Any, num: int) -> None:
+        self.done[num] = (kind, msg)
+
+
+def _copy(remote: Any, part: Path, size: int, chunk: int) -> int:
+    """Stream a remote file into `part` with `PIPELINE` reads in flight, fsync; return bytes written.
+
+    Requests are sent and answered in this thread, so memory stays at PIPELINE x chunk and no
+    helper thread outlives a broken connection (paramiko's own prefetch runs one). This uses
+    paramiko's request plumbing (`_async_request`, `_read_response`), as its prefetch does.
+    """
+    sftp, replies = remote.sftp, _Replies()
+    queue: deque[tuple[int, int, int]] = deque()
+    asked = written = 0
+
+    def ask(offset: int, length: int) -> None:
+        num = sftp._async_request(replies, CMD_READ, remote.handle, int64(offset), int(length))
+        queue.append((num, offset, length))
+
     with part.open("wb") as out:
-        while block := remote.read(BLOCK):
-            out.write(block)
-            written += len(block)
+        while queue or asked < size:
+            while asked < size and len(queue) < PIPELINE:
+                length = min(chunk, size - asked)
+                ask(asked, length)
+                asked += length
+            num, offset, length = queue.popleft()
+            while num not in replies.done:
+                sftp._read_response()
+            kind, msg = replies.done.pop(num)
+            if kind != CMD_DATA:
+                sftp._convert_status(msg)  # raises, unless end of file: the file shrank
+                break
+            data = msg.get_string()
+            out.write(data)
+            written += len(data)
+            if 0 < len(data) < length:  # a server that serves shorter reads: ask for the rest next
+                ask(offset + len(data), length - len(data))
+                queue.rotate(1)
+            elif not data:
+                break
         out.flush()
         os.fsync(out.fileno())
     return written

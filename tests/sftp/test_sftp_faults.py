@@ -45,6 +45,7 @@ def test_server_killed_mid_listing_and_mid_download_then_back(
     for n, name in enumerate(names):
         (remote / "in" / name).write_bytes(adjustment(n))
     (remote / "in" / "big.bin").write_bytes(os.urandom(40 << 20))
+    os.utime(remote / "in" / "big.bin", (time.time() - 3600, time.time() - 3600))  # oldest: first
     server = {
         "name": "partner",
         "type": "sftp",
@@ -61,7 +62,8 @@ def test_server_killed_mid_listing_and_mid_download_then_back(
     service = Service(config, ledger)
     kills: list[str] = []
     real_iter = paramiko.SFTPClient.listdir_iter
-    real_copy = sftp_source._copy
+    real_reply = sftp_source._Replies._async_response
+    replies = Counter[str]()
 
     def listing_then_kill(self: Any, path: str, read_aheads: int = 50) -> Any:
         for i, entry in enumerate(real_iter(self, path, read_aheads)):
@@ -70,15 +72,15 @@ def test_server_killed_mid_listing_and_mid_download_then_back(
                 fresh_sshd.stop()
             yield entry
 
-    def copy_then_kill(remote_file: Any, part: Path) -> int:
-        if part.parent.exists() and "download" not in kills and remote_file.stat().st_size > 1 << 20:
-            remote_file.read(1 << 20)
+    def reply_then_kill(self: Any, kind: int, msg: Any, num: int) -> None:
+        replies["all"] += 1
+        real_reply(self, kind, msg, num)
+        if replies["all"] == 20 and "download" not in kills:  # 20 of big.bin's 320 reads
             kills.append("download")
             fresh_sshd.stop()
-        return real_copy(remote_file, part)
 
     monkeypatch.setattr(paramiko.SFTPClient, "listdir_iter", listing_then_kill)
-    monkeypatch.setattr(sftp_source, "_copy", copy_then_kill)
+    monkeypatch.setattr(sftp_source._Replies, "_async_response", reply_then_kill)
     try:
         service.recover()
         for source in service.sources.values():

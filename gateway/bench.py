@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 #: Format benchmarks contributed by their modules; each has `run() -> dict`.
-EXTRA = ("gateway.bench_edifact", "gateway.bench_idoc", "gateway.bench_xml", "gateway.bench_sftp")
+EXTRA = (
+    "gateway.bench_edifact", "gateway.bench_idoc", "gateway.bench_xml", "gateway.bench_sftp",
+    "gateway.bench_targets",
+)  # fmt: skip
 
 FILES = 200
 ROWS_PER_FILE = 50

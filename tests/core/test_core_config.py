@@ -86,3 +86,10 @@ class TestConfigCheckCommand:
         assert result.returncode == 78
         assert "unrouted: must be one of canonical, quarantine" in result.stderr
         assert "source[0].poll_seconds: must be greater than 0" in result.stderr
+
+
+class TestShippedConfigs:
+    @pytest.mark.parametrize("path", ["deploy/gateway.toml.example", "samples/demo.toml"])
+    def test_shipped_examples_are_valid(self, path: str, tmp_path: Path) -> None:
+        result = run_cli("--config", path, "--root", tmp_path, "config", "check")
+        assert result.returncode == 0, result.stderr

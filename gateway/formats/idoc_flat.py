@@ -10,6 +10,7 @@ them blank it is rebuilt from the schema's parents.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ CONTROL_V2 = "EDI_DC"
 #: The hierarchy level SAP gives top-level segments (the control record is level 1).
 TOP_HLEVEL = 2
 #: Characters that never occur in a text IDoc; their presence means binary junk.
-_JUNK = {chr(c) for c in range(32) if c != 9} | {"\ufffd", "\x7f"}
+_JUNK = re.compile("[\x00-\x08\x0a-\x1f\x7f\ufffd]")
 
 
 def release_of(line: str) -> str | None:
@@ -65,8 +66,9 @@ class FlatParser:
             line = text.rstrip("\r\n")
             if not line.strip():
                 continue
-            if any(c in _JUNK for c in line):
-                at = next(i for i, c in enumerate(line) if c in _JUNK)
+            junk = _JUNK.search(line)
+            if junk is not None:
+                at = junk.start()
                 self.report(
                     "binary_content",
                     f"control character {ord(line[at]):#04x} at column {at + 1}",

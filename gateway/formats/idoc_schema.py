@@ -55,9 +55,15 @@ class SegmentDef:
         """The length of the data up to the end of the last known field."""
         return self.fields[-1].end if self.fields else 0
 
+    @functools.cached_property
+    def spans(self) -> tuple[tuple[str, int, int], ...]:
+        """(name, start, end) of every field, computed once: slicing is the hot loop."""
+        return tuple((f.name, f.offset, f.end) for f in self.fields)
+
     def slice(self, data: str) -> dict[str, str]:
         """The fields of fixed-width `data`, right-trimmed; fields past its end are absent."""
-        return {f.name: data[f.offset : f.end].rstrip() for f in self.fields if f.offset < len(data)}
+        size = len(data)
+        return {name: data[start:end].rstrip() for name, start, end in self.spans if start < size}
 
     def pack(self, values: dict[str, str], width: int | None = None) -> str:
         """Fixed-width data from field values, padded to `width` (default: the layout's)."""

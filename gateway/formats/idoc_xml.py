@@ -85,8 +85,10 @@ class IdocXmlReader:
     def _idocs(self, ctx: ReadContext) -> Iterator[Idoc]:
         events = etree.iterparse(str(ctx.file.path), events=("start", "end"), **PARSER_OPTIONS)
         root: Any = None
+        last_line = 0
         try:
             for event, el in events:
+                last_line = el.sourceline or last_line
                 if event == "start":
                     if root is None:
                         root = el
@@ -96,7 +98,9 @@ class IdocXmlReader:
                     yield idoc
                     el.clear()
         except etree.XMLSyntaxError as exc:
-            where: dict[str, Any] = {"line": exc.lineno} if exc.lineno else {}
+            # lxml reports some errors (an unresolved entity) at line 0: name the last line read.
+            line = exc.lineno or last_line
+            where: dict[str, Any] = {"line": line} if line else {}
             ctx.add("malformed_xml", str(exc.msg), rule="well-formed XML", **where)
             return
 

@@ -157,10 +157,9 @@ class IdocWriter:
 
     def _note_inbound(self, record: Record) -> None:
         src = record.source
-        if self.target.acknowledge and src.format in ("idoc", "idoc-xml") and src.message_ref:
-            entry = (src.message_ref, record.doc_id)
-            if entry not in self.acknowledged:
-                self.acknowledged.append(entry)
+        inbound = self.target.acknowledge and src.format in ("idoc", "idoc-xml") and src.message_ref
+        if inbound and all(docnum != src.message_ref for docnum, _ in self.acknowledged):
+            self.acknowledged.append((str(src.message_ref), record.doc_id))
 
     def _add(self, idoc: Idoc, message: str) -> None:
         t = self.target

@@ -1,0 +1,219 @@
+"""The IDoc target: goods movements, delivery confirmations, status; round trips through the readers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_idoc import codes, read
+
+from gateway.canonical.build import record_from_dict
+from gateway.config import Config, TargetConfig
+from gateway.ledger import SqliteLedger
+from gateway.targets.base import FileInfo
+from gateway.targets.idoc import IdocTarget
+
+PARTNER = {
+    "client": "100",
+    "sender_port": "WMSPORT",
+    "sender_partner": "WMS01",
+    "receiver_port": "SAPPRD",
+    "receiver_partner": "PRDCLNT100",
+}
+SOURCE = {"file_id": "f1", "file_name": "in.idoc", "format": "idoc", "message_ref": "0000000000600001"}
+
+
+class Sink(io.BytesIO):
+    """An output that keeps its bytes after close."""
+
+    def close(self) -> None:
+        self.kept = self.getvalue()
+
+
+def target(**options: Any) -> IdocTarget:
+    return IdocTarget(TargetConfig("sap", "idoc", "local:out", {**PARTNER, **options}))
+
+
+def write(t: IdocTarget, *docs: dict[str, Any]) -> tuple[dict[str, bytes], list[Any]]:
+    outputs: dict[str, Sink] = {}
+
+    def opener(name: str) -> Sink:
+        outputs[name] = Sink()
+        return outputs[name]
+
+    writer = t.writer(FileInfo("f1", "in.csv"), opener)
+    findings = [f for d in docs for f in writer.write(record_from_dict({"source": SOURCE, **d}))]
+    writer.close()
+    return {name: out.kept for name, out in outputs.items()}, findings
+
+
+RECEIPT = {
+    "doc_type": "receipt", "doc_id": "GR-1", "receipt_id": "GR-1", "po_number": "4500001234",
+    "received_at": "2026-11-26", "warehouse": "1010",
+    "lines": [{"line_no": "10", "sku": "100001", "quantity_received": "12", "uom": "PCE", "lot": "B1",
+               "location": "0001"}],
+}  # fmt: skip
+TRANSFER = {
+    "doc_type": "transfer", "doc_id": "TR-1", "transfer_id": "TR-1", "from_warehouse": "1010",
+    "to_warehouse": "1010", "completed_at": "2026-11-26",
+    "lines": [{"line_no": "1", "sku": "100002", "quantity": "5", "uom": "PCE", "from_location": "0001",
+               "to_location": "0002"}],
+}  # fmt: skip
+ADJUSTMENT = {
+    "doc_type": "inventory_adjustment", "doc_id": "ADJ-1", "adjustment_id": "ADJ-1",
+    "adjusted_at": "2026-11-26", "warehouse": "1010",
+    "lines": [
+        {"line_no": "1", "sku": "100001", "mode": "delta", "quantity_change": "-15", "uom": "PCE",
+         "reason_code": "DAMAGED", "location": "0001"},
+        {"line_no": "2", "sku": "100002", "mode": "delta", "quantity_change": "4", "uom": "PCE",
+         "reason_code": "FOUND", "location": "0001"},
+    ],
+}  # fmt: skip
+SHIPMENT = {
+    "doc_type": "shipment", "doc_id": "0080001001", "shipment_id": "0080001001", "order_number": "0000012345",
+    "ship_date": "2026-11-27", "carrier": "UPS", "warehouse": "1000",
+    "packages": [{"sscc": "003123450000000017", "tracking_number": "1Z1", "weight": "21.5"}],
+    "lines": [{"line_no": "10", "sku": "100001", "quantity_shipped": "6", "uom": "PCE", "lot": "B-1",
+               "package_sscc": "003123450000000017"}],
+}  # fmt: skip
+
+
+def reread(
+    tmp_path: Path, name: str, data: bytes, make_config: Callable[..., Config]
+) -> list[dict[str, Any]]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    records, report = read(path, make_config)
+    assert report.valid, [f.render(name) for f in report.findings]
+    return records
+
+
+def test_goods_movements_round_trip(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    t = target(movement_by_reason={"DAMAGED": "551"}, reason_codes={"DAMAGED": "0001"})
+    outputs, findings = write(t, RECEIPT, TRANSFER, ADJUSTMENT)
+    assert findings == []
+    ((name, data),) = outputs.items()
+    assert name == "in.f1.WMMBID02.idoc"
+    lines = data.decode().splitlines()
+    assert {len(line) for line in lines} == {524, 1063}
+    assert [line[13:29] for line in lines if line.startswith("EDI_DC40")] == [
+        "0000000000000001", "0000000000000002", "0000000000000003"]  # fmt: skip
+    control = lines[0]
+    assert control[10:13] == "100" and control[148:158].strip() == "WMSPORT"
+    assert control[263:273].strip() == "SAPPRD" and control[277:287].strip() == "PRDCLNT100"
+    receipt, transfer, adjustment = reread(tmp_path, name, data, make_config)
+    assert receipt["doc_type"] == "receipt" and receipt["po_number"] == "4500001234"
+    assert receipt["lines"][0]["quantity_received"] == "12"
+    assert receipt["lines"][0]["lot"] == "B1"
+    assert receipt["lines"][0]["extensions"]["movement_type"] == "101"
+    assert transfer["doc_type"] == "transfer"
+    assert transfer["lines"][0]["to_location"] == "0002"
+    assert transfer["lines"][0]["extensions"]["movement_type"] == "311"
+    assert adjustment["doc_type"] == "inventory_adjustment"
+    assert [ln["quantity_change"] for ln in adjustment["lines"]] == ["-15", "4"]
+    assert [ln["extensions"]["movement_type"] for ln in adjustment["lines"]] == ["551", "701"]
+    assert adjustment["lines"][0]["reason_code"] == "0001"
+
+
+def test_shipment_round_trip_and_message_type(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    outputs, findings = write(target(shipment_message="WHSCON"), SHIPMENT)
+    assert findings == []
+    data = outputs["in.f1.DELVRY07.idoc"]
+    assert data[99:129].decode().strip() == "WHSCON"
+    (ship,) = reread(tmp_path, "ship.idoc", data, make_config)
+    assert ship["shipment_id"] == "0080001001"
+    assert ship["order_number"] == "0000012345"
+    assert ship["ship_date"] == "2026-11-27"
+    assert ship["carrier"] == "UPS"
+    assert ship["packages"] == [{"sscc": "003123450000000017", "tracking_number": "1Z1", "weight": "21.5"}]
+    assert ship["lines"][0]["package_sscc"] == "003123450000000017"
+    assert ship["lines"][0]["quantity_shipped"] == "6"
+    assert ship["lines"][0]["lot"] == "B-1"
+
+
+def test_xml_syntax_round_trip(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    outputs, _ = write(target(syntax="xml"), SHIPMENT, RECEIPT)
+    assert sorted(outputs) == ["in.f1.DELVRY07.xml", "in.f1.WMMBID02.xml"]
+    (ship,) = reread(tmp_path, "ship.xml", outputs["in.f1.DELVRY07.xml"], make_config)
+    assert ship["lines"][0]["sku"] == "100001"
+    (receipt,) = reread(tmp_path, "gr.xml", outputs["in.f1.WMMBID02.xml"], make_config)
+    assert receipt["receipt_id"] == "GR-1"
+
+
+def test_sap_material_number_and_alpha() -> None:
+    kept = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "extensions": {"sap_matnr": "000000000000100001"}}]}
+    for doc, options in ((kept, {}), (RECEIPT, {"matnr_alpha": True})):
+        outputs, _ = write(target(**options), doc)
+        item = outputs["in.f1.WMMBID02.idoc"].decode().splitlines()[2]
+        assert item[63:81] == "000000000000100001"
+
+
+def test_docnums_from_a_ledger_sequence(tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path / "gateway.db")
+    try:
+        t = target()
+        t.bind_sequence(ledger.next_sequence)
+        first, _ = write(t, RECEIPT)
+        second, _ = write(t, RECEIPT)
+        docnums = [out["in.f1.WMMBID02.idoc"][13:29].decode() for out in (first, second)]
+        assert docnums == ["0000000000000001", "0000000000000002"]
+        assert ledger.next_sequence("idoc.docnum.PRDCLNT100") == 3
+    finally:
+        ledger.close()
+
+
+def test_records_it_cannot_represent() -> None:
+    count = {**ADJUSTMENT, "lines": [{"line_no": "1", "sku": "X", "mode": "count", "counted_quantity": "3"}]}
+    outputs, findings = write(target(), count)
+    assert [f.code for f in findings] == ["not_representable"]
+    assert findings[0].location == {"record": "ADJ-1", "field": "mode"}
+    wrong_way = {**ADJUSTMENT, "lines": [{**ADJUSTMENT["lines"][1], "reason_code": "SCRAP"}]}
+    _, findings = write(target(movement_by_reason={"SCRAP": "551"}), wrong_way)
+    assert [f.code for f in findings] == ["movement_direction"]
+    bad_qty = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "quantity_received": "many"}]}
+    _, findings = write(target(), bad_qty)
+    assert [f.code for f in findings] == ["not_numeric"]
+    too_long = {**SHIPMENT, "shipment_id": "DELIVERY-NUMBER-TOO-LONG"}
+    _, findings = write(target(), too_long)
+    assert {f.code for f in findings} == {"too_long"}
+    assert findings[0].location["field"] == "VBELN"
+    product = {"doc_type": "product", "doc_id": "P1", "sku": "P1"}
+    outputs, findings = write(target(), product)
+    assert [f.code for f in findings] == ["not_representable"] and outputs == {}
+
+
+def test_status_acknowledges_inbound_idocs(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    product = {"doc_type": "product", "doc_id": "P1", "sku": "P1"}
+    outputs, findings = write(target(acknowledge=True), product, RECEIPT)
+    assert findings == []
+    status = outputs["in.f1.SYSTAT01.idoc"].decode().splitlines()
+    assert status[0][99:129].strip() == "STATUS"
+    assert len(status) == 2  # one control record, one E1STATS for the one inbound DOCNUM
+    sdata = status[1][63:]
+    assert sdata[13:29] == "0000000000600001" and sdata[43:45] == "53"
+    path = tmp_path / "status.idoc"
+    path.write_bytes(outputs["in.f1.SYSTAT01.idoc"])
+    _, report = read(path, make_config)
+    assert codes(report) == ["unsupported_message"]  # valid SYSTAT01, no canonical document
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"syntax": "edi"}, "syntax: must be one of flat, xml"),
+        ({"client": "1000"}, "client: longer than the control record's 3 characters"),
+        ({"movement_types": "101"}, "movement_types: expected a table"),
+        ({"acknowledge": "yes"}, "acknowledge: expected true or false"),
+        ({"file_name": "{stem}.idoc"}, "file_name: must contain {file_id} and {basic_type}"),
+        ({"colour": "red"}, "colour: unknown option"),
+    ],
+)
+def test_option_checks(options: dict[str, Any], problem: str) -> None:
+    assert problem in IdocTarget.check(TargetConfig("sap", "idoc", "local:out", options))
+
+
+def test_defaults_are_valid() -> None:
+    assert IdocTarget.check(TargetConfig("sap", "idoc", "local:out", dict(PARTNER))) == []

@@ -29,6 +29,8 @@ from gateway.formats.xml_safe import (
     declared_encoding,
     depth_finding,
     entity_finding,
+    entity_scan,
+    has_doctype,
     iterparse,
     size_finding,
     syntax_finding,
@@ -65,6 +67,10 @@ class XmlReader:
         refused = check_prolog(ctx.file.path, encoding.name, encoding.bom)
         if refused:
             raise InvalidContent(refused)
+        if has_doctype(ctx.file.path, encoding.name, encoding.bom):
+            entity = entity_scan(ctx.file.path, encoding.name, encoding.bom)
+            if entity is not None:
+                raise InvalidContent([entity])
         # libxml2 reads the declaration and BOM itself; it needs telling only what we inferred.
         told = encoding.name if encoding.method in {"configured", "detected"} else None
         try:

@@ -19,6 +19,7 @@ named by a hostile file can leak into error reports or logs.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ PROLOG_BYTES = 1 << 16
 
 RULE = "safe XML: no DTD, no entities, no network, no XInclude"
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_ENTITY = re.compile(r"&([A-Za-z_:][\w.:-]*);")
+PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _WHERE = re.compile(r",? line \d+, column \d+$")
 _DOCTYPE = re.compile(r"<!DOCTYPE\s+([^\s\[>]+)([^\[>]*)(\[)?", re.IGNORECASE)
 
@@ -121,6 +124,44 @@ def check_prolog(path: Path, encoding: str = "utf-8", skip: int = 0) -> list[Fin
     ]
 
 
+def has_doctype(path: Path, encoding: str = "utf-8", skip: int = 0) -> bool:
+    """Whether the prolog declares a document type (an external DTD we will not load)."""
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        text = fh.read(PROLOG_BYTES).decode(encoding, errors="replace")
+    found = _DOCTYPE.search(text)
+    return found is not None and not _root_starts_before(text, found.start())
+
+
+def entity_scan(path: Path, encoding: str = "utf-8", skip: int = 0) -> Finding | None:
+    """A finding for the first reference to an entity other than the five XML predefines.
+
+    With an external DTD that is never loaded, libxml2 keeps such a reference in element
+    content (which `entity_finding` catches) but silently drops it from attribute values, so a
+    file with a DOCTYPE is scanned as text first.
+    """
+    line = 1
+    tail = ""
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        while block := fh.read(1 << 20):
+            text = tail + decoder.decode(block)
+            for found in _ENTITY.finditer(text):
+                if found.group(1) not in PREDEFINED:
+                    return Finding(
+                        "entity_reference",
+                        f"the entity reference &{found.group(1)}; is not expanded: entities are refused",
+                        {"line": line + text.count("\n", 0, found.start())},
+                        rule=RULE,
+                    )
+            # Keep a possible reference cut at the block's end for the next round.
+            cut = max(text.rfind("&"), len(text) - 256)
+            line += text.count("\n", 0, cut)
+            tail = text[cut:]
+    return None
+
+
 def _root_starts_before(text: str, offset: int) -> bool:
     """True when an element starts before `offset`, so the DOCTYPE text is data, not prolog."""
     return re.search(r"<[^?!]", text[:offset]) is not None
@@ -197,6 +238,11 @@ def parse_safely(
         refused = check_prolog(path, encoding or "utf-8")
     if refused:
         return None, refused
+    enc, skip = (bom.name, bom.bom) if bom is not None else (encoding or "utf-8", 0)
+    if has_doctype(path, enc, skip):
+        entity = entity_scan(path, enc, skip)
+        if entity is not None:
+            return None, [entity]
     depth, root = 0, None
     try:
         for event, element in iterparse(path, limits, encoding):

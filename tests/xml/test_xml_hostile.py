@@ -34,6 +34,11 @@ def _hostile(tmp_path: Path) -> dict[str, bytes]:
             f'<?xml version="1.0"?>\n<!DOCTYPE Products SYSTEM "{dtd.as_uri()}">\n'
             "<Products><Product><SKU>&leak;</SKU></Product></Products>\n"
         ).encode(),
+        "attribute-entity.xml": (
+            f'<?xml version="1.0"?>\n<!DOCTYPE Products SYSTEM "{dtd.as_uri()}">\n'
+            '<Products><Product action="&leak;"><SKU>A</SKU></Product></Products>\n'
+        ).encode(),
+        "junk-markup.xml": b"<\xc3\x28\xa0\xa1 garbage \xff\xfe>",
         "wrong-namespace.xml": b'<?xml version="1.0"?>\n<DespatchAdvice xmlns="urn:example:not-ubl"/>\n',
         "wrong-encoding.xml": (
             b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -49,6 +54,8 @@ EXPECTED = {
     "laughs.xml": ("validate", "dtd_refused"),
     "xxe.xml": ("validate", "dtd_refused"),
     "external-dtd.xml": ("validate", "entity_reference"),
+    "attribute-entity.xml": ("validate", "entity_reference"),
+    "junk-markup.xml": ("validate", "malformed_xml"),
     "wrong-namespace.xml": ("validate", "wrong_namespace"),
     "wrong-encoding.xml": ("decode", "undecodable"),
     "unknown-encoding.xml": ("decode", "unknown_encoding"),
@@ -75,6 +82,7 @@ def test_hostile_files_are_quarantined_and_leak_nothing(tmp_path: Path, root: Pa
     for name, (stage, code) in EXPECTED.items():
         assert (errors[name]["stage"], errors[name]["errors"][0]["code"]) == (stage, code), name
     assert errors["laughs.xml"]["errors"][0]["location"] == {"line": 2}
+    assert errors["attribute-entity.xml"]["errors"][0]["location"] == {"line": 3}
     assert errors["truncated.xml"]["errors"][0]["location"]["line"] == 4
     assert errors["wrong-encoding.xml"]["errors"][0]["location"] == {"line": 2, "column": 26}
     assert SECRET not in result.stdout + result.stderr

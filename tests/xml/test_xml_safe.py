@@ -96,3 +96,11 @@ def test_limits_from_source_options() -> None:
 def test_declared_encoding() -> None:
     assert declared_encoding(b'<?xml version="1.0" encoding="ISO-8859-1"?><r/>') == "ISO-8859-1"
     assert declared_encoding(b"<r/>") is None
+
+
+def test_entity_in_an_attribute_is_refused_not_dropped(tmp_path: Path) -> None:
+    dtd = _write(tmp_path, "evil.dtd", f'<!ENTITY x "{SECRET}">'.encode())
+    doc = f'<?xml version="1.0"?>\n<!DOCTYPE r SYSTEM "{dtd.as_uri()}">\n<r a="&amp;"><b c="&x;"/></r>'
+    root, findings = parse_safely(_write(tmp_path, "attr.xml", doc.encode()))
+    assert root is None
+    assert [(f.code, f.location) for f in findings] == [("entity_reference", {"line": 3})]

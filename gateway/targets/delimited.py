@@ -3,9 +3,12 @@
 Sage 100 VI, NetSuite, QuickBooks and canonical CSV differ in columns, not in plumbing: each
 writes rows of text cells into one file per layout per input file (or per document), in an
 encoding its consumer reads, with an optional header row and an optional empty done-file
-(`<name>.ok`) that a polling consumer waits for. A cell that the encoding cannot carry, or that
-would break the row (a line break, or a delimiter where quoting is off), is refused with a
-located finding rather than replaced, because a `?` in an item code posts to the wrong item.
+(`<name>.ok`) that a polling consumer waits for. Files are cut per input file or per
+document (`split`); batching several input files into one output by size or time window is
+not offered: an output belongs to one input file, which keeps publishing exactly-once. A cell
+that the encoding cannot carry, or that would break the row (a line break, or a delimiter
+where quoting is off), is refused with a located finding rather than replaced, because a `?`
+in an item code posts to the wrong item.
 """
 
 from __future__ import annotations
@@ -139,19 +142,17 @@ class RowFile:
         self.fresh = True
 
     def write_rows(self, rows: Iterable[list[str]]) -> None:
-        """Write rows that `encode_problems` already accepted."""
-        buffer = io.StringIO()
+        """Write rows whose cells `cell_problem` accepted."""
         opts = self.options
-        writer = csv.writer(
-            buffer,
-            delimiter=opts.delimiter,
-            lineterminator=opts.line_ending,
-            quoting=csv.QUOTE_MINIMAL if opts.quoting else csv.QUOTE_NONE,
-            escapechar=None,
-        )
-        writer.writerows(rows)
+        if opts.quoting:
+            buffer = io.StringIO()
+            csv.writer(buffer, delimiter=opts.delimiter, lineterminator=opts.line_ending).writerows(rows)
+            text = buffer.getvalue()
+        else:
+            # Unquoted (IIF): cells go out exactly as they are; `cell_problem` kept framing safe.
+            text = "".join(opts.delimiter.join(row) + opts.line_ending for row in rows)
         self.fresh = False
-        self.out.write(buffer.getvalue().encode(opts.encoding))
+        self.out.write(text.encode(opts.encoding))
 
 
 def cell_problem(value: str, options: DelimitedOptions) -> tuple[str, str, str] | None:
@@ -163,6 +164,12 @@ def cell_problem(value: str, options: DelimitedOptions) -> tuple[str, str, str] 
             "delimiter_in_value",
             f"contains the delimiter {options.delimiter!r}",
             "unquoted format: values may not contain the delimiter",
+        )
+    if not options.quoting and value.startswith('"'):
+        return (
+            "leading_quote",
+            "starts with a double quote, which would be read as quoting",
+            "unquoted format: a value may not start with a double quote",
         )
     try:
         value.encode(options.encoding)

@@ -1,23 +1,30 @@
 """Record layouts as data: which rows a canonical document becomes, column by column.
 
-A layout file (`schemas/sage100/*.toml`, `schemas/netsuite/*.toml`, `schemas/quickbooks/*.toml`)
-names the document type it takes and its record types in the order they are written. Each
-record type is written once per document (`each = "document"`) or once per element of a list
-(`each = "lines"`, `"tracking_numbers"`, `"ship_to"`), and each column says where its value
-comes from and the rules the consumer enforces:
+A layout file (`schemas/sage100/`, `schemas/netsuite/`, `schemas/quickbooks_iif/`,
+`schemas/quickbooks_online/`) names the document type it takes and its record types in the
+order they are written. Each record type is written once per document (`each = "document"`)
+or once per element of a list (`each = "lines"`, `"tracking_numbers"`, `"ship_to"`), and
+each column says where its value comes from and the rules the consumer enforces:
 
 | key        | meaning                                                                     |
 |------------|-----------------------------------------------------------------------------|
 | `name`     | the column header (for Sage: the VI field it fills)                          |
-| `from`     | a canonical path: `order_number`, `ship_to.city`, `item.sku`, `#` (index)    |
+| `from`     | a canonical path: `order_number`, `ship_to.city`, `item.sku` (the row's element), |
+|            | `#` (its number), `option.customer` (a target option); a list: the first present |
 | `value`    | a constant                                                                  |
-| `kind`     | text, code (upper-case), date, decimal, zerofill, division, customer_no, join, product |
+| `kind`     | text, code (upper-case), date, decimal, zerofill, division, customer_no,    |
+|            | join (values joined by `separator`), product (of the paths, rounded to `scale`), |
+|            | total (sum of `product` over the `over` list: balancing rows)               |
 | `max`      | the longest value the consumer stores                                        |
 | `scale`, `digits` | decimals allowed, and digits in all (`16.6` is digits 16, scale 6)    |
 | `width`    | zerofill width                                                               |
+| `negate`   | write the number with the opposite sign (IIF credit rows)                    |
 | `map`      | a value-map kind: warehouse, uom, carrier, reason_code, ...                  |
 | `required` | true, or the rule that explains why the value is needed                     |
 | `default`  | used when the canonical value is missing                                     |
+
+A layout may also set `when`/`unless` (a path that must be present/absent for the layout to
+take a document) and `limits` (`{ "ship_to.address_lines" = 3 }`: more entries are refused).
 
 A value that breaks a rule is a finding naming the column and the rule: the document is not
 written, and nothing is ever truncated or rounded to fit (`product` rounds money to `scale`).
@@ -120,7 +127,14 @@ class Layout:
         return not (self.unless and resolve(doc, self.unless))
 
 
+COLUMN_KEYS = {"name", "from", "value", "kind", "max", "scale", "digits", "width", "map", "required",
+               "default", "separator", "negate", "over", "days_option", "note"}  # fmt: skip
+
+
 def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
+    unknown = sorted(set(raw) - COLUMN_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown column key(s) {', '.join(unknown)}")
     kind = raw.get("kind", "text")
     if kind not in KINDS:
         raise ValueError(f"{where}.kind: unknown kind {kind!r}")

@@ -233,3 +233,12 @@ def test_header_off_and_lf_line_endings() -> None:
 def test_option_checks(fmt: str, options: dict[str, Any], problem: str) -> None:
     problems = TARGETS[fmt].check(TargetConfig("t", fmt, "local:out", options))
     assert any(problem in p for p in problems), problems
+
+
+def test_iif_writes_quotes_inside_values_as_they_are_but_not_leading() -> None:
+    product = {"doc_type": "product", "doc_id": "P1", "sku": "P1", "description": '12" pipe'}
+    findings, memory = write("quickbooks_iif", [product])
+    assert findings == []
+    assert b'\tP1\tINVENTORY\t12" pipe\t12" pipe\t' in memory.data["item.in.F1.iif"]
+    findings, _ = write("quickbooks_iif", [{**product, "description": '"quoted'}])
+    assert {f.code for f in findings} == {"leading_quote"}

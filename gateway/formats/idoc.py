@@ -98,7 +98,9 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
             )
         check(idoc, schema, ctx.add)
         if idoc.docnum:
+            # Unique per sender (DOCNUMs are per SAP system); the bare number too, for `trace`.
             ctx.key("docnum", f"{idoc.sender}:{idoc.docnum}", unique=True)
+            ctx.key("idoc_docnum", idoc.docnum)
         if ctx.findings:
             continue  # the file is quarantined anyway; keep checking the rest of it
         ctx.stage = "map"

@@ -86,6 +86,7 @@ class IdocXmlReader:
         events = etree.iterparse(str(ctx.file.path), events=("start", "end"), **PARSER_OPTIONS)
         root: Any = None
         last_line = 0
+        seen = 0
         try:
             for event, el in events:
                 last_line = el.sourceline or last_line
@@ -94,9 +95,12 @@ class IdocXmlReader:
                         root = el
                     continue
                 if el.tag == "IDOC" and isinstance(el.tag, str):
-                    idoc = self._idoc(el, sap_name(str(root.tag)))
-                    yield idoc
+                    seen += 1
+                    yield self._idoc(el, str(root.tag), seen)
+                    # Forget what has been read, so memory stays flat however many IDocs follow.
                     el.clear()
+                    while el.getprevious() is not None:
+                        del el.getparent()[0]
         except etree.XMLSyntaxError as exc:
             # lxml reports some errors (an unresolved entity) at line 0: name the last line read.
             line = exc.lineno or last_line
@@ -104,46 +108,42 @@ class IdocXmlReader:
             ctx.add("malformed_xml", str(exc.msg), rule="well-formed XML", **where)
             return
 
-    def _idoc(self, el: Any, root_name: str) -> Idoc:
-        tree = el.getroottree()
+    def _idoc(self, el: Any, root_tag: str, n: int) -> Idoc:
         control: dict[str, str] = {}
         dc = el.find("EDI_DC40")
         if dc is not None:
             control = {str(c.tag): (c.text or "").strip() for c in dc if isinstance(c.tag, str)}
-        idoc = Idoc(control, line=el.sourceline, xpath=tree.getpath(el), syntax="xml")
-        idoc.control.setdefault("_ROOT", root_name)
+        path = f"/{root_tag}/IDOC[{n}]"
+        idoc = Idoc(control, line=el.sourceline, xpath=path, syntax="xml")
+        idoc.control.setdefault("_ROOT", sap_name(root_tag))
         counter = [0]
-        for child in el:
-            if isinstance(child.tag, str) and child.get("SEGMENT") is not None and child.tag != "EDI_DC40":
-                self._segment(child, idoc, 0, 1, counter, tree)
+        self._children(el, idoc, 0, 1, counter, path)
         return idoc
 
-    def _segment(self, el: Any, idoc: Idoc, parent: int, level: int, counter: list[int], tree: Any) -> None:
+    def _children(self, el: Any, idoc: Idoc, parent: int, level: int, counter: list[int], path: str) -> None:
+        """Read `el`'s segment children (depth first, in document order) into `idoc`."""
+        positions: dict[str, int] = {}
+        for child in el:
+            if not isinstance(child.tag, str) or child.get("SEGMENT") is None or child.tag == "EDI_DC40":
+                continue
+            tag = str(child.tag)
+            positions[tag] = positions.get(tag, 0) + 1
+            self._segment(child, idoc, parent, level, counter, f"{path}/{tag}[{positions[tag]}]")
+
+    def _segment(self, el: Any, idoc: Idoc, parent: int, level: int, counter: list[int], path: str) -> None:
         counter[0] += 1
         number = counter[0]
         name = sap_name(str(el.tag))
         seg = Segment(
-            idoc_schema.type_name(name),
-            number,
-            parent,
-            level,
-            segnam=name,
-            line=el.sourceline,
-            xpath=tree.getpath(el),
+            idoc_schema.type_name(name), number, parent, level, segnam=name, line=el.sourceline, xpath=path
         )
         idoc.segments.append(seg)
-        nested = []
         for child in el:
-            if not isinstance(child.tag, str):
-                continue
-            if child.get("SEGMENT") is not None:
-                nested.append(child)
-            else:
+            if isinstance(child.tag, str) and child.get("SEGMENT") is None:
                 value = "".join(child.itertext()).strip()
                 if value:
                     seg.fields[str(child.tag)] = value
-        for child in nested:
-            self._segment(child, idoc, number, level + 1, counter, tree)
+        self._children(el, idoc, number, level + 1, counter, path)
 
 
 def to_xml(idocs: list[Idoc], root: str) -> bytes:

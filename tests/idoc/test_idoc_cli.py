@@ -110,6 +110,8 @@ def test_run_once_and_duplicate_docnum(tmp_path: Path, corpus: Path) -> None:
         if line.startswith("EDI_DC40")
     ]
     assert sorted(docnums) == [f"{n:016d}" for n in range(1, 5)]  # unique, sequential, from the ledger
+    trace = run_cli("--config", cfg, "--root", root, "trace", "0000000000800002")  # a bare DOCNUM
+    assert "wmmbid02-movements.idoc" in trace.stdout, trace.stdout + trace.stderr
     (quarantined,) = (root / "quarantine").iterdir()
     error = json.loads((quarantined / "error.json").read_text(encoding="utf-8"))
     assert error["stage"] == "map"

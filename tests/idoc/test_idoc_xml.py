@@ -99,7 +99,7 @@ def test_non_numeric_quantity_located_by_xpath(tmp_path: Path, make_config: Call
     _, report = read(write(tmp_path, order(qty="three")), make_config)
     assert codes(report) == ["not_numeric"]
     loc = report.findings[0].location
-    assert loc["xpath"] == "/ORDERS05/IDOC/E1EDP01"
+    assert loc["xpath"] == "/ORDERS05/IDOC[1]/E1EDP01[1]"
     assert loc["field"] == "MENGE"
     assert loc["segment_index"] == 2
     assert loc["record"] == "0000000000000042"
@@ -110,7 +110,7 @@ def test_orphan_and_unknown_segment(tmp_path: Path, make_config: Callable[..., C
     body = '<E1EDP19 SEGMENT="1"><QUALF>002</QUALF></E1EDP19><Z1FOO SEGMENT="1"><A>1</A></Z1FOO>'
     _, report = read(write(tmp_path, order(body=body)), make_config)
     assert codes(report) == ["orphaned_segment", "unknown_segment"]
-    assert report.findings[0].location["xpath"] == "/ORDERS05/IDOC/E1EDP19"
+    assert report.findings[0].location["xpath"] == "/ORDERS05/IDOC[1]/E1EDP19[1]"
 
 
 def test_root_mismatch(tmp_path: Path, make_config: Callable[..., Config]) -> None:
@@ -126,3 +126,14 @@ def test_two_idocs_one_file(tmp_path: Path, make_config: Callable[..., Config]) 
     records, report = read(write(tmp_path, one[:end] + second + one[end:]), make_config)
     assert report.valid
     assert [r["order_number"] for r in records] == ["SO-42", "SO-43"]
+
+
+def test_finding_in_second_idoc_names_it(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    one = order()
+    start, end = one.index("  <IDOC"), one.index("</ORDERS05>")
+    second = one[start:end].replace("0000000000000042", "0000000000000043").replace("<MENGE>3", "<MENGE>x3")
+    _, report = read(write(tmp_path, one[:end] + second + one[end:]), make_config)
+    assert codes(report) == ["not_numeric"]
+    loc = report.findings[0].location
+    assert loc["xpath"] == "/ORDERS05/IDOC[2]/E1EDP01[1]"
+    assert loc["record"] == "0000000000000043"

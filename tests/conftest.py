@@ -37,12 +37,19 @@ def _make_config(root: Path) -> Callable[..., Config]:
     return make
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m gateway` as a real process and capture its output."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
         [sys.executable, "-m", "gateway", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
+        env=env,
+        check=False,
     )
 
 

@@ -81,6 +81,11 @@ def finish_claim(ledger: SqliteLedger, row: FileRow, *, copy: bool = False) -> F
         except FileNotFoundError:
             ledger.update(row.file_id, state="vanished", work_path=None)
             raise FileVanished(row.source_path) from None
+        except OSError:
+            # Nothing moved (full disk, permissions): the file is still offered at its source
+            # and will be claimed afresh, so this attempt must not linger as a claim.
+            ledger.drop_claim(row.file_id)
+            raise
     stat = work.stat()
     ledger.update(row.file_id, state="processing", sha256=sha256_of(work), size=stat.st_size)
     result = ledger.get(row.file_id)

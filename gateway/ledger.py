@@ -213,6 +213,12 @@ class SqliteLedger:
         assert row is not None
         return row
 
+    def drop_claim(self, file_id: str) -> None:
+        """Forget a claim whose move never happened."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM events WHERE file_id = ?", (file_id,))
+            db.execute("DELETE FROM files WHERE file_id = ? AND state = 'claimed'", (file_id,))
+
     def update(self, file_id: str, **fields: Any) -> None:
         """Set columns of a file row (state, stage, sha256, format ...) in one transaction."""
         with self.transaction() as db:

@@ -26,6 +26,7 @@ from gateway.sources.registry import SOURCES
 log = structlog.get_logger("gateway")
 
 IDLE_SECONDS = 30.0
+BATCH = 100
 
 
 class Service:
@@ -78,6 +79,8 @@ class Service:
             return
         except (OSError, TransientError) as exc:  # a remote source may fail mid-claim
             bound.warning("claim_failed", error=str(exc))
+            reachable = not isinstance(exc, TransientError)
+            self.ledger.source_seen(source.config.name, reachable=reachable, error=f"claim failed: {exc}")
             return
         bound.info("file_claimed", file_id=row.file_id, size=row.size, sha256=row.sha256)
         try:
@@ -96,7 +99,8 @@ class Service:
                 log.warning("source_unavailable", source=name, error=str(exc))
                 continue
             self.ledger.source_seen(name, reachable=True)
-            for candidate in ready:
+            # A burst in one source must not starve the others: the rest waits one round.
+            for candidate in ready[:BATCH]:
                 if self.stop_requested:
                     return progressed
                 self.handle(source, candidate)

@@ -303,3 +303,19 @@ class TestVanished:
         (row,) = ledger.files()
         assert row.state == "vanished"
         assert not (root / "quarantine").exists()
+
+
+class TestClaimFailure:
+    def test_a_move_that_fails_leaves_the_file_and_no_claim(self, cfg: Config, root: Path) -> None:
+        (root / "inbound" / "a.csv").write_text(ADJUSTMENT)
+        (root / "work").write_text("not a folder")  # the move into work/ cannot happen
+        ledger = SqliteLedger(cfg.ledger_path)
+        service = Service(cfg, ledger)
+        stat = (root / "inbound" / "a.csv").stat()
+        service.handle(
+            service.sources["inbound"],
+            Candidate("a.csv", str(root / "inbound" / "a.csv"), stat.st_size, stat.st_mtime_ns),
+        )
+        assert ledger.files() == []
+        assert (root / "inbound" / "a.csv").exists()
+        assert "claim failed" in ledger.source_rows()["inbound"]["last_error"]

@@ -31,7 +31,7 @@ import paramiko
 import structlog
 from paramiko.auth_strategy import AuthFailure
 
-from gateway.errors import TransientError
+from gateway.errors import GatewayError, TransientError
 
 log = structlog.get_logger("gateway")
 
@@ -210,10 +210,13 @@ class Connection:
         sftp = self._connected()
         try:
             yield sftp
-        except (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError) as exc:
+        except GatewayError:
+            raise
+        except Exception as exc:  # a hostile or broken server must not crash the service
             if isinstance(exc, OSError) and exc.errno == errno.ENOENT and not breaks_connection(exc):
                 raise
-            broken = breaks_connection(exc) or not self.alive()
+            expected = isinstance(exc, (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError))
+            broken = breaks_connection(exc) or not self.alive() or not expected
             error = self.error(f"{self.settings.name}: {what}: {describe(exc)}")
             if broken:
                 self._failed(error)
@@ -239,7 +242,7 @@ class Connection:
             error = exc if isinstance(exc, self.error) else self.error(str(exc))
             self._failed(error)
             raise error from exc
-        except (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError) as exc:
+        except Exception as exc:  # every failure to connect is reported, none crashes the service
             error = self.error(f"{self.settings.name}: cannot connect to {self.settings.address}: "
                                f"{describe(exc)}")  # fmt: skip
             self._failed(error)
@@ -321,6 +324,10 @@ class Connection:
                 key = paramiko.PKey.from_path(s.key_file)
             except OSError as exc:
                 raise self.error(f"{s.name}: cannot read key_file: {exc.strerror}") from exc
+            except Exception as exc:  # encrypted, corrupt or of an unknown type
+                raise self.error(
+                    f"{s.name}: cannot use key_file (is it encrypted or damaged?): {exc}"
+                ) from exc
             try:
                 transport.auth_publickey(s.username, key)
             except paramiko.AuthenticationException:

@@ -3,8 +3,8 @@
 It runs the system's own `/usr/sbin/sshd` (Debian's openssh-server) in the foreground with a
 configuration, host keys and user keys generated in a temporary folder: no chroot, no PAM, the
 current user as the SFTP user, `internal-sftp` as the subsystem. A second port serves the same
-tree with renames and removals denied, which is how the tests meet "permission denied" even
-when they run as root (root ignores file modes).
+tree with renames and removals denied, a third with opening files denied: that is how the
+tests meet "permission denied" even when they run as root (root ignores file modes).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class Sshd:
     base: Path
     port: int = field(default_factory=free_port)
     denied_port: int = field(default_factory=free_port)
+    unreadable_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -83,7 +84,7 @@ class Sshd:
         lines = []
         for kind in kinds:
             key_type, blob = Path(f"{self.host_keys[kind]}.pub").read_text(encoding="ascii").split()[:2]
-            for port in (self.port, self.denied_port):
+            for port in (self.port, self.denied_port, self.unreadable_port):
                 lines.append(f"[127.0.0.1]:{port} {key_type} {blob}\n")
         return "".join(lines)
 
@@ -94,12 +95,14 @@ class Sshd:
     def _config(self, authorized: Path) -> str:
         host_keys = "".join(f"HostKey {p}\n" for p in self.host_keys.values())
         return (
-            f"Port {self.port}\nPort {self.denied_port}\nListenAddress 127.0.0.1\n{host_keys}"
+            f"Port {self.port}\nPort {self.denied_port}\nPort {self.unreadable_port}\n"
+            f"ListenAddress 127.0.0.1\n{host_keys}"
             f"PidFile {self.base / 'sshd.pid'}\nAuthorizedKeysFile {authorized}\n"
             "UsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication yes\n"
             "KbdInteractiveAuthentication no\nMaxStartups 100\nMaxSessions 100\n"
             "LogLevel ERROR\nSubsystem sftp internal-sftp\n"
             f"Match LocalPort {self.denied_port}\n  ForceCommand internal-sftp -P {DENIED}\n"
+            f"Match LocalPort {self.unreadable_port}\n  ForceCommand internal-sftp -P open\n"
         )
 
     def start(self, timeout: float = 10.0) -> None:

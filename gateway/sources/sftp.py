@@ -41,7 +41,7 @@ from gateway.sources.base import Candidate, Readiness, is_ignored
 log = structlog.get_logger("gateway")
 
 PIPELINE = 16  # reads in flight: more only adds contention in paramiko's channel
-MAX_ACTION_DELAY = 300.0
+MAX_RETRY_DELAY = 300.0
 
 
 class SftpSource:
@@ -64,6 +64,8 @@ class SftpSource:
         self.readiness = Readiness(config.settle_seconds)
         self.fetched: dict[str, tuple[int, int]] = {}  # on the server but already ours
         self.action_retry: dict[str, tuple[int, float]] = {}  # name -> (failures, next attempt)
+        self.fetch_retry: dict[str, tuple[int, float]] = {}
+        self.due: float | None = None  # when the first file not yet settled could be
         self.archive_ready = False
         self.ledger: SqliteLedger | None = None
 
@@ -79,15 +81,11 @@ class SftpSource:
         self.conn.close()
 
     def next_due(self) -> float | None:
-        """Seconds until the first file still settling could be ready."""
-        at = time.monotonic()
-        due = [s.since + self.readiness.settle - at for s in self.readiness.seen.values()]
-        waiting = [d for d in due if d > 0]
-        return min(waiting) if waiting else None
+        """Seconds until the first file seen changing (or seen once) could be ready."""
+        return None if self.due is None else max(0.0, self.due - time.monotonic())
 
     def poll(self) -> list[Candidate]:
         """List the folder once, observe every file, return up to `max_files_per_poll` ready ones."""
-        at = time.monotonic()
         old_seen, old_fetched = self.readiness.seen, self.fetched
         fresh = Readiness(self.readiness.settle)
         fetched: dict[str, tuple[int, int]] = {}
@@ -95,6 +93,7 @@ class SftpSource:
         ready: list[Candidate] = []
         again: list[str] = []
         suffix = self.config.done_suffix
+        due: float | None = None
         try:
             with self.conn.session(f"listing {self.remote_dir}") as sftp:
                 for attrs in sftp.listdir_iter(self.remote_dir, read_aheads=64):
@@ -112,7 +111,11 @@ class SftpSource:
                         continue
                     if name in old_seen:
                         fresh.seen[name] = old_seen.pop(name)
-                    if fresh.observe(name, (*signature, 0), at):
+                    at = time.monotonic()  # this observation's own time: long listings take seconds
+                    if not fresh.observe(name, (*signature, 0), at):
+                        since = fresh.seen[name].since + fresh.settle
+                        due = since if due is None else min(due, since)
+                    elif self._due(self.fetch_retry, name, at):
                         if self._known(name, signature, fetched):
                             fresh.forget(name)
                             if self.after != "keep":
@@ -129,7 +132,9 @@ class SftpSource:
             old_seen.update(fresh.seen)
             old_fetched.update(fetched)
             raise
-        self.readiness, self.fetched = fresh, fetched
+        self.readiness, self.fetched, self.due = fresh, fetched, due
+        self.fetch_retry = {k: v for k, v in self.fetch_retry.items() if k in fresh.seen}
+        self.action_retry = {k: v for k, v in self.action_retry.items() if k in fetched}
         if suffix:
             ready = [c for c in ready if c.name in done]
         self._retry_actions(again)
@@ -158,7 +163,35 @@ class SftpSource:
         if row is None:
             row = ledger.claim(self.config.name, candidate.name, candidate.path, candidate.size,
                                candidate.mtime_ns, work_dir)  # fmt: skip
-        return self._finish(ledger, row)
+        try:
+            row = self._finish(ledger, row)
+        except TransientError as exc:
+            self._failed(ledger, self.fetch_retry, row, "fetch", exc)
+            raise
+        self.fetch_retry.pop(candidate.name, None)
+        return row
+
+    @staticmethod
+    def _due(retry: dict[str, tuple[int, float]], name: str, at: float) -> bool:
+        return retry.get(name, (0, 0.0))[1] <= at
+
+    def _failed(
+        self,
+        ledger: SqliteLedger,
+        retry: dict[str, tuple[int, float]],
+        row: FileRow,
+        action: str,
+        exc: TransientError,
+    ) -> None:
+        """Record a failed fetch or remote action; the file waits a growing delay before the next try."""
+        name = row.original_name
+        failures = retry.get(name, (0, 0.0))[0]
+        delay = min(self.config.poll_seconds * 2**failures, MAX_RETRY_DELAY)
+        retry[name] = (failures + 1, time.monotonic() + delay)
+        ledger.event(row.file_id, f"{action}_failed", path=row.source_path, error=str(exc))
+        ledger.source_seen(self.config.name, reachable=self.conn.alive(), error=str(exc))
+        log.warning(f"sftp_{action}_failed", file_id=row.file_id, source=self.config.name, name=name,
+                    error=str(exc), retry_in=round(delay, 1))  # fmt: skip
 
     def resume(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
         """Finish a claim a crash interrupted: download again unless the file is already in work/."""
@@ -210,7 +243,7 @@ class SftpSource:
             return
         at = time.monotonic()
         for name in names[: self.max_files]:
-            if self.action_retry.get(name, (0, 0.0))[1] > at:
+            if not self._due(self.action_retry, name, at):
                 continue
             size, mtime_ns = self.fetched[name]
             row = ledger.fetched(self.config.name, name, self.path_of(name), size, mtime_ns)
@@ -229,13 +262,7 @@ class SftpSource:
                 if self.config.done_suffix:
                     _remove(sftp, path + self.config.done_suffix)
         except TransientError as exc:
-            failures = self.action_retry.get(name, (0, 0.0))[0]
-            delay = min(self.config.poll_seconds * 2**failures, MAX_ACTION_DELAY)
-            self.action_retry[name] = (failures + 1, time.monotonic() + delay)
-            ledger.event(row.file_id, "remote_action_failed", action=action, path=path, error=str(exc))
-            ledger.source_seen(self.config.name, reachable=self.conn.alive(), error=str(exc))
-            log.warning("sftp_remote_action_failed", file_id=row.file_id, source=self.config.name,
-                        name=name, action=action, error=str(exc), retry_in=round(delay, 1))  # fmt: skip
+            self._failed(ledger, self.action_retry, row, f"remote_{action}", exc)
             return False
         self.action_retry.pop(name, None)
         self.fetched.pop(name, None)

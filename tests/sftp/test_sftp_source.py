@@ -163,7 +163,7 @@ def test_permission_denied_on_move_is_retried(
     row = denied.claim(ledger, tmp_path / "work", settled(denied)[0])
     assert row.state == "processing"  # the file is ours; only the remote delete is pending
     assert (remote / "in" / "p.csv").exists()
-    assert "remote_action_failed" in [e[1] for e in ledger.events(row.file_id)]
+    assert "remote_delete_failed" in [e[1] for e in ledger.events(row.file_id)]
     assert "denied" in ledger.source_rows()["partner"]["last_error"].lower()
     for _ in range(3):
         assert denied.poll() == []  # never offered again, the delete is just retried
@@ -252,4 +252,73 @@ def test_wrong_user_key_is_refused(sshd, make_source, tmp_path: Path) -> None:
     stranger = keygen(tmp_path / "stranger", "ed25519")
     source = make_source(key_file=str(stranger))
     with pytest.raises(SourceUnavailable, match="authentication failed"):
+        source.poll()
+
+
+def test_permission_denied_on_fetch_backs_off(
+    sshd, make_source, remote: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
+    (remote / "in" / "locked.csv").write_bytes(b"a\n")
+    source = make_source(port=sshd.unreadable_port, poll_seconds=0.5)
+    (candidate,) = settled(source)
+    with pytest.raises(SourceUnavailable, match="ermission denied"):
+        source.claim(ledger, tmp_path / "work", candidate)
+    (row,) = ledger.files()
+    assert row.state == "claimed"  # the ledger remembers the attempt; nothing is in work/
+    assert "fetch_failed" in [e[1] for e in ledger.events(row.file_id)]
+    assert "denied" in ledger.source_rows()["partner"]["last_error"].lower()
+    assert settled(source, rounds=3) == []  # not offered again before its delay has passed
+    time.sleep(0.5)
+    healed = make_source()  # permissions back: the same ledger row is finished, not a new one
+    again = healed.claim(ledger, tmp_path / "work", settled(healed)[0])
+    assert again.file_id == row.file_id and again.state == "processing"
+    assert len(ledger.files()) == 1
+
+
+def test_resume_after_a_crash_before_the_download(
+    make_source, remote: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
+    (remote / "in" / "r.csv").write_bytes(b"a\nb\n")
+    source = make_source(after="delete")
+    (candidate,) = settled(source)
+    row = ledger.claim(
+        "partner", "r.csv", candidate.path, candidate.size, candidate.mtime_ns, tmp_path / "work"
+    )
+    resumed = make_source(after="delete").resume(ledger, row)  # a new process after the crash
+    assert resumed.state == "processing" and Path(resumed.work_path).read_bytes() == b"a\nb\n"
+    assert not (remote / "in" / "r.csv").exists()
+
+
+def test_resume_of_a_file_changed_meanwhile_marks_it_vanished(
+    make_source, remote: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
+    (remote / "in" / "m.csv").write_bytes(b"a\n")
+    source = make_source()
+    (candidate,) = settled(source)
+    row = ledger.claim(
+        "partner", "m.csv", candidate.path, candidate.size, candidate.mtime_ns, tmp_path / "work"
+    )
+    (remote / "in" / "m.csv").write_bytes(b"a\nchanged\n")
+    with pytest.raises(FileVanished):
+        source.resume(ledger, row)
+    assert ledger.get(row.file_id).state == "vanished"
+
+
+def test_hashed_known_hosts(sshd, make_source, tmp_path: Path) -> None:
+    import subprocess
+
+    hashed = tmp_path / "known_hosts"
+    hashed.write_text(sshd.known_hosts_lines())
+    subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], check=True, capture_output=True)
+    assert "|1|" in hashed.read_text()
+    assert make_source(known_hosts=str(hashed)).poll() == []
+
+
+def test_encrypted_key_without_passphrase(sshd, make_source, tmp_path: Path) -> None:
+    import subprocess
+
+    key = tmp_path / "locked"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(key)], check=True)
+    source = make_source(key_file=str(key))
+    with pytest.raises(SourceUnavailable, match="encrypted"):
         source.poll()

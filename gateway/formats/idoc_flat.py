@@ -49,6 +49,7 @@ class _Open:
     data: SegmentDef
     last_number: int = 0
     hlevel_base: int | None = None
+    docnum: str = ""
 
 
 class FlatParser:
@@ -66,7 +67,7 @@ class FlatParser:
             line = text.rstrip("\r\n")
             if not line.strip():
                 continue
-            junk = _JUNK.search(line)
+            junk = None if line.isprintable() else _JUNK.search(line)
             if junk is not None:
                 at = junk.start()
                 self.report(
@@ -131,7 +132,7 @@ class FlatParser:
                     field=name,
                     **where,
                 )
-        return _Open(idoc, data_def)
+        return _Open(idoc, data_def, docnum=idoc.docnum)
 
     def _name(self) -> str:
         return CONTROL_V3 if self.release == "4" else CONTROL_V2
@@ -142,7 +143,7 @@ class FlatParser:
         values = dd.slice(line)
         segnam = values.get("SEGNAM", "")
         name = idoc_schema.type_name(segnam)
-        where = {"record": idoc.docnum or "?", "segment": segnam, "line": number}
+        where = {"record": state.docnum or "?", "segment": segnam, "line": number}
         segnum_def = dd.by_name["SEGNUM"]
         if len(line) < segnum_def.end:
             self.report(
@@ -154,10 +155,10 @@ class FlatParser:
             )
             return
         docnum = values.get("DOCNUM", "")
-        if docnum and idoc.docnum and docnum.lstrip("0") != idoc.docnum.lstrip("0"):
+        if docnum and docnum != state.docnum and docnum.lstrip("0") != state.docnum.lstrip("0"):
             self.report(
                 "docnum_mismatch",
-                f"DOCNUM differs from the control record's {idoc.docnum}",
+                f"DOCNUM differs from the control record's {state.docnum}",
                 value=docnum,
                 rule=f"{dd.name} DOCNUM",
                 field="DOCNUM",
@@ -258,7 +259,10 @@ def decode_fields(idoc: Idoc, layouts_by_type: dict[str, SegmentDef]) -> None:
     for seg in idoc.segments:
         layout = layouts_by_type.get(seg.name)
         if layout is not None and seg.raw is not None:
-            seg.fields = {k: v for k, v in layout.slice(seg.raw).items() if v}
+            raw = seg.raw
+            size = len(raw)
+            fields = {name: raw[start:end].rstrip() for name, start, end in layout.spans if start < size}
+            seg.fields = {k: v for k, v in fields.items() if v}
 
 
 def format_idoc(idoc: Idoc, layouts_by_type: dict[str, SegmentDef]) -> list[str]:

@@ -179,6 +179,7 @@ def shipped() -> list[str]:
     return sorted(k for k, v in _definitions().items() if "basic_type" in v)
 
 
+@functools.lru_cache(maxsize=4096)
 def type_name(segnam: str) -> str:
     """The segment type a file's SEGNAM names: `E2EDK01005` → `E1EDK01`, else as given."""
     name = segnam.strip()

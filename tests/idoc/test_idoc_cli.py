@@ -130,3 +130,15 @@ def test_run_once_and_duplicate_docnum(tmp_path: Path, corpus: Path) -> None:
     assert "orders05-purchase-order.idoc" in trace.stdout
     trace = run_cli("--config", cfg, "--root", root, "trace", "po-again.idoc")
     assert "state duplicate" in trace.stdout, trace.stdout
+
+
+def test_config_check_reports_bad_idoc_options(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[target]]\nname = "sap"\nformat = "idoc"\ndeliver = "local:out"\nsyntax = "edi"\nclient = "1000"\n',
+        encoding="utf-8",
+    )
+    done = run_cli("--config", path, "--root", tmp_path / "root", "config", "check")
+    assert done.returncode == 78
+    assert "target[0].syntax: must be one of flat, xml" in done.stderr + done.stdout
+    assert "target[0].client: longer than the control record's 3 characters" in done.stderr + done.stdout

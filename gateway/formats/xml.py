@@ -127,7 +127,13 @@ class _Walk:
                 layout = layout or self._fallback()
                 if layout is not None and not layout.streaming:
                     yield from self._document(layout, element, node_path(element))
-            elif depth == 1 and layout is not None and layout.streaming and element.tag == layout.document:
+            elif depth == 1 and layout is not None and layout.streaming and element.tag != layout.document:
+                # Anything else under a streamed root would be silently skipped: say so.
+                wanted = etree.QName(layout.document or "").localname
+                self.ctx.add("unexpected_element", f"<{_local_step(element)}> is not a <{wanted}> document",
+                             line=element.sourceline, xpath=f"{node_path(self.root)}/{_local_step(element)}",
+                             rule=f"{layout.name}: the root holds <{wanted}> elements")  # fmt: skip
+            elif depth == 1 and layout is not None and layout.streaming:
                 self.documents += 1
                 if self.root_path is None:
                     self.root_path = node_path(self.root)

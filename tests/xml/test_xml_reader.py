@@ -220,3 +220,13 @@ def test_undeclared_cp1252_is_detected(tmp_path: Path, make_config: Callable[...
     )
     (record,), report = read(path, make_config())
     assert record["name"] == "Müller Straße €" and report.encoding == "cp1252"
+
+
+def test_other_elements_under_a_streamed_root_are_findings(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    doc = "<Products>\n<Product><SKU>A</SKU></Product>\n<Item><SKU>B</SKU></Item>\n</Products>"
+    _, report = read(_write(tmp_path, doc), make_config())
+    (finding,) = report.findings
+    assert finding.code == "unexpected_element"
+    assert finding.location == {"line": 3, "xpath": "/Products/Item"}

@@ -8,6 +8,8 @@ what the IDoc reader costs on top of touching the bytes at all. `gateway bench` 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,18 +74,52 @@ def _raw_xml(path: Path) -> int:
     return count
 
 
-def run(idocs: int = IDOCS) -> dict[str, object]:
-    """Throughput of the flat and XML IDoc readers beside raw reads of the same files."""
+# VmHWM of the child alone (ru_maxrss would carry the parent's peak across exec).
+MEMORY_PROBE = """
+import re, sys
+from pathlib import Path
+from gateway import check, config
+path = Path(sys.argv[1])
+cfg = config.parse({}, path.parent)
+report = check.validate(path, cfg, cfg.sources[0])
+status = Path("/proc/self/status").read_text()
+print(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1), report.records)
+"""
+
+
+def _write_flat(path: Path, idocs: int) -> None:
     schema = idoc_schema.basic_type("ORDERS05")
     assert schema is not None
+    with path.open("w", encoding="utf-8") as fh:
+        for n in range(1, idocs + 1):
+            fh.write("\n".join(format_idoc(order(n), schema.segments)) + "\n")
+
+
+def memory(small: int = 200, large: int = 2000) -> dict[str, object]:
+    """Peak RSS of `validate` in fresh processes on a flat file and one ten times larger."""
+    peaks: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (small, large):
+            path = Path(tmp) / f"m{count}.idoc"
+            _write_flat(path, count)
+            out = subprocess.run(
+                [sys.executable, "-c", MEMORY_PROBE, str(path)], capture_output=True, text=True, check=True
+            )
+            peaks[count] = int(out.stdout.split()[0]) / 1024
+    return {
+        f"flat_peak_mb_{small}_idocs": round(peaks[small], 1),
+        f"flat_peak_mb_{large}_idocs": round(peaks[large], 1),
+        "flat_peak_growth_ratio": round(peaks[large] / peaks[small], 2),
+    }
+
+
+def run(idocs: int = IDOCS, *, with_memory: bool = True) -> dict[str, object]:
+    """Throughput of the flat and XML IDoc readers beside raw reads of the same files."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         flat, xml = root / "orders.idoc", root / "orders.xml"
-        docs = [order(n) for n in range(1, idocs + 1)]
-        with flat.open("w", encoding="utf-8") as fh:
-            for doc in docs:
-                fh.write("\n".join(format_idoc(doc, schema.segments)) + "\n")
-        xml.write_bytes(to_xml(docs, "ORDERS05"))
+        _write_flat(flat, idocs)
+        xml.write_bytes(to_xml([order(n) for n in range(1, idocs + 1)], "ORDERS05"))
         cfg = config_module.parse({}, root)
         results: dict[str, object] = {
             "workload": f"{idocs} ORDERS05 IDocs of {ITEMS} items: gateway validate beside a raw read",
@@ -103,6 +139,8 @@ def run(idocs: int = IDOCS) -> dict[str, object]:
                 f"{label}_records": report.records,
                 f"{label}_valid": report.valid,
             })  # fmt: skip
+    if with_memory:
+        results.update(memory())
     return results
 
 

@@ -73,6 +73,8 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
         seen += 1
         ctx.stage = "validate"
         before = len(ctx.findings)
+        if idoc.syntax == "xml":
+            _check_xml_control(ctx, idoc)
         schema = idoc_schema.basic_type(idoc.basic_type, idoc.extension)
         if schema is None:
             if idoc.basic_type:
@@ -87,7 +89,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
             continue
         if idoc.syntax == "flat":
             decode_fields(idoc, schema.segments)
-        root = idoc.control.pop("_ROOT", None)
+        root = idoc.root
         if root and root not in {idoc.basic_type, idoc.extension}:
             ctx.add(
                 "root_mismatch",
@@ -121,6 +123,18 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
     if seen == 0 and not ctx.findings:
         ctx.stage = "validate"
         ctx.add("no_idoc", "the file holds no IDoc", rule="an IDoc starts with its control record EDI_DC40")
+
+
+def _check_xml_control(ctx: ReadContext, idoc: Idoc) -> None:
+    """The control fields an IDoc cannot be read without (the flat parser checks its own)."""
+    if not idoc.control:
+        ctx.add("missing_control_record", "the IDOC has no EDI_DC40 control record",
+                rule="<IDOC> starts with <EDI_DC40 SEGMENT=\"1\">", **idoc.where())  # fmt: skip
+        return
+    for name in ("DOCNUM", "IDOCTYP", "MESTYP"):
+        if not idoc.control.get(name):
+            ctx.add("missing_control_field", f"{name} is empty", rule=f"EDI_DC40 {name}", field=name,
+                    **idoc.where())  # fmt: skip
 
 
 def _business_keys(record: Record) -> list[tuple[str, str]]:

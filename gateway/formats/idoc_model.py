@@ -67,6 +67,7 @@ class Idoc:
     xpath: str | None = None
     syntax: str = "flat"
     release: str = "4"
+    root: str = ""
 
     @property
     def docnum(self) -> str:

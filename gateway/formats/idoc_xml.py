@@ -114,8 +114,7 @@ class IdocXmlReader:
         if dc is not None:
             control = {str(c.tag): (c.text or "").strip() for c in dc if isinstance(c.tag, str)}
         path = f"/{root_tag}/IDOC[{n}]"
-        idoc = Idoc(control, line=el.sourceline, xpath=path, syntax="xml")
-        idoc.control.setdefault("_ROOT", sap_name(root_tag))
+        idoc = Idoc(control, line=el.sourceline, xpath=path, syntax="xml", root=sap_name(root_tag))
         counter = [0]
         self._children(el, idoc, 0, 1, counter, path)
         return idoc
@@ -153,7 +152,7 @@ def to_xml(idocs: list[Idoc], root: str) -> bytes:
         node = etree.SubElement(top, "IDOC", BEGIN="1")
         dc = etree.SubElement(node, "EDI_DC40", SEGMENT="1")
         for key, value in idoc.control.items():
-            if value and not key.startswith("_"):
+            if value:
                 etree.SubElement(dc, key).text = value
         elements: dict[int, Any] = {}
         for seg in idoc.segments:

@@ -306,3 +306,10 @@ def test_unknown_movement_type(tmp_path: Path, make_config: Callable[..., Config
 def test_empty_of_idocs(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     _, report = read(write(tmp_path, ["EDI_DC40"]), make_config)
     assert "short_control_record" in codes(report)
+
+
+def test_endless_line_is_refused(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    path = tmp_path / "long.idoc"
+    path.write_text(lines_of(PO)[0] + "X" * 20000 + "\n", encoding="utf-8")
+    _, report = read(path, make_config)
+    assert codes(report) == ["line_too_long"]

@@ -137,3 +137,18 @@ def test_finding_in_second_idoc_names_it(tmp_path: Path, make_config: Callable[.
     loc = report.findings[0].location
     assert loc["xpath"] == "/ORDERS05/IDOC[2]/E1EDP01[1]"
     assert loc["record"] == "0000000000000043"
+
+
+def test_idoc_without_control_record(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    text = '<ORDERS05><IDOC BEGIN="1"><E1EDK01 SEGMENT="1"><BELNR>1</BELNR></E1EDK01></IDOC></ORDERS05>'
+    records, report = read(write(tmp_path, text), make_config)
+    assert records == []
+    assert codes(report) == ["missing_control_record"]
+    assert report.findings[0].location["xpath"] == "/ORDERS05/IDOC[1]"
+
+
+def test_control_record_without_basic_type(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    text = order().replace("<IDOCTYP>ORDERS05</IDOCTYP>", "<IDOCTYP/>")
+    _, report = read(write(tmp_path, text), make_config)
+    assert codes(report) == ["missing_control_field"]
+    assert report.findings[0].location["field"] == "IDOCTYP"

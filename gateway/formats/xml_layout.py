@@ -58,6 +58,8 @@ class FieldMap:
     default: str | None = None
     table: dict[str, str] = field(default_factory=dict)
     formats: tuple[str, ...] = ()
+    #: For a single value: the same path as `string(...)`, which spares building node objects.
+    text: etree.XPath | None = None
 
     @property
     def rule(self) -> str:
@@ -158,7 +160,14 @@ def _field(where: str, to: str, raw: Any, namespaces: dict[str, str], problems: 
     except etree.XPathError as exc:
         problems.append(f"{where}{to}: bad xpath {xpath!r}: {exc}")
         return None
+    text = None
+    if not to.endswith("[]"):
+        try:
+            text = etree.XPath(f"string({xpath})", namespaces=namespaces, smart_strings=False)
+        except etree.XPathError:
+            text = None
     return FieldMap(
+        text=text,
         to=to,
         xpath=xpath,
         compiled=compiled,

@@ -30,6 +30,8 @@ PathOf = Callable[[Any], str]
 def convert(fm: FieldMap, text: str) -> tuple[Any, str | None]:
     """The canonical value of `text` for field `fm`, or (None, why it is not acceptable)."""
     value: Any = text
+    if fm.type == "string" and not fm.table:
+        return value, None
     try:
         if fm.type == "decimal":
             if not Decimal(text).is_finite():
@@ -77,6 +79,8 @@ def unconvert(fm: FieldMap, value: Any) -> str:
 
 def _matches(result: Any) -> list[tuple[str, Any]]:
     """(text, node) pairs of an XPath result; node is None for computed values."""
+    if not result:
+        return []
     items = result if isinstance(result, list) else [result]
     found: list[tuple[str, Any]] = []
     for item in items:
@@ -153,7 +157,11 @@ def read_fields(
         if fm.to.startswith("_"):
             continue
         try:
-            matches = _matches(fm.compiled(element))
+            if fm.text is not None:
+                text = str(fm.text(element)).strip()
+                matches = [(text, None)] if text else []
+            else:
+                matches = _matches(fm.compiled(element))
         except etree.XPathEvalError as exc:
             findings.append(Finding("xpath_failed", f"{fm.xpath}: {exc}", {"xpath": path_of(element)},
                                     rule=f"{rule}: {fm.rule}"))  # fmt: skip
@@ -167,12 +175,13 @@ def read_fields(
                     {"line": element.sourceline, "xpath": path_of(element)}, rule=f"{rule}: {fm.rule}",
                 ))  # fmt: skip
             continue
-        if not fm.to.endswith("[]"):
-            matches = matches[:1]
-        for text, node in matches:
+        for text, node in matches if fm.to.endswith("[]") else matches[:1]:
             value, problem = convert(fm, text)
             if problem is not None:
-                where = node if node is not None else element
+                where = node
+                if where is None and fm.text is not None:  # locate the node only for the finding
+                    where = next((n for _, n in _matches(fm.compiled(element))), None)
+                where = where if where is not None else element
                 findings.append(Finding(
                     "invalid_value", problem, {"line": where.sourceline, "xpath": path_of(where)},
                     value=text, rule=f"{rule}: {fm.rule}",

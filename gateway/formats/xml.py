@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from lxml import etree
@@ -20,10 +21,11 @@ from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record, Source
 from gateway.errors import Finding, InvalidContent
 from gateway.formats.base import ReadContext
-from gateway.formats.encoding import sniff_bom
+from gateway.formats.encoding import first_error, sniff_bom
 from gateway.formats.xml_layout import LayoutError, XmlLayout, candidates, layouts, near_misses
 from gateway.formats.xml_mapping import node_path, read_document
 from gateway.formats.xml_safe import (
+    Transcoded,
     XmlLimits,
     check_prolog,
     declared_encoding,
@@ -71,10 +73,20 @@ class XmlReader:
             entity = entity_scan(ctx.file.path, encoding.name, encoding.bom)
             if entity is not None:
                 raise InvalidContent([entity])
-        # libxml2 reads the declaration and BOM itself; it needs telling only what we inferred.
-        told = encoding.name if encoding.method in {"configured", "detected"} else None
+        # libxml2 reads the declaration and BOM itself; what we inferred, Python decodes for it.
+        inferred = encoding.method in {"configured", "detected"}
+        source: Path | Transcoded = ctx.file.path
+        if inferred:
+            source = Transcoded(ctx.file.path, encoding.name, encoding.bom)
         try:
-            yield from _Walk(ctx, limits).run(iterparse(ctx.file.path, limits, told))
+            yield from _Walk(ctx, limits).run(iterparse(source, limits, "utf-8" if inferred else None))
+        except (UnicodeDecodeError, LookupError) as exc:
+            ctx.stage = "decode"
+            why = exc.reason if isinstance(exc, UnicodeDecodeError) else "libxml2 does not support it"
+            bad = first_error(ctx.file.path, encoding.name, encoding.bom) if inferred else None
+            where: dict[str, Any] = {"line": bad[1], "column": bad[2]} if bad else {}
+            ctx.add("undecodable", f"the file cannot be read as {encoding.name}: {why}",
+                    rule=f"encoding {encoding.name} ({encoding.method})", **where)  # fmt: skip
         except etree.XMLSyntaxError as exc:
             finding = syntax_finding(exc)
             if "encoding" in finding.message.lower() or "utf-8" in finding.message.lower():
@@ -89,6 +101,9 @@ class XmlReader:
             ctx.add(finding.code, finding.message, rule=finding.rule, **finding.location)
         except LayoutError as exc:
             ctx.add("layout_broken", str(exc), rule="schemas/xml")
+        finally:
+            if isinstance(source, Transcoded):
+                source.close()
 
 
 class _Walk:

@@ -167,8 +167,38 @@ def _root_starts_before(text: str, offset: int) -> bool:
     return re.search(r"<[^?!]", text[:offset]) is not None
 
 
+class Transcoded:
+    """A binary stream of `path` decoded from `encoding` and given to lxml as UTF-8.
+
+    libxml2 knows fewer encodings than Python; a source's configured or detected encoding
+    (always a Python codec name) is honoured this way whatever libxml2 supports. Lines stay
+    where they were, so findings still point at the right place.
+    """
+
+    def __init__(self, path: Path, encoding: str, skip: int = 0) -> None:
+        self.fh = path.open("rb")
+        self.fh.seek(skip)
+        self.decoder = codecs.getincrementaldecoder(encoding)("strict")
+        self.buffer = b""
+        self.done = False
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes of UTF-8 (all that is left when `size` is negative)."""
+        while not self.done and (size < 0 or len(self.buffer) < size):
+            block = self.fh.read(1 << 16)
+            self.done = not block
+            self.buffer += self.decoder.decode(block, final=self.done).encode("utf-8")
+        cut = len(self.buffer) if size < 0 else size
+        out, self.buffer = self.buffer[:cut], self.buffer[cut:]
+        return out
+
+    def close(self) -> None:
+        """Close the underlying file."""
+        self.fh.close()
+
+
 def iterparse(
-    source: str | Path | IO[bytes],
+    source: str | Path | IO[bytes] | Transcoded,
     limits: XmlLimits | None = None,
     encoding: str | None = None,
     events: tuple[str, ...] = ("start", "end"),

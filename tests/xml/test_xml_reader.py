@@ -230,3 +230,26 @@ def test_other_elements_under_a_streamed_root_are_findings(
     (finding,) = report.findings
     assert finding.code == "unexpected_element"
     assert finding.location == {"line": 3, "xpath": "/Products/Item"}
+
+
+def test_configured_encoding_libxml2_does_not_know(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(source=[{"name": "in", "encoding": "mac-roman"}])
+    path = tmp_path / "mac.xml"
+    path.write_bytes("<Customers><Customer><CustomerID>C1</CustomerID><Name>Café Ünal</Name>"
+                     "</Customer></Customers>".encode("mac-roman"))  # fmt: skip
+    (record,), report = read(path, config)
+    assert record["name"] == "Café Ünal" and report.encoding == "mac-roman"
+
+
+def test_configured_encoding_that_does_not_fit(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    config = make_config(source=[{"name": "in", "encoding": "ascii"}])
+    path = tmp_path / "bad.xml"
+    path.write_bytes(
+        b"<Customers><Customer><CustomerID>C1</CustomerID><Name>Caf\xe9</Name></Customer></Customers>"
+    )
+    records, report = read(path, config)
+    assert records == [] and report.stage == "decode"
+    assert report.findings[0].code == "undecodable"
+    assert report.findings[0].location == {"line": 1, "column": 58}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from gateway.canonical.build import record_from_dict
+from gateway.config import Config
 from gateway.formats.xml import XmlReader
 from gateway.formats.xml_layout import LayoutError, load_layout
 from gateway.formats.xml_mapping import node_path, pick, put, read_document, write_document
@@ -161,3 +163,34 @@ def test_copying_the_erp_layout_is_enough(tmp_path: Path) -> None:
     assert layout.name == "acme.products" and layout.schema.validate(
         etree.fromstring("<Product><SKU>A</SKU></Product>")
     )
+
+
+def test_schema_location_tells_layouts_with_one_root_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_config: Callable[..., Config]
+) -> None:
+    from gateway import check
+    from gateway.formats import xml as xml_module
+    from gateway.formats.xml_layout import layouts
+
+    for version in ("1", "2"):
+        folder = tmp_path / "layouts" / f"items_v{version}"
+        folder.mkdir(parents=True)
+        text = LAYOUT.replace('"acme.items"', f'"acme.items.v{version}"').replace(
+            'namespace = "urn:acme:items"',
+            f'namespace = "urn:acme:items"\nschema_location = "items-v{version}.xsd"',
+        )
+        text += f'"extensions.layout" = "\'v{version}\'"\n'  # an XPath string literal: read only
+        (folder / "layout.toml").write_text(text, encoding="utf-8")
+        (folder / "schema.xsd").write_text(SCHEMA, encoding="utf-8")
+    monkeypatch.setattr(xml_module, "layouts", lambda: layouts(tmp_path / "layouts"))
+    doc = tmp_path / "items.xml"
+    doc.write_text(
+        '<Items xmlns="urn:acme:items" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        ' xsi:schemaLocation="urn:acme:items items-v2.xsd"><Item><Number>N1</Number></Item></Items>',
+        encoding="utf-8",
+    )
+    config = make_config()
+    report = check.Report(doc)
+    (record,) = check.read(doc, config, config.sources[0], report)
+    assert report.valid and record.doc_id == "N1"
+    assert record.extensions == {"layout": "v2"}

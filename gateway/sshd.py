@@ -129,13 +129,16 @@ class Sshd:
         """sshd and every process it forked (per-connection servers, sftp sessions)."""
         if self.process is None:
             return []
+        parents: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # the process ended meanwhile
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
         found = [self.process.pid]
         for pid in found:
-            children = Path(f"/proc/{pid}/task/{pid}/children")
-            try:
-                found.extend(int(c) for c in children.read_text().split())
-            except OSError:
-                continue
+            found.extend(parents.get(pid, []))
         return found
 
     def signal_all(self, signum: int) -> None:

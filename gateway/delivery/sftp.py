@@ -62,7 +62,9 @@ def deliver_problems(deliver: str) -> list[str]:
 
 def unique_names(name: str) -> list[str]:
     """`name`, then `stem-1.ext`, `stem-2.ext` ... for the `unique` policy."""
-    stem, dot, ext = name.partition(".")
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
     return [name] + [f"{stem}-{n}{dot}{ext}" for n in range(1, MAX_UNIQUE)]
 
 

@@ -171,3 +171,15 @@ def test_unreachable_server_is_a_delivery_failure(sshd: Any, remote: Path, tmp_p
     with pytest.raises(DeliveryFailed, match="cannot connect"):
         delivery.publish(tmp, "e.jsonl")
     assert delivery.staged(tmp)
+
+
+def test_unique_names() -> None:
+    from gateway.delivery.sftp import unique_names
+
+    assert unique_names("so.2026-abc.csv")[:3] == [
+        "so.2026-abc.csv",
+        "so.2026-abc-1.csv",
+        "so.2026-abc-2.csv",
+    ]
+    assert unique_names("README")[1] == "README-1"
+    assert unique_names(".hidden")[1] == ".hidden-1"

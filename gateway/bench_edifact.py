@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.formats.edifact_envelope import Envelope
 from gateway.formats.edifact_schema import schema_for
-from gateway.formats.edifact_syntax import Scanner
+from gateway.formats.edifact_syntax import RawBatch, Scanner
 
 BLOCK = 1 << 20
 
@@ -50,17 +50,19 @@ def gateway_parse_validate(text: str) -> tuple[int, int]:
     def report(code: str, message: str, **kw: Any) -> None:
         findings.append((code, message, kw))
 
-    envelope = Envelope(report, lambda _ic: None)
+    scanner = Scanner(_blocks(text))
+    envelope = Envelope(report, lambda _ic: None, scanner.parse)
     schema = schema_for("ORDERS_D96A")
     assert schema is not None
-    count = 0
-    for seg in Scanner(_blocks(text)):
-        count += 1
-        message = envelope.feed(seg)
-        if message is not None:
+    for batch in scanner.batches():
+        if isinstance(batch, RawBatch):
+            messages = envelope.feed_raw(batch)
+        else:
+            messages = [m for m in map(envelope.feed, batch) if m is not None]
+        for message in messages:
             schema.check(message, report)
-    envelope.finish(count)
-    return count, len(findings)
+    envelope.finish(scanner.index)
+    return scanner.index, len(findings)
 
 
 def pydifact_parse(text: str) -> int:

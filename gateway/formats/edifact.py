@@ -23,6 +23,7 @@ from gateway.formats.edifact_syntax import (
     CHARSET_RULES,
     CHARSETS,
     Delimiters,
+    RawBatch,
     Scanner,
     Segment,
     SyntaxFault,
@@ -135,25 +136,34 @@ class _Run:
 
     def records(self) -> Iterator[Record]:
         ctx = self.ctx
-        envelope = Envelope(ctx.add, self.on_interchange)
         self.scanner = scanner = Scanner(
             self.blocks(), max_segment=int(self.options.get("edifact_max_segment", BLOCK))
         )
+        envelope = Envelope(ctx.add, self.on_interchange, scanner.parse)
         strict = self.options.get("edifact_charset_check", "strict") != "off"
         last = 0
         try:
-            for seg in scanner:
-                last = seg.index
-                if seg.tag == "UNA":
-                    envelope.feed(seg)
+            for batch in scanner.batches():
+                if isinstance(batch, RawBatch):
+                    last = batch.base + len(batch.raws) - 1
+                    messages = envelope.feed_raw(batch)
+                    rule = self.charset_rule
+                    joined = scanner.delimiters.data.join(batch.raws)
+                    if rule is not None and strict and rule.search(joined):
+                        for i, raw in enumerate(batch.raws):
+                            if rule.search(raw):
+                                self.bad_characters(scanner.parse(raw, batch.base + i))
+                    for complete in messages:
+                        yield from self.message(complete)
                     continue
-                message = envelope.feed(seg)
-                if self.charset_rule is not None and strict and self.charset_rule.search(seg.raw):
-                    self.bad_characters(seg)
-                if seg.tag == "UNB":
-                    self.set_repetition(scanner)
-                if message is not None:
-                    yield from self.message(message)
+                for seg in batch:
+                    last = seg.index
+                    done = envelope.feed(seg)
+                    rule = self.charset_rule
+                    if rule is not None and strict and seg.tag != "UNA" and rule.search(seg.raw):
+                        self.bad_characters(seg)
+                    if done is not None:
+                        yield from self.message(done)
         except SyntaxFault as fault:
             ctx.add(
                 "syntax_error",
@@ -163,9 +173,9 @@ class _Run:
                 segment_index=fault.index,
             )
             return
-        message = envelope.finish(last)
-        if message is not None:
-            yield from self.message(message)
+        left = envelope.finish(last)
+        if left is not None:
+            yield from self.message(left)
 
     def on_interchange(self, interchange: Interchange) -> None:
         self.interchange = interchange
@@ -176,14 +186,6 @@ class _Run:
             allowed = re.escape(d.component + d.data + d.release + d.decimal)
             rule = re.compile(rule.pattern[:-1] + allowed + "]")
         self.charset_rule = rule
-
-    def set_repetition(self, scanner: Scanner) -> None:
-        ic = self.interchange
-        if ic is not None and ic.version == "4":
-            rep = ic.una.reserved if ic.una else "*"
-            scanner.repetition = rep if rep.strip() else None
-        else:
-            scanner.repetition = None
 
     def bad_characters(self, seg: Segment) -> None:
         assert self.charset_rule is not None and self.interchange is not None
@@ -210,7 +212,7 @@ class _Run:
         ctx = self.ctx
         name = f"{message.type}_{message.directory}"
         schema = schema_for(name)
-        unh = message.segments[0]
+        unh = message.parse(message.raws[0], message.start)
         if schema is None:
             ctx.add(
                 "unknown_message",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gateway.formats.edifact_syntax import CHARSETS, Delimiters, Segment
+from gateway.formats.edifact_syntax import CHARSETS, TAG, Delimiters, RawBatch, Scanner, Segment
 
 SERVICE = frozenset({"UNA", "UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"})
 _DIGITS = re.compile(r"[0-9]+")
@@ -48,7 +48,7 @@ class Interchange:
 
 @dataclass
 class Message:
-    """One UNH..UNT message with its envelope."""
+    """One UNH..UNT message with its envelope, kept as segment texts until someone looks."""
 
     ref: str
     type: str
@@ -57,8 +57,12 @@ class Message:
     agency: str
     association: str
     interchange: Interchange
-    segments: list[Segment] = field(default_factory=list)
+    start: int
+    parse: Callable[[str, int], Segment]
+    raws: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
     group_ref: str | None = None
+    _segments: list[Segment] | None = field(default=None, repr=False)
 
     @property
     def directory(self) -> str:
@@ -66,9 +70,17 @@ class Message:
         return f"{self.version}{self.release}"
 
     @property
-    def start(self) -> int:
-        """The file position of UNH."""
-        return self.segments[0].index if self.segments else 0
+    def segments(self) -> list[Segment]:
+        """The message's segments, tokenized on first use."""
+        if self._segments is None or len(self._segments) != len(self.raws):
+            start, parse = self.start, self.parse
+            self._segments = [parse(raw, start + i) for i, raw in enumerate(self.raws)]
+        return self._segments
+
+    def add(self, seg: Segment) -> None:
+        """Append one segment."""
+        self.raws.append(seg.raw)
+        self.tags.append(seg.tag)
 
 
 def _at(segment: Segment, element: int | None = None, component: int | None = None) -> dict[str, Any]:
@@ -83,8 +95,14 @@ def _at(segment: Segment, element: int | None = None, component: int | None = No
 class Envelope:
     """Checks the envelope structure of a stream of segments and assembles messages."""
 
-    def __init__(self, report: Report, on_interchange: Callable[[Interchange], None]) -> None:
+    def __init__(
+        self,
+        report: Report,
+        on_interchange: Callable[[Interchange], None],
+        parse: Callable[[str, int], Segment] | None = None,
+    ) -> None:
         self.report = report
+        self.parse = parse or Scanner(()).parse
         self.on_interchange = on_interchange
         self.una: Delimiters | None = None
         self.interchange: Interchange | None = None
@@ -101,7 +119,7 @@ class Envelope:
         """Take the next segment; return a message when this segment completed one."""
         tag = seg.tag
         if self.message is not None and tag not in SERVICE:
-            self.message.segments.append(seg)
+            self.message.add(seg)
             return None
         handler = getattr(self, f"_{tag.lower()}", None) if tag in SERVICE else None
         if handler is None:
@@ -114,6 +132,36 @@ class Envelope:
             return None
         result: Message | None = handler(seg)
         return result
+
+    def feed_raw(self, batch: RawBatch) -> list[Message]:
+        """Take a batch of plain segment texts; return the messages it completed."""
+        raws = batch.raws
+        tags = list(map(TAG, raws))
+        message = self.message
+        if message is not None and SERVICE.isdisjoint(tags):
+            message.raws += raws
+            message.tags += tags
+            return []
+        done: list[Message] = []
+        start = 0
+        for k in [k for k, tag in enumerate(tags) if tag in SERVICE]:
+            if k > start:
+                self._data(raws, tags, start, k, batch.base)
+            finished = self.feed(self.parse(raws[k], batch.base + k))
+            if finished is not None:
+                done.append(finished)
+            start = k + 1
+        if start < len(raws):
+            self._data(raws, tags, start, len(raws), batch.base)
+        return done
+
+    def _data(self, raws: list[str], tags: list[str], i: int, j: int, base: int) -> None:
+        if self.message is not None:
+            self.message.raws += raws[i:j]
+            self.message.tags += tags[i:j]
+            return
+        for k in range(i, j):
+            self.feed(self.parse(raws[k], base + k))
 
     def finish(self, last_index: int) -> Message | None:
         """End of file: report open envelopes; return a message left without UNT."""
@@ -294,8 +342,9 @@ class Envelope:
                     **_at(seg, 2, component),
                 )
         self.message = Message(
-            ref, g(1, 0), g(1, 1), g(1, 2), g(1, 3), g(1, 4), self.interchange, [seg], self.group_ref
-        )
+            ref, g(1, 0), g(1, 1), g(1, 2), g(1, 3), g(1, 4), self.interchange, seg.index, self.parse,
+            [seg.raw], [seg.tag], self.group_ref,
+        )  # fmt: skip
         self.messages += 1
         self.group_messages += 1
         return done
@@ -305,10 +354,10 @@ class Envelope:
         if message is None:
             self.report("unexpected_unt", "UNT without a UNH", rule="UNT closes a UNH", **_at(seg))
             return None
-        message.segments.append(seg)
+        message.add(seg)
         self._check_trailer(
             seg,
-            len(message.segments),
+            len(message.raws),
             "segments in the message (UNH and UNT included)",
             message.ref,
             "UNT 0074",

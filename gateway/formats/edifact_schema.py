@@ -27,7 +27,7 @@ from gateway.formats.edifact_syntax import Element, Segment
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "edifact"
 _FORMAT = re.compile(r"(an|a|n)(\.\.)?([0-9]+)")
 _NUMERIC = re.compile(r"-?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -147,22 +147,42 @@ class MessageSchema:
             for tag, elements in directory(data["directory"]).items()
         }
         self.structure = tuple(_node(n) for n in table["structure"])
-        self.caches: dict[object, dict[str, tuple[Problem, ...]]] = {}
+        self.known_good: dict[object, set[str]] = {}
+        self.known_bad: dict[object, dict[str, tuple[Problem, ...]]] = {}
         self.shapes: dict[str, tuple[tuple[str, str, dict[str, Any]], ...]] = {}
 
     def check(self, message: Message, report: Report) -> None:
         """Report every structure and element problem of `message`."""
-        self._structure(message.segments, report)
+        self._structure(message, report)
         # The same text means the same elements only under the same service characters.
-        cache = self.caches.setdefault(message.interchange.una, {})
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        for seg in message.segments:
-            problems = cache.get(seg.raw)
+        una = message.interchange.una
+        good = self.known_good.setdefault(una, set())
+        bad = self.known_bad.setdefault(una, {})
+        if len(good) > _CACHE_LIMIT:
+            good.clear()
+        if len(bad) > _CACHE_LIMIT:
+            bad.clear()
+        flagged: dict[str, tuple[Problem, ...]] = {}
+        for raw in set(message.raws).difference(good):
+            problems = bad.get(raw)
             if problems is None:
-                problems = cache[seg.raw] = tuple(self._elements(seg))
-            for code, text, element, component, value, rule in problems:
-                where: dict[str, Any] = {"segment": seg.tag, "segment_index": seg.index, "element": element}
+                if raw[:3] in ("UNH", "UNT"):
+                    continue  # the envelope checks these; each is unique, so never cache them
+                problems = tuple(self._elements(message.parse(raw, 0)))
+                if not problems:
+                    good.add(raw)
+                    continue
+                bad[raw] = problems
+            flagged[raw] = problems
+        if not flagged:
+            return
+        for i, raw in enumerate(message.raws):
+            for code, text, element, component, value, rule in flagged.get(raw, ()):
+                where: dict[str, Any] = {
+                    "segment": message.tags[i],
+                    "segment_index": message.start + i,
+                    "element": element,
+                }
                 if component is not None:
                     where["component"] = component
                 report(code, text, value=value or None, rule=rule, **where)
@@ -250,14 +270,15 @@ class MessageSchema:
             if found:
                 yield found[0], found[1], position, c + 1, part, self._rule(tag, component)
 
-    def _structure(self, segments: list[Segment], report: Report) -> None:
+    def _structure(self, message: Message, report: Report) -> None:
         # Messages repeat their shape (same tags in the same order): check each shape once.
-        shape = "".join(seg.tag for seg in segments)
+        shape = "".join(message.tags)
         found = self.shapes.get(shape)
         if found is None:
-            if len(self.shapes) > _CACHE_LIMIT:
+            if len(self.shapes) > 10_000:
                 self.shapes.clear()
-            base = segments[0].index if segments else 0
+            segments = message.segments
+            base = message.start
             collected: list[tuple[str, str, dict[str, Any]]] = []
 
             def collect(code: str, message: str, **kw: Any) -> None:
@@ -265,9 +286,9 @@ class MessageSchema:
 
             self._check_structure(segments, collect)
             found = self.shapes[shape] = tuple(collected)
-        start = segments[0].index if segments else 0
-        for code, message, kw in found:
-            report(code, message, **{**kw, "segment_index": kw["segment_index"] + start})
+        start = message.start
+        for code, text, kw in found:
+            report(code, text, **{**kw, "segment_index": kw["segment_index"] + start})
 
     def _check_structure(self, segments: list[Segment], report: Any) -> None:
         missing: list[tuple[str, Segment]] = []

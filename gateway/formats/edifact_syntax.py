@@ -13,8 +13,9 @@ trailing empty components dropped (`A:` is `"A"`, `:B` is `["", "B"]`).
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 Element = str | list[str]
@@ -77,28 +78,72 @@ class SyntaxFault(Exception):
         self.raw = raw
 
 
-@dataclass(slots=True)
 class Segment:
     """One segment: tag, elements (pydifact's shape), its 1-based position in the file.
 
+    Elements are split from `raw` on first use: validation results are cached per distinct
+    segment text, so the many repeated segments of a large interchange are never split at all.
     `repeats` holds further repetitions of an element (syntax 4 repetition separator) by
     element position; the first repetition stays in `elements`.
     """
 
-    tag: str
-    elements: list[Element]
-    index: int
-    raw: str = ""
-    repeats: dict[int, list[Element]] | None = None
+    __slots__ = ("_elements", "_split", "index", "raw", "repeats", "tag")
+
+    def __init__(
+        self,
+        tag: str,
+        elements: list[Element] | None,
+        index: int,
+        raw: str = "",
+        repeats: dict[int, list[Element]] | None = None,
+        split: Callable[[str], list[Element]] | None = None,
+    ) -> None:
+        self.tag = tag
+        self._elements = elements
+        self.index = index
+        self.raw = raw
+        self.repeats = repeats
+        self._split = split
+
+    @property
+    def elements(self) -> list[Element]:
+        """The data elements after the tag."""
+        if self._elements is None:
+            assert self._split is not None
+            self._elements = self._split(self.raw)
+        return self._elements
+
+    def __repr__(self) -> str:
+        return f"Segment({self.tag!r}, {self.elements!r}, {self.index})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Segment):
+            return NotImplemented
+        return (self.tag, self.elements, self.index) == (other.tag, other.elements, other.index)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def get(self, element: int, component: int = 0) -> str:
         """Element `element` (0-based after the tag), component `component`; "" when absent."""
-        if element >= len(self.elements):
+        elements = self.elements
+        if element >= len(elements):
             return ""
-        value = self.elements[element]
+        value = elements[element]
         if isinstance(value, str):
             return value if component == 0 else ""
         return value[component] if component < len(value) else ""
+
+
+def plain_splitter(d: Delimiters) -> Callable[[str], list[Element]]:
+    """Splits the elements of a segment text that has no release character."""
+    data, comp = d.data, d.component
+
+    def split(raw: str) -> list[Element]:
+        parts = raw.split(data)
+        del parts[0]
+        return [_composite(p.split(comp)) if comp in p else p for p in parts]
+
+    return split
 
 
 def parse_una(text: str) -> tuple[Delimiters, int] | None:
@@ -171,6 +216,18 @@ def _valid_tag(tag: str) -> bool:
     return len(tag) == 3 and tag.isalnum() and tag.isupper()
 
 
+TAG = operator.itemgetter(slice(0, 3))
+AFTER_TAG = operator.itemgetter(slice(3, 4))
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """Plain segments of known tags, as text: `raws[i]` is segment `base + i` of the file."""
+
+    base: int
+    raws: list[str]
+
+
 class Scanner:
     """Splits a stream of text blocks into segments, switching delimiters at each UNA.
 
@@ -185,17 +242,34 @@ class Scanner:
         self.repetition: str | None = None
         self.index = 0
         self._unescape = Unescaper(DEFAULT.release)
+        self._valid_tags: set[str] = set()
+        self._splitter = plain_splitter(DEFAULT)
 
     def use(self, delimiters: Delimiters) -> None:
         """Tokenize what follows with `delimiters` (a UNA was read)."""
         self.delimiters = delimiters
         self._unescape = Unescaper(delimiters.release)
+        self._splitter = plain_splitter(delimiters)
 
     def __iter__(self) -> Iterator[Segment]:
+        for batch in self.batches():
+            if isinstance(batch, RawBatch):
+                split, release = self._splitter, self.delimiters.release
+                for i, raw in enumerate(batch.raws):
+                    if release in raw:
+                        yield self.parse(raw, batch.base + i)
+                    else:
+                        yield Segment(raw[:3], None, batch.base + i, raw, None, split)
+            else:
+                yield from batch
+
+    def batches(self) -> Iterator[list[Segment] | RawBatch]:
+        """The segments, a block's worth at a time (one list per block read)."""
         buffer = ""
         exhausted = False
+        fresh = True  # read a block before splitting again
         while True:
-            if not exhausted:
+            if not exhausted and fresh:
                 block = next(self.blocks, None)
                 if block is None:
                     exhausted = True
@@ -204,6 +278,7 @@ class Scanner:
             buffer = self._skip_breaks(buffer, exhausted)
             if buffer.startswith("UNA") or (not exhausted and "UNA".startswith(buffer) and buffer):
                 if len(buffer) < 12 and not exhausted:
+                    fresh = True
                     continue
                 parsed = parse_una(buffer)
                 if parsed is None:
@@ -212,40 +287,116 @@ class Scanner:
                 self.una, length = parsed
                 self.use(self.una)
                 self.index += 1
-                yield Segment("UNA", [self.una.una[3:]], self.index, buffer[:length])
+                yield [Segment("UNA", [self.una.una[3:]], self.index, buffer[:length])]
                 buffer = buffer[length:]
+                fresh = not buffer
                 continue
+            fresh = True
             d = self.delimiters
-            pieces = buffer.split(d.terminator)
-            if d.release in buffer:
-                pieces = self._rejoin(pieces, d)
+            terminator, release = d.terminator, d.release
+            text = buffer
+            released = release + terminator in text
+            protected = released and not any(c in text for c in "\x00\x01\x02")
+            if protected:
+                # Hide released releases and terminators, so that every terminator left is real.
+                text = text.replace(release + release, "\x01").replace(release + terminator, "\x02")
+            if "\n" in text and (protected or not released):
+                # Every terminator here is real, so a line break right after one is layout.
+                text = text.replace(terminator + "\r\n", terminator).replace(terminator + "\n", terminator)
+            if protected:
+                text = text.replace(terminator, "\x00")
+                text = text.replace("\x01", release + release).replace("\x02", release + terminator)
+                pieces = text.split("\x00")
+            else:
+                pieces = text.split(terminator)
+                if released:
+                    pieces = self._rejoin(pieces, d)
             buffer = pieces.pop()
             if len(buffer) > self.max_segment:
                 raise SyntaxFault(
-                    f"no segment terminator {d.terminator!r} in the next {self.max_segment} characters",
+                    f"no segment terminator {terminator!r} in the next {self.max_segment} characters",
                     self.index + 1,
                     buffer[:40],
                 )
-            for n, raw_piece in enumerate(pieces):
-                piece = self._skip_breaks(raw_piece, True) if n else raw_piece
-                if piece.startswith("UNA"):
-                    # A new interchange with its own service characters: re-split the rest.
-                    buffer = d.terminator.join(pieces[n:]) + d.terminator + buffer
-                    buffer = self._skip_breaks(buffer, exhausted)
-                    break
-                yield self.segment(piece)
+            rest = None
+            if self.repetition or release + "\n" in text:
+                batch, rest = self._one_by_one(pieces, exhausted)
+                if batch:
+                    yield batch
             else:
-                if exhausted:
-                    if buffer.strip(LINE_BREAKS):
-                        raise SyntaxFault(
-                            "the file ends inside a segment (no segment terminator)",
-                            self.index + 1,
-                            buffer[:40],
-                        )
-                    return
+                rest = yield from self._mixed(pieces, exhausted)
+            if rest is not None:
+                buffer = rest + terminator + buffer
+                fresh = False
                 continue
-            if exhausted and not buffer:
+            if exhausted:
+                if buffer.strip(LINE_BREAKS):
+                    raise SyntaxFault(
+                        "the file ends inside a segment (no segment terminator)",
+                        self.index + 1,
+                        buffer[:40],
+                    )
                 return
+
+    def _mixed(
+        self, pieces: list[str], exhausted: bool
+    ) -> Generator[list[Segment] | RawBatch, None, str | None]:
+        """Plain runs as raw batches, the odd segment (UNB, new tags, releases) one by one."""
+        d = self.delimiters
+        valid, seps = self._valid_tags, (d.data, "")
+        for tag in set(map(TAG, pieces)).difference(valid):
+            if tag not in ("UNA", "UNB") and _valid_tag(tag):
+                valid.add(tag)
+        if (
+            valid.issuperset(map(TAG, pieces))
+            and seps[0] in seps
+            and set(seps).issuperset(map(AFTER_TAG, pieces))
+        ):
+            self.index += len(pieces)
+            yield RawBatch(self.index - len(pieces) + 1, pieces)
+            return None
+        start = 0
+        for i, piece in enumerate(pieces):
+            if piece[:3] in valid and piece[3:4] in seps and not self.repetition:
+                continue
+            if i > start:
+                self.index += i - start
+                yield RawBatch(self.index - (i - start) + 1, pieces[start:i])
+            batch, rest = self._one_by_one([piece], exhausted)
+            if rest is not None:
+                return d.terminator.join([rest, *pieces[i + 1 :]])
+            yield batch
+            start = i + 1
+            if self.repetition:
+                batch, rest = self._one_by_one(pieces[start:], exhausted)
+                if batch:
+                    yield batch
+                return rest
+        if start < len(pieces):
+            self.index += len(pieces) - start
+            yield RawBatch(self.index - (len(pieces) - start) + 1, pieces[start:])
+        return None
+
+    def _one_by_one(self, pieces: list[str], exhausted: bool) -> tuple[list[Segment], str | None]:
+        """Tokenize pieces one at a time; stop at a UNA and return the text from there on."""
+        d = self.delimiters
+        release = d.release
+        valid, split, seps = self._valid_tags, self._splitter, (d.data, "")
+        batch: list[Segment] = []
+        append = batch.append
+        for n, raw_piece in enumerate(pieces):
+            piece = raw_piece.lstrip(LINE_BREAKS)
+            if piece[:3] in valid and piece[3:4] in seps and not self.repetition and release not in piece:
+                self.index += 1
+                append(Segment(piece[:3], None, self.index, piece, None, split))
+                continue
+            if piece[:1] == release:
+                piece = self._skip_breaks(piece, True)
+            if piece.startswith("UNA"):
+                # A new interchange with its own service characters: re-split the rest.
+                return batch, self._skip_breaks(d.terminator.join(pieces[n:]), exhausted)
+            append(self.segment(piece))
+        return batch, None
 
     def _skip_breaks(self, text: str, final: bool) -> str:
         stripped = text.lstrip(LINE_BREAKS)
@@ -261,55 +412,73 @@ class Scanner:
 
     @staticmethod
     def _rejoin(pieces: list[str], d: Delimiters) -> list[str]:
-        out = [pieces[0]]
-        for piece in pieces[1:]:
-            if _escaped(out[-1], d.release):
-                out[-1] += d.terminator + piece
-            else:
-                out.append(piece)
+        release, terminator = d.release, d.terminator
+        out: list[str] = []
+        carry: str | None = None
+        for piece in pieces:
+            if carry is not None:
+                piece = carry + terminator + piece  # noqa: PLW2901
+            if piece.endswith(release) and _escaped(piece, release):
+                carry = piece
+                continue
+            carry = None
+            out.append(piece)
+        if carry is not None:
+            out.append(carry)
         return out
 
     def segment(self, raw: str) -> Segment:
-        """Tokenize one segment's text (without its terminator)."""
+        """Tokenize the next segment's text (without its terminator)."""
         self.index += 1
-        d = self.delimiters
-        text = raw
-        if d.release in text:
-            return self._released(text, raw)
-        parts = text.split(d.data)
-        tag = parts[0]
-        if not _valid_tag(tag):
-            raise SyntaxFault(self._bad_tag(tag), self.index, raw[:40])
-        elements: list[Element] = []
-        comp = d.component
-        for part in parts[1:]:
-            if comp in part:
-                elements.append(_composite(part.split(comp)))
-            else:
-                elements.append(part)
-        segment = Segment(tag, elements, self.index, raw)
-        if self.repetition and self.repetition in text:
-            self._split_repeats(segment, [p for p in parts[1:]])
+        segment = self.parse(raw, self.index)
+        if segment.tag == "UNB":
+            self._on_unb(segment)
+        elif self.delimiters.release not in raw:
+            self._valid_tags.add(segment.tag)
         return segment
 
-    def _released(self, text: str, raw: str) -> Segment:
+    def parse(self, raw: str, index: int) -> Segment:
+        """A segment from its text, under the current service characters; no side effects."""
+        d = self.delimiters
+        if d.release in raw:
+            return self._released(raw, index)
+        parts = raw.split(d.data)
+        tag = parts[0]
+        if not _valid_tag(tag):
+            raise SyntaxFault(self._bad_tag(tag), index, raw[:40])
+        del parts[0]
+        comp = d.component
+        segment = Segment(tag, [_composite(p.split(comp)) if comp in p else p for p in parts], index, raw)
+        if self.repetition and tag != "UNB" and self.repetition in raw:
+            self._split_repeats(segment, parts)
+        return segment
+
+    def _on_unb(self, unb: Segment) -> None:
+        """Syntax 4 has a repetition separator: UNA's fifth character, else `*`."""
+        if unb.get(0, 1) == "4":
+            rep = self.una.reserved if self.una else "*"
+            self.repetition = rep if rep.strip() else None
+        else:
+            self.repetition = None
+
+    def _released(self, text: str, index: int) -> Segment:
         d = self.delimiters
         if d.release + "\n" in text and not _all_released_pairs_ok(text, d.release):
-            raise SyntaxFault("a release character before a line break", self.index, raw[:40])
+            raise SyntaxFault("a release character before a line break", index, text[:40])
         parts = split_escaped(text, d.data, d.release)
         unescape = self._unescape
         tag = unescape(parts[0])
         if not _valid_tag(tag) or d.component in parts[0]:
-            raise SyntaxFault(self._bad_tag(tag), self.index, raw[:40])
+            raise SyntaxFault(self._bad_tag(tag), index, text[:40])
         elements: list[Element] = []
         for whole in parts[1:]:
             part = split_escaped(whole, self.repetition, d.release)[0] if self.repetition else whole
             components = split_escaped(part, d.component, d.release)
             elements.append(_composite([unescape(c) for c in components]))
         if _escaped(text, d.release):
-            raise SyntaxFault("the segment ends in a release character", self.index, raw[:40])
-        segment = Segment(tag, elements, self.index, raw)
-        if self.repetition and self.repetition in text:
+            raise SyntaxFault("the segment ends in a release character", index, text[:40])
+        segment = Segment(tag, elements, index, text)
+        if tag != "UNB" and self.repetition and self.repetition in text:
             self._split_repeats(segment, parts[1:])
         return segment
 

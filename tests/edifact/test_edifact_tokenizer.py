@@ -127,3 +127,24 @@ def test_no_terminator_is_stopped_early() -> None:
     with pytest.raises(SyntaxFault, match="no segment terminator"):
         for _ in Scanner(blocks, max_segment=1 << 20):
             pass
+
+
+def test_benchmark_runs_and_agrees_with_pydifact() -> None:
+    from gateway import bench_edifact
+
+    result = bench_edifact.run(size=60_000)
+    assert result["edifact_segments"] == result["pydifact_segments"]
+    assert result["edifact_findings"] == 0
+    assert int(result["edifact_bytes"]) >= 60_000  # type: ignore[call-overload]
+
+
+def test_raw_batches_parse_like_segments() -> None:
+    from gateway.bench_edifact import interchange
+
+    text = interchange(30_000)
+    lazy = [
+        (s.tag, s.elements, s.index) for s in Scanner([text[i : i + 4096] for i in range(0, len(text), 4096)])
+    ]
+    eager = [(s.tag, s.elements, s.index) for s in Scanner([text[i : i + 3] for i in range(0, len(text), 3)])]
+    assert lazy == eager
+    agree(text, 4096)

@@ -318,7 +318,7 @@ class Connection:
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
         s = self.settings
-        password = s.password()
+        has_password = bool(s.password_file or s.password_env)
         if s.key_file:
             try:
                 key = paramiko.PKey.from_path(s.key_file)
@@ -331,10 +331,11 @@ class Connection:
             try:
                 transport.auth_publickey(s.username, key)
             except paramiko.AuthenticationException:
-                if password is None:
+                if not has_password:
                     raise
             else:
                 return
+        password = s.password()  # read only when needed, and never logged
         if password is not None:
             transport.auth_password(s.username, password)
         if not transport.is_authenticated():

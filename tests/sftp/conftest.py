@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,13 @@ def _make_source(sshd: Sshd, remote: Path) -> Callable[..., Any]:
     yield make
     for source in made:
         source.stop()
+
+
+def settled(source: Any, rounds: int = 3) -> list[Any]:
+    """Poll until something is ready (a bounded number of rounds)."""
+    for _ in range(rounds):
+        ready = source.poll()
+        if ready:
+            return list(ready)
+        time.sleep(source.config.settle_seconds + 0.02)
+    return []

@@ -17,7 +17,7 @@ from gateway.errors import SourceUnavailable
 from gateway.ledger import SqliteLedger
 from gateway.service import Service
 from gateway.sources import sftp as sftp_source
-from tests.sftp.conftest import server_options
+from tests.sftp.conftest import server_options, settled
 
 ROW = b"adjustment_id,adjusted_at,warehouse,line_no,sku,location,mode,quantity_change,reason_code\n"
 
@@ -139,3 +139,47 @@ def test_hung_server_times_out(fresh_sshd: Any, make_source: Any, remote: Path) 
             break
         time.sleep(0.06)
     assert [c.name for c in ready] == ["h.csv"]
+
+
+def test_server_frozen_mid_download(
+    fresh_sshd: Any, make_source: Any, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (remote / "in" / "big.bin").write_bytes(os.urandom(20 << 20))
+    source = make_source(server=fresh_sshd, timeout_seconds=1, poll_seconds=0.05)
+    (candidate,) = settled(source)
+    real_reply = sftp_source._Replies._async_response
+    count = Counter[str]()
+
+    def reply_then_freeze(self: Any, kind: int, msg: Any, num: int) -> None:
+        count["replies"] += 1
+        real_reply(self, kind, msg, num)
+        if count["replies"] == 10:
+            fresh_sshd.signal_all(signal.SIGSTOP)
+
+    monkeypatch.setattr(sftp_source._Replies, "_async_response", reply_then_freeze)
+    ledger = SqliteLedger(tmp_path / "gateway.db")
+    try:
+        started = time.monotonic()
+        with pytest.raises(SourceUnavailable, match="timed out"):
+            source.claim(ledger, tmp_path / "work", candidate)
+        assert time.monotonic() - started < 6
+        (row,) = ledger.files()
+        assert row.state == "claimed" and not list((tmp_path / "work").glob("*"))
+        fresh_sshd.signal_all(signal.SIGCONT)
+        monkeypatch.undo()
+        time.sleep(0.1)  # the per-file backoff (poll_seconds) before the next try
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                ready = source.poll()
+            except SourceUnavailable:
+                ready = []
+            if ready:
+                break
+            time.sleep(0.05)
+        again = source.claim(ledger, tmp_path / "work", ready[0])
+        assert again.file_id == row.file_id and again.size == 20 << 20
+        assert Path(again.work_path).read_bytes() == (remote / "in" / "big.bin").read_bytes()
+    finally:
+        fresh_sshd.signal_all(signal.SIGCONT)
+        ledger.close()

@@ -5,24 +5,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gateway.errors import FileVanished, SourceUnavailable
 from gateway.ledger import SqliteLedger
 from gateway.sftp_connection import HostKeyRejected
-from gateway.sources.base import Candidate
-
-
-def settled(source: Any, rounds: int = 3) -> list[Candidate]:
-    """Poll until something is ready (a bounded number of rounds)."""
-    for _ in range(rounds):
-        ready = source.poll()
-        if ready:
-            return list(ready)
-        time.sleep(source.config.settle_seconds + 0.02)
-    return []
+from gateway.sources.base import Candidate  # noqa: F401
+from tests.sftp.conftest import settled
 
 
 @pytest.fixture(name="ledger")

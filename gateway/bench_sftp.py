@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 from gateway.config import SourceConfig
@@ -73,6 +74,10 @@ def _listing(server: Sshd, base: Path, files: int) -> dict[str, object]:
     middle = time.perf_counter()
     second = source.poll()
     ended = time.perf_counter()
+    tracemalloc.start()
+    source.poll()  # a third pass, traced: what one poll holds at its peak, the state included
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
     source.stop()
     shutil.rmtree(folder)
     return {
@@ -81,6 +86,7 @@ def _listing(server: Sshd, base: Path, files: int) -> dict[str, object]:
         "listing_second_poll_s": round(ended - middle, 3),
         "listing_files_per_s": round(files / (ended - middle)),
         "listing_offered_per_poll": len(second),
+        "listing_peak_mb": round(peak / MB, 1),
         "listing_ready_at_first_sight": len(first),
     }
 

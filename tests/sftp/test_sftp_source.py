@@ -11,7 +11,6 @@ import pytest
 from gateway.errors import FileVanished, SourceUnavailable
 from gateway.ledger import SqliteLedger
 from gateway.sftp_connection import HostKeyRejected
-from gateway.sources.base import Candidate  # noqa: F401
 from tests.sftp.conftest import settled
 
 

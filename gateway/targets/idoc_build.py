@@ -150,8 +150,9 @@ def goods_movement(record: Record, moves: Movements, alpha: bool) -> Builder:
     for line in lines:
         values = _movement_line(b, record, line, moves)
         if values is not None:
-            b.add("E1MBXYI", {**values, "MATNR": matnr(line, alpha), "ERFME": line.uom,
-                              "CHARG": line.lot, "VFDAT": sap_date(line.expiry)}, head)  # fmt: skip
+            b.add(
+                "E1MBXYI", {**values, "MATNR": matnr(line, alpha), "ERFME": line.uom, "CHARG": line.lot}, head
+            )
     return b
 
 

@@ -90,3 +90,25 @@ def test_matmas05_without_material_number(corpus: Path, make_config: Callable[..
     assert finding.location["segment"] == "E1MARAM"
     assert finding.location["segment_index"] == 1
     assert finding.location["record"] == "0000000000009022"
+
+
+def test_layouts_follow_the_field_order_of_real_idoc_xml(corpus: Path) -> None:
+    """SAP writes IDoc-XML fields in segment order: every layout must list them in that order."""
+    from lxml import etree
+
+    from gateway.formats import idoc_schema
+
+    layouts = idoc_schema.segment_types()
+    problems = []
+    for path in sorted((corpus / DIR).glob("*.xml")):
+        for el in etree.parse(str(path)).iter():
+            if not isinstance(el.tag, str) or el.get("SEGMENT") is None or el.tag == "EDI_DC40":
+                continue
+            layout = layouts.get(el.tag)
+            assert layout is not None, f"{path.name}: no layout for {el.tag}"
+            names = [str(c.tag) for c in el if isinstance(c.tag, str) and c.get("SEGMENT") is None]
+            known = [n for n in names if n in layout.by_name]
+            offsets = [layout.by_name[n].offset for n in known]
+            if offsets != sorted(offsets):
+                problems.append(f"{path.name}: {el.tag} fields {known}")
+    assert problems == []

@@ -261,8 +261,10 @@ class SftpSource:
                 target = self._act(sftp, path, name, row.file_id)
                 if self.config.done_suffix:
                     _remove(sftp, path + self.config.done_suffix)
-        except TransientError as exc:
-            self._failed(ledger, self.action_retry, row, f"remote_{action}", exc)
+        except (TransientError, OSError) as exc:
+            error = exc if isinstance(exc, TransientError) else SourceUnavailable(f"{action} {path}: {exc}")
+            self.archive_ready = False  # the folder may be what is missing: try to create it again
+            self._failed(ledger, self.action_retry, row, f"remote_{action}", error)
             return False
         self.action_retry.pop(name, None)
         self.fetched.pop(name, None)
@@ -281,7 +283,7 @@ class SftpSource:
         try:
             sftp.rename(path, target)
         except OSError as exc:
-            if exc.errno == errno.ENOENT:
+            if exc.errno == errno.ENOENT and not _exists(sftp, path):
                 return target  # moved before an interruption
             try:
                 sftp.stat(target)
@@ -345,6 +347,16 @@ def _copy(remote: Any, part: Path, size: int, chunk: int) -> int:
         out.flush()
         os.fsync(out.fileno())
     return written
+
+
+def _exists(sftp: Any, path: str) -> bool:
+    try:
+        sftp.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    return True
 
 
 def _remove(sftp: Any, path: str) -> None:

@@ -311,3 +311,21 @@ def test_encrypted_key_without_passphrase(sshd, make_source, tmp_path: Path) -> 
     source = make_source(key_file=str(key))
     with pytest.raises(SourceUnavailable, match="encrypted"):
         source.poll()
+
+
+def test_archive_folder_that_cannot_exist_is_not_a_move(
+    make_source, remote: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
+    (remote / "blocker").write_bytes(b"a regular file where the archive's parent should be")
+    (remote / "in" / "q.csv").write_bytes(b"a\n")
+    source = make_source(after=f"move:{remote / 'blocker' / 'archive'}", poll_seconds=0.05)
+    row = source.claim(ledger, tmp_path / "work", settled(source)[0])
+    assert row.state == "processing"
+    assert (remote / "in" / "q.csv").exists()  # not moved, and not recorded as moved
+    events = [e[1] for e in ledger.events(row.file_id)]
+    assert "remote_move_failed" in events and "remote_moved" not in events
+    for _ in range(3):
+        assert source.poll() == []  # never fetched again; the move is retried with a backoff
+        time.sleep(0.06)
+    assert [e[1] for e in ledger.events(row.file_id)].count("remote_moved") == 0
+    assert len(ledger.files()) == 1

@@ -69,6 +69,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
     """Check, key and map each IDoc; yield the records of clean ones."""
     options: dict[str, Any] = ctx.file.source.options
     seen = 0
+    docnums: dict[str, Any] = {}
     for idoc in idocs:
         seen += 1
         ctx.stage = "validate"
@@ -99,6 +100,12 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
                 **idoc.where(),
             )
         check(idoc, schema, ctx.add)
+        key = f"{idoc.sender}:{idoc.docnum}"
+        if idoc.docnum and key in docnums:
+            ctx.add("duplicate_docnum", f"IDoc {idoc.docnum} of sender {idoc.sender or '?'} occurs twice",
+                    value=idoc.docnum, rule=f"DOCNUM is unique per sender (first at {docnums[key]})",
+                    **idoc.where())  # fmt: skip
+        docnums.setdefault(key, f"line {idoc.line}" if idoc.syntax == "flat" else idoc.xpath)
         if idoc.docnum:
             # Unique per sender (DOCNUMs are per SAP system); the bare number too, for `trace`.
             ctx.key("docnum", f"{idoc.sender}:{idoc.docnum}", unique=True)

@@ -313,3 +313,10 @@ def test_endless_line_is_refused(tmp_path: Path, make_config: Callable[..., Conf
     path.write_text(lines_of(PO)[0] + "X" * 20000 + "\n", encoding="utf-8")
     _, report = read(path, make_config)
     assert codes(report) == ["line_too_long"]
+
+
+def test_same_docnum_twice_in_a_file(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    lines = lines_of(PO)
+    _, report = read(write(tmp_path, [*lines, *lines]), make_config)
+    assert codes(report) == ["duplicate_docnum"]
+    assert report.findings[0].location["line"] == len(lines) + 1

@@ -10,19 +10,20 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from gateway.formats.edifact_envelope import Envelope
 from gateway.formats.edifact_schema import schema_for
 from gateway.formats.edifact_syntax import RawBatch, Scanner
 
-BLOCK = 1 << 20
+BLOCK = 1 << 18
 
 
-def interchange(size: int) -> str:
-    """An ORDERS interchange of at least `size` characters, many messages of ten lines."""
+def _messages(size: int) -> Iterator[str]:
+    """The text of an ORDERS interchange of at least `size` characters, piece by piece."""
     head = "UNA:+.? 'UNB+UNOC:3+5412345000013:14+4012345000009:14+261126:1200+BENCH1'"
-    parts = [head]
+    yield head
     total, n = len(head), 0
     while total < size:
         n += 1
@@ -32,10 +33,22 @@ def interchange(size: int) -> str:
             body += [f"LIN+{line}++40008621414{line:02d}:EN'", f"QTY+21:{line * 3}:PCE'", "PRI+AAA:2.50'"]
         body += ["UNS+S'", f"UNT+{len(body) + 2}+{n}'"]
         text = "\n".join(body) + "\n"
-        parts.append(text)
         total += len(text)
-    parts.append(f"UNZ+{n}+BENCH1'")
-    return "".join(parts)
+        yield text
+    yield f"UNZ+{n}+BENCH1'"
+
+
+def interchange(size: int) -> str:
+    """An ORDERS interchange of at least `size` characters, many messages of ten lines."""
+    return "".join(_messages(size))
+
+
+def write_interchange(path: Path, size: int) -> int:
+    """Write the same interchange to `path` without holding it; return its size in bytes."""
+    with path.open("w", encoding="latin-1") as fh:
+        for piece in _messages(size):
+            fh.write(piece)
+    return path.stat().st_size
 
 
 def _blocks(text: str) -> Iterator[str]:

@@ -37,7 +37,8 @@ from gateway.mappings.edifact_orders import map_orders
 from gateway.mappings.edifact_pricat import map_pricat
 from gateway.mappings.edifact_recadv import map_recadv
 
-BLOCK = 1 << 20
+BLOCK = 1 << 18  # small enough that one block's messages stay a few MB
+MAX_SEGMENT = 1 << 20
 Mapper = Callable[[Message, dict[str, Any]], list[dict[str, Any]]]
 MAPPERS: dict[str, Mapper] = {
     "ORDERS": map_orders,
@@ -137,7 +138,7 @@ class _Run:
     def records(self) -> Iterator[Record]:
         ctx = self.ctx
         self.scanner = scanner = Scanner(
-            self.blocks(), max_segment=int(self.options.get("edifact_max_segment", BLOCK))
+            self.blocks(), max_segment=int(self.options.get("edifact_max_segment", MAX_SEGMENT))
         )
         envelope = Envelope(ctx.add, self.on_interchange, scanner.parse)
         strict = self.options.get("edifact_charset_check", "strict") != "off"
@@ -153,8 +154,9 @@ class _Run:
                         for i, raw in enumerate(batch.raws):
                             if rule.search(raw):
                                 self.bad_characters(scanner.parse(raw, batch.base + i))
-                    for complete in messages:
-                        yield from self.message(complete)
+                    messages.reverse()
+                    while messages:  # pop, so that each message is freed once mapped
+                        yield from self.message(messages.pop())
                     continue
                 for seg in batch:
                     last = seg.index

@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 import structlog
 
@@ -27,6 +28,8 @@ log = structlog.get_logger("gateway")
 
 IDLE_SECONDS = 30.0
 BATCH = 100
+RETRY_SECONDS = 30.0
+MAX_RETRY_SECONDS = 600.0
 
 
 class Service:
@@ -54,18 +57,20 @@ class Service:
         for row in self.ledger.unfinished():
             bound = log.bind(file_id=row.file_id, source=row.source, name=row.original_name)
             bound.info("file_recovering", state=row.state)
-            try:
-                if row.state == "claimed":
-                    source = self.sources.get(row.source)
-                    if source is None:
-                        bound.warning("source_gone")
-                        continue
+            if row.state == "claimed":
+                source = self.sources.get(row.source)
+                if source is None:
+                    bound.warning("source_gone")
+                    continue
+                try:
                     source.resume(self.ledger, row)
-                self.pipeline.process(row.file_id)
-            except FileVanished:
-                bound.warning("file_vanished")
-            except TransientError as exc:
-                bound.warning("recovery_postponed", error=str(exc))
+                except FileVanished:
+                    bound.warning("file_vanished")
+                    continue
+                except (OSError, TransientError) as exc:
+                    bound.warning("recovery_postponed", error=str(exc))
+                    continue
+            self._process(row.file_id, bound)
         for row in self.ledger.files("state IN ('accepted', 'duplicate') AND work_path IS NOT NULL"):
             self.pipeline.archive(row)
 
@@ -83,10 +88,20 @@ class Service:
             self.ledger.source_seen(source.config.name, reachable=reachable, error=f"claim failed: {exc}")
             return
         bound.info("file_claimed", file_id=row.file_id, size=row.size, sha256=row.sha256)
+        self._process(row.file_id, bound)
+
+    def _process(self, file_id: str, bound: Any) -> bool:
+        """Take one claimed file to its outcome; False when it has to be tried again later."""
         try:
-            self.pipeline.process(row.file_id)
+            self.pipeline.process(file_id)
         except TransientError as exc:
-            bound.warning("file_postponed", file_id=row.file_id, error=str(exc))
+            bound.warning("file_postponed", file_id=file_id, error=str(exc))
+            return False
+        except Exception:
+            # The ledger keeps the file's state; retry_postponed takes it up again later.
+            bound.exception("file_failed", file_id=file_id)
+            return False
+        return True
 
     def poll_once(self) -> bool:
         """One round over all sources; True when a file was handled."""
@@ -136,10 +151,26 @@ class Service:
         log.info("service_stopped")
         return 0
 
+    def retry_postponed(self) -> bool:
+        """Try again the files a transient failure left half done; True when all went through."""
+        clean = True
+        for row in self.ledger.files("state IN ('processing', 'publishing')"):
+            if self.stop_requested:
+                return False
+            bound = log.bind(source=row.source, name=row.original_name)
+            clean = self._process(row.file_id, bound) and clean
+        return clean
+
     def _loop(self, once: bool) -> None:
         deadline = time.monotonic() + self.config.drain_timeout
         rescan = min(s.poll_seconds for s in self.config.sources)
+        backoff = RETRY_SECONDS
+        next_retry = time.monotonic() + backoff
         while not self.stop_requested:
+            if not once and time.monotonic() >= next_retry:
+                # A destination that was down is tried again, less often while it stays down.
+                backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
+                next_retry = time.monotonic() + backoff
             progressed = self.poll_once()
             waiting = self.waiting()
             if once and not progressed and not waiting:

@@ -7,6 +7,7 @@ name itself survive a power cut, so the ledger never records as published a file
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -78,4 +79,6 @@ class LocalDelivery:
 
     def discard(self, tmp: str) -> None:
         """Remove a staged file of an attempt that will not be published."""
-        Path(tmp).unlink(missing_ok=True)
+        # Never written (or its folder is gone): nothing to take back.
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            Path(tmp).unlink()

@@ -319,3 +319,21 @@ class TestClaimFailure:
         assert ledger.files() == []
         assert (root / "inbound" / "a.csv").exists()
         assert "claim failed" in ledger.source_rows()["inbound"]["last_error"]
+
+
+class TestPostponed:
+    def test_a_delivery_that_fails_is_retried_later_not_quarantined(
+        self, make_config: Callable[..., Config], root: Path
+    ) -> None:
+        cfg = make_config(target=[{"name": "canonical", "format": "jsonl", "deliver": "local:blocked/out"}])
+        (root / "blocked").write_text("a file where the target folder's parent should be")
+        (root / "inbound" / "a.csv").write_text(ADJUSTMENT)
+        ledger = drain(cfg)
+        (row,) = ledger.files()
+        assert row.state == "processing"
+        assert quarantine.entries(cfg) == []
+        (root / "blocked").unlink()
+        service = Service(cfg, ledger)
+        assert service.retry_postponed()
+        assert ledger.get(row.file_id).state == "accepted"  # type: ignore[union-attr]
+        assert len(list((root / "blocked" / "out").iterdir())) == 1

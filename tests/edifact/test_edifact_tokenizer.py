@@ -132,7 +132,7 @@ def test_no_terminator_is_stopped_early() -> None:
 def test_benchmark_runs_and_agrees_with_pydifact() -> None:
     from gateway import bench_edifact
 
-    result = bench_edifact.run(size=60_000)
+    result = bench_edifact.run(size=60_000, repeat=1)
     assert result["edifact_segments"] == result["pydifact_segments"]
     assert result["edifact_findings"] == 0
     assert int(result["edifact_bytes"]) >= 60_000  # type: ignore[call-overload]

@@ -165,7 +165,7 @@ SOURCE_KEYS = {
     "host", "port", "username", "key_file", "password_file", "password_env", "known_hosts",
     "host_key_fingerprint", "remote_dir", "after", "max_files_per_poll", "timeout_seconds",
     # EDIFACT reader options (gateway/formats/edifact.py)
-    "edifact_charset_check", "edifact_orders_as", "edifact_max_segment",
+    "edifact_charset_check", "edifact_orders_as", "edifact_max_segment", "acknowledge_to",
     # XML reader options (gateway/formats/xml.py, xml_safe.py)
     "xml_layout", "xml_max_bytes", "xml_max_depth", "xml_huge_tree",
     # IDoc reader options (gateway/mappings/idoc_common.py)
@@ -337,6 +337,10 @@ def _check_names(
             p.items.append(f"{kind}: name {name!r} is used more than once")
     source_names = {s.name for s in sources} | {"*"}
     target_names = {t.name for t in targets}
+    for i, source in enumerate(sources):
+        answer_to = source.options.get("acknowledge_to")
+        if answer_to is not None and answer_to not in target_names:
+            p.items.append(f"source[{i}].acknowledge_to: no target named {answer_to!r}")
     for i, route in enumerate(routes):
         for name in route.sources:
             if name not in source_names:

@@ -115,6 +115,7 @@ class Pipeline:
             if rejection is not None:
                 raise rejection
         except RejectedFile as exc:
+            self._acknowledge(ctx, file, exc.findings, bound)
             return self._reject(row, exc.stage, exc.findings, ctx.format, ctx.encoding_name, bound)
         except TransientError:
             self._discard_staged(row)
@@ -130,6 +131,7 @@ class Pipeline:
             if same is not None:
                 self._discard_staged(row)
                 return self._duplicate(row, source, same, bound, f"{kind} {value}")
+        self._acknowledge(ctx, file, [], bound)
         staged = [
             OutputRow(o.file_id, o.target, o.path, o.tmp_path, "intent", counts[o.target], o.at)
             for o in self.ledger.outputs(row.file_id)
@@ -142,6 +144,34 @@ class Pipeline:
         outcome.doc_types = dict(doc_types)
         outcome.format = ctx.format
         return outcome
+
+    def _acknowledge(self, ctx: ReadContext, file: Inbound, findings: list[Finding], bound: Any) -> None:
+        """Answer the sender when its source asks for it (`acknowledge_to` names the target whose
+        delivery takes the answer) and the format can (EDIFACT CONTRL). An acceptance is staged
+        with the file's other outputs; a rejection is published now, as the file is quarantined."""
+        target = file.source.options.get("acknowledge_to")
+        make = getattr(FORMATS.get(ctx.format), "acknowledgement", None)
+        if not target or make is None or target not in self.deliveries:
+            return
+        try:
+            answer = make(ctx, findings, self.ledger.next_sequence)
+        except Exception:
+            bound.exception("acknowledgement_failed")
+            return
+        if answer is None:
+            return
+        name, data = answer
+        if findings:
+            delivery = self.deliveries[target]
+            out = delivery.open(name)
+            out.write(data)
+            out.close()
+            delivery.publish(str(delivery.staging_path(name)), name)
+            bound.info("acknowledgement_published", target=target, name=name, accepted=False)
+            return
+        out = self._opener(file, target)(name)
+        out.write(data)
+        out.close()
 
     def _write(
         self, records: Iterable[Record], ctx: ReadContext, file: Inbound

@@ -11,12 +11,14 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
-from gateway.errors import DecodeError, reject
+from gateway.errors import DecodeError, Finding, reject
 from gateway.formats.base import ReadContext
+from gateway.formats.edifact_contrl import Contrl, headers
 from gateway.formats.edifact_envelope import Envelope, Interchange, Message
 from gateway.formats.edifact_schema import schema_for
 from gateway.formats.edifact_syntax import (
@@ -93,6 +95,21 @@ class EdifactReader:
         encoding = ctx.decide_encoding(declared=CHARSETS.get(syntax or ""))
         ctx.stage = "validate"
         return _Run(ctx, encoding.name, encoding.bom).records()
+
+    @staticmethod
+    def acknowledgement(
+        ctx: ReadContext, findings: list[Finding], sequence: Callable[[str], int]
+    ) -> tuple[str, bytes] | None:
+        """The CONTRL answering this file (accepted when `findings` is empty), named for the
+        file; None when the file has no interchange header to answer."""
+        codec = ctx.encoding_name or "latin-1"
+        inbound, messages = headers(ctx.file.path, codec)
+        if inbound is None:
+            return None
+        reference = str(sequence(f"edifact-contrl:{inbound.recipient}:{inbound.sender}"))
+        text = Contrl(inbound, reference).render(messages, findings)
+        name = f"{Path(ctx.file.name).stem or 'file'}.{ctx.file.file_id}.contrl.edi"
+        return name, text.encode(CHARSETS.get(inbound.syntax, "latin-1"), errors="replace")
 
 
 class _Run:

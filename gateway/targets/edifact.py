@@ -335,3 +335,40 @@ class EdifactTarget:
     def writer(self, file: FileInfo, open_output: Opener) -> EdifactWriter:
         """A writer for one input file."""
         return EdifactWriter(self, file, open_output)
+
+
+class ContrlWriter:
+    """Takes no documents: CONTRL answers are written by the pipeline's acknowledgement step."""
+
+    def write(self, record: Record) -> list[Finding]:
+        """Every record is a routing mistake."""
+        return [
+            Finding(
+                "unsupported_document",
+                "an acknowledgement target takes no documents; route them elsewhere",
+                {"record": record.doc_id},
+                record.doc_type,
+                "edifact_contrl target",
+            )
+        ]
+
+    def close(self) -> None:
+        """Nothing to finish."""
+
+
+class ContrlTarget:
+    """The `edifact_contrl` format: a delivery for CONTRL answers (source `acknowledge_to`)."""
+
+    format: ClassVar[str] = "edifact_contrl"
+
+    def __init__(self, config: TargetConfig) -> None:
+        self.config = config
+
+    @staticmethod
+    def check(config: TargetConfig) -> list[str]:
+        """No options."""
+        return unknown_options(config, set())
+
+    def writer(self, file: FileInfo, open_output: Opener) -> ContrlWriter:
+        """A writer that refuses documents."""
+        return ContrlWriter()

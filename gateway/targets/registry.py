@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.targets.base import Target
 from gateway.targets.canonical_csv import CanonicalCsvTarget
-from gateway.targets.edifact import EdifactTarget
+from gateway.targets.edifact import ContrlTarget, EdifactTarget
 from gateway.targets.idoc import IdocTarget
 from gateway.targets.jsonl import JsonlTarget
 from gateway.targets.netsuite import NetsuiteTarget
@@ -19,6 +19,7 @@ TARGETS: dict[str, type[Target]] = {
     **NetsuiteTarget.formats(),
     **QUICKBOOKS_FORMATS,
     "edifact": EdifactTarget,
+    "edifact_contrl": ContrlTarget,
     "idoc": IdocTarget,
     "xml": XmlTarget,
 }

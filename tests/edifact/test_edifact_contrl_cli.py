@@ -1,0 +1,55 @@
+"""CONTRL end to end: a partner's source with `acknowledge_to` gets an answer for every file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_cli
+from helpers_edifact import ORDER
+
+from gateway.formats.edifact_syntax import Scanner
+
+CONFIG = """
+[[source]]
+name = "retailer"
+path = "inbound"
+side = "erp"
+settle_seconds = 0.05
+poll_seconds = 0.1
+acknowledge_to = "retailer-contrl"
+
+[[target]]
+name = "retailer-contrl"
+format = "edifact_contrl"
+deliver = "local:outbound/contrl"
+"""
+
+
+def _uci(path: Path) -> list[object]:
+    segs = {s.tag: [s.tag, *s.elements] for s in Scanner([path.read_text(encoding="latin-1")])}
+    return segs["UCI"]
+
+
+def test_accepted_and_rejected_files_are_answered(root: Path) -> None:
+    config = root / "gateway.toml"
+    config.write_text(CONFIG)
+    (root / "inbound" / "good.edi").write_bytes(ORDER.encode("latin-1"))
+    bad = ORDER.replace("REF1", "REF2").replace("QTY+21:12", "QTY+21:x")
+    (root / "inbound" / "bad.edi").write_bytes(bad.encode("latin-1"))
+    done = run_cli("--config", config, "--root", root, "run", "--once")
+    assert done.returncode == 0, done.stdout + done.stderr
+    answers = {p.name.split(".")[0]: p for p in (root / "outbound" / "contrl").glob("*.contrl.edi")}
+    assert sorted(answers) == ["bad", "good"]
+    assert _uci(answers["good"])[1::3] == ["REF1", "7"]
+    assert _uci(answers["bad"])[1::3] == ["REF2", "4"]
+    assert "UCS+7'\nUCD+37+1:2'" in answers["bad"].read_text(encoding="latin-1")
+    assert len(list((root / "quarantine").iterdir())) == 1
+    assert len(list((root / "outbound" / "canonical").glob("*.jsonl"))) == 1
+
+
+def test_acknowledge_to_must_name_a_target(root: Path) -> None:
+    config = root / "gateway.toml"
+    config.write_text(CONFIG.replace('acknowledge_to = "retailer-contrl"', 'acknowledge_to = "nobody"'))
+    checked = run_cli("--config", config, "--root", root, "config", "check")
+    assert checked.returncode == 78
+    assert "acknowledge_to: no target named 'nobody'" in checked.stdout + checked.stderr

@@ -1,231 +1,44 @@
-"""UN/EDIFACT syntax: service characters, character sets and a fast streaming tokenizer.
+"""UN/EDIFACT tokenizer: fast, streaming, and segment for segment the same as pydifact's parser.
 
-The tokenizer gives the same segments as pydifact's parser (a differential test holds it to
-that) but works on whole blocks with `str.split`, which runs in C, instead of one character at
-a time. Release characters are rare in real files, so a block without one takes the fast path;
-a segment with one is split again with the escaped separators rejoined. Text arrives in blocks
-and only the unfinished tail of a block is carried over, so memory stays flat however long the
-interchange is, and a file without any segment terminator is stopped at `max_segment`.
-
-Elements have pydifact's shape: a simple element is a `str`, a composite a `list[str]` with
-trailing empty components dropped (`A:` is `"A"`, `:B` is `["", "B"]`).
+pydifact reads one character at a time. This tokenizer works on whole blocks with C-level string
+operations: released releases and terminators are hidden, line breaks after terminators dropped,
+the block split at its terminators, and, when every piece is a plain segment of a tag already
+seen, the block is handed on as a `RawBatch` of segment texts whose elements are split only when
+someone asks. Anything unusual (a new tag, UNB, UNA, a release before a line break, a syntax 4
+repetition separator) is tokenized one segment at a time. Only the unfinished tail of a block is
+carried over, so memory stays flat however long the interchange is, and text without a segment
+terminator is stopped at `max_segment`. A differential test (hypothesis) holds it to pydifact.
 """
 
 from __future__ import annotations
 
-import operator
-import re
-from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Generator, Iterable, Iterator
 
-Element = str | list[str]
+from gateway.formats.edifact_segment import (
+    AFTER_TAG,
+    CHARSET_RULES,
+    CHARSETS,
+    DEFAULT,
+    LINE_BREAKS,
+    TAG,
+    Delimiters,
+    Element,
+    RawBatch,
+    Segment,
+    SyntaxFault,
+    Unescaper,
+    composite,
+    ends_released,
+    parse_una,
+    plain_splitter,
+    split_escaped,
+    valid_tag,
+)
 
-#: Syntax identifier (UNB 0001) → Python codec. UNOX (ISO 2022 code extension) has no codec.
-CHARSETS: dict[str, str] = {
-    "UNOA": "ascii",
-    "UNOB": "ascii",
-    "UNOC": "iso8859-1",
-    "UNOD": "iso8859-2",
-    "UNOE": "iso8859-5",
-    "UNOF": "iso8859-7",
-    "UNOG": "iso8859-3",
-    "UNOH": "iso8859-4",
-    "UNOI": "iso8859-6",
-    "UNOJ": "iso8859-8",
-    "UNOK": "iso8859-9",
-    "UNOL": "iso8859-15",
-    "UNOW": "utf-8",
-    "UNOY": "utf-8",
-}
-
-#: Characters a level A / B interchange may carry (ISO 9735 annex A), separators included.
-_LEVEL_A = r"A-Z0-9 .,\-()/='+:?!\"%&*;<>"
-CHARSET_RULES: dict[str, re.Pattern[str]] = {
-    "UNOA": re.compile(f"[^{_LEVEL_A}]"),
-    "UNOB": re.compile(f"[^{_LEVEL_A}a-z@\\[\\]{{}}\\\\|~^_#$`\\n\\r]"),
-}
-
-LINE_BREAKS = " \r\n"  # pydifact skips these after a terminator, and so do we
-
-
-@dataclass(frozen=True)
-class Delimiters:
-    """The service characters of an interchange (UNA, or the defaults without one)."""
-
-    component: str = ":"
-    data: str = "+"
-    decimal: str = "."
-    release: str = "?"
-    reserved: str = " "
-    terminator: str = "'"
-
-    @property
-    def una(self) -> str:
-        """The UNA service string advice announcing these characters."""
-        return f"UNA{self.component}{self.data}{self.decimal}{self.release}{self.reserved}{self.terminator}"
-
-
-DEFAULT = Delimiters()
-
-
-class SyntaxFault(Exception):
-    """The text cannot be tokenized on; carries the segment position where it happened."""
-
-    def __init__(self, message: str, index: int, raw: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.index = index
-        self.raw = raw
-
-
-class Segment:
-    """One segment: tag, elements (pydifact's shape), its 1-based position in the file.
-
-    Elements are split from `raw` on first use: validation results are cached per distinct
-    segment text, so the many repeated segments of a large interchange are never split at all.
-    `repeats` holds further repetitions of an element (syntax 4 repetition separator) by
-    element position; the first repetition stays in `elements`.
-    """
-
-    __slots__ = ("_elements", "_split", "index", "raw", "repeats", "tag")
-
-    def __init__(
-        self,
-        tag: str,
-        elements: list[Element] | None,
-        index: int,
-        raw: str = "",
-        repeats: dict[int, list[Element]] | None = None,
-        split: Callable[[str], list[Element]] | None = None,
-    ) -> None:
-        self.tag = tag
-        self._elements = elements
-        self.index = index
-        self.raw = raw
-        self.repeats = repeats
-        self._split = split
-
-    @property
-    def elements(self) -> list[Element]:
-        """The data elements after the tag."""
-        if self._elements is None:
-            assert self._split is not None
-            self._elements = self._split(self.raw)
-        return self._elements
-
-    def __repr__(self) -> str:
-        return f"Segment({self.tag!r}, {self.elements!r}, {self.index})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Segment):
-            return NotImplemented
-        return (self.tag, self.elements, self.index) == (other.tag, other.elements, other.index)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def get(self, element: int, component: int = 0) -> str:
-        """Element `element` (0-based after the tag), component `component`; "" when absent."""
-        elements = self.elements
-        if element >= len(elements):
-            return ""
-        value = elements[element]
-        if isinstance(value, str):
-            return value if component == 0 else ""
-        return value[component] if component < len(value) else ""
-
-
-def plain_splitter(d: Delimiters) -> Callable[[str], list[Element]]:
-    """Splits the elements of a segment text that has no release character."""
-    data, comp = d.data, d.component
-
-    def split(raw: str) -> list[Element]:
-        parts = raw.split(data)
-        del parts[0]
-        return [_composite(p.split(comp)) if comp in p else p for p in parts]
-
-    return split
-
-
-def parse_una(text: str) -> tuple[Delimiters, int] | None:
-    """Read a UNA at the start of `text`: its delimiters and its length (6- or 5-char form).
-
-    The short form `UNA:+.?'` (no reserved character) is real; it is recognised when UNB or
-    UNG follows straight after it, or when the first line after it ends in its terminator.
-    """
-    if not text.startswith("UNA") or len(text) < 8:
-        return None
-    body = text[3:9]
-    rest5 = text[8:]
-    short = rest5.startswith(("UNB", "UNG"))
-    if not short and rest5[:1] in ("\r", "\n"):
-        after = rest5.lstrip("\r\n")
-        line = after.split("\n", 1)[0].rstrip("\r")
-        short = after.startswith(("UNB", "UNG")) and line.endswith(body[4])
-    if short:
-        c = body[:5]
-        return Delimiters(c[0], c[1], c[2], c[3], " ", c[4]), 8
-    if len(body) < 6:
-        return None
-    return Delimiters(*body), 9
-
-
-def _escaped(piece: str, release: str) -> bool:
-    """True when `piece` ends in an odd run of release characters (its separator is data)."""
-    run = len(piece) - len(piece.rstrip(release))
-    return run % 2 == 1
-
-
-def split_escaped(text: str, sep: str, release: str) -> list[str]:
-    """`text.split(sep)`, rejoining pieces whose separator was released."""
-    parts = text.split(sep)
-    if len(parts) == 1:
-        return parts
-    out = [parts[0]]
-    for part in parts[1:]:
-        if _escaped(out[-1], release):
-            out[-1] += sep + part
-        else:
-            out.append(part)
-    return out
-
-
-class Unescaper:
-    """Removes release characters, keeping the character each one releases."""
-
-    def __init__(self, release: str) -> None:
-        self.release = release
-        self.pattern = re.compile(re.escape(release) + "(.)", re.DOTALL)
-
-    def __call__(self, text: str) -> str:
-        if self.release not in text:
-            return text
-        return self.pattern.sub(r"\1", text)
-
-
-def _composite(parts: list[str]) -> Element:
-    while parts and not parts[-1]:
-        parts.pop()
-    if not parts:
-        return ""
-    if len(parts) == 1:
-        return parts[0]
-    return parts
-
-
-def _valid_tag(tag: str) -> bool:
-    return len(tag) == 3 and tag.isalnum() and tag.isupper()
-
-
-TAG = operator.itemgetter(slice(0, 3))
-AFTER_TAG = operator.itemgetter(slice(3, 4))
-
-
-@dataclass(frozen=True)
-class RawBatch:
-    """Plain segments of known tags, as text: `raws[i]` is segment `base + i` of the file."""
-
-    base: int
-    raws: list[str]
+__all__ = [
+    "CHARSETS", "CHARSET_RULES", "DEFAULT", "TAG", "Delimiters", "Element", "RawBatch", "Scanner",
+    "Segment", "SyntaxFault", "parse_una", "split_escaped",
+]  # fmt: skip
 
 
 class Scanner:
@@ -345,7 +158,7 @@ class Scanner:
         d = self.delimiters
         valid, seps = self._valid_tags, (d.data, "")
         for tag in set(map(TAG, pieces)).difference(valid):
-            if tag not in ("UNA", "UNB") and _valid_tag(tag):
+            if tag not in ("UNA", "UNB") and valid_tag(tag):
                 valid.add(tag)
         if (
             valid.issuperset(map(TAG, pieces))
@@ -418,7 +231,7 @@ class Scanner:
         for piece in pieces:
             if carry is not None:
                 piece = carry + terminator + piece  # noqa: PLW2901
-            if piece.endswith(release) and _escaped(piece, release):
+            if piece.endswith(release) and ends_released(piece, release):
                 carry = piece
                 continue
             carry = None
@@ -444,11 +257,11 @@ class Scanner:
             return self._released(raw, index)
         parts = raw.split(d.data)
         tag = parts[0]
-        if not _valid_tag(tag):
+        if not valid_tag(tag):
             raise SyntaxFault(self._bad_tag(tag), index, raw[:40])
         del parts[0]
         comp = d.component
-        segment = Segment(tag, [_composite(p.split(comp)) if comp in p else p for p in parts], index, raw)
+        segment = Segment(tag, [composite(p.split(comp)) if comp in p else p for p in parts], index, raw)
         if self.repetition and tag != "UNB" and self.repetition in raw:
             self._split_repeats(segment, parts)
         return segment
@@ -468,14 +281,14 @@ class Scanner:
         parts = split_escaped(text, d.data, d.release)
         unescape = self._unescape
         tag = unescape(parts[0])
-        if not _valid_tag(tag) or d.component in parts[0]:
+        if not valid_tag(tag) or d.component in parts[0]:
             raise SyntaxFault(self._bad_tag(tag), index, text[:40])
         elements: list[Element] = []
         for whole in parts[1:]:
             part = split_escaped(whole, self.repetition, d.release)[0] if self.repetition else whole
             components = split_escaped(part, d.component, d.release)
-            elements.append(_composite([unescape(c) for c in components]))
-        if _escaped(text, d.release):
+            elements.append(composite([unescape(c) for c in components]))
+        if ends_released(text, d.release):
             raise SyntaxFault("the segment ends in a release character", index, text[:40])
         segment = Segment(tag, elements, index, text)
         if tag != "UNB" and self.repetition and self.repetition in text:
@@ -490,7 +303,7 @@ class Scanner:
             reps = split_escaped(part, self.repetition, d.release)
             if len(reps) > 1:
                 values = [
-                    _composite([self._unescape(c) for c in split_escaped(r, d.component, d.release)])
+                    composite([self._unescape(c) for c in split_escaped(r, d.component, d.release)])
                     for r in reps
                 ]
                 segment.elements[i] = values[0]

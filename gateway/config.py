@@ -166,6 +166,7 @@ SOURCE_KEYS = {
     "host_key_fingerprint", "remote_dir", "after", "max_files_per_poll", "timeout_seconds",
     # EDIFACT reader options (gateway/formats/edifact.py)
     "edifact_charset_check", "edifact_orders_as", "edifact_max_segment", "acknowledge_to",
+    "edifact_partial",
     # XML reader options (gateway/formats/xml.py, xml_safe.py)
     "xml_layout", "xml_max_bytes", "xml_max_depth", "xml_huge_tree",
     # IDoc reader options (gateway/mappings/idoc_common.py)

@@ -26,6 +26,7 @@ import structlog
 
 from gateway import quarantine
 from gateway.canonical.records import Record
+from gateway.claim import claim as claim_file
 from gateway.config import Config, SourceConfig
 from gateway.delivery.local import fsync_dir
 from gateway.delivery.registry import Delivery, delivery_for
@@ -112,7 +113,7 @@ class Pipeline:
             ctx.format = detect(file.path, file.name, source.format_by_name)
             counts, doc_types = self._write(FORMATS[ctx.format]().read(ctx), ctx, file)
             rejection = ctx.rejection()
-            if rejection is not None:
+            if rejection is not None and not self._split(row, source, ctx, bound):
                 raise rejection
         except RejectedFile as exc:
             self._acknowledge(ctx, file, exc.findings, bound)
@@ -144,6 +145,28 @@ class Pipeline:
         outcome.doc_types = dict(doc_types)
         outcome.format = ctx.format
         return outcome
+
+    def _split(self, row: FileRow, source: SourceConfig, ctx: ReadContext, bound: Any) -> bool:
+        """Partial acceptance: when the reader set aside parts holding every finding, each part
+        is quarantined as a file of its own (retry works on it) and the rest is accepted."""
+        parts = ctx.rejected_parts
+        if not parts or sum(len(found) for _, _, found in parts) != len(ctx.findings):
+            return False
+        work = self.config.folder("work")
+        for name, data, found in parts:
+            staged = work / f".{row.file_id}.{name}"
+            with staged.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            stat = staged.stat()
+            part = claim_file(
+                self.ledger, work, source.name, staged, stat.st_size, stat.st_mtime_ns, name=name
+            )
+            self.ledger.event(part.file_id, "split_from", parent=row.file_id)
+            self._reject(part, "validate", found, ctx.format, ctx.encoding_name, bound)
+        bound.info("file_split", parts=len(parts))
+        return True
 
     def _acknowledge(self, ctx: ReadContext, file: Inbound, findings: list[Finding], bound: Any) -> None:
         """Answer the sender when its source asks for it (`acknowledge_to` names the target whose

@@ -60,6 +60,9 @@ class ReadContext:
     keys: list[tuple[str, str]] = field(default_factory=list)
     unique_keys: list[tuple[str, str]] = field(default_factory=list)
     first_stage: str | None = None
+    #: Set aside by a reader that may accept part of a file (EDIFACT `edifact_partial`): each
+    #: part is (file name, content, its findings); together they hold every finding.
+    rejected_parts: list[tuple[str, bytes, list[Finding]]] = field(default_factory=list)
 
     def decide_encoding(self, declared: str | None = None) -> Encoding:
         """Choose the encoding in the design's order and remember it for lineage."""

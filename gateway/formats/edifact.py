@@ -19,7 +19,7 @@ from gateway.canonical.records import Record
 from gateway.errors import DecodeError, Finding, reject
 from gateway.formats.base import ReadContext
 from gateway.formats.edifact_contrl import Contrl, headers
-from gateway.formats.edifact_envelope import Envelope, Interchange, Message
+from gateway.formats.edifact_envelope import Envelope, Interchange, Message, Report
 from gateway.formats.edifact_schema import schema_for
 from gateway.formats.edifact_syntax import (
     CHARSET_RULES,
@@ -124,6 +124,9 @@ class _Run:
         self.scanner: Scanner | None = None
         self.charset_rule: re.Pattern[str] | None = None
         self.interchange: Interchange | None = None
+        self.partial = bool(self.options.get("edifact_partial", False))
+        self.accepted = 0
+        self.parts: dict[int, tuple[Interchange, list[tuple[Message, list[Finding]]]]] = {}
 
     def blocks(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(self.codec)("strict")
@@ -195,10 +198,13 @@ class _Run:
         left = envelope.finish(last)
         if left is not None:
             yield from self.message(left)
+        if self.parts:
+            self.set_aside()
 
     def on_interchange(self, interchange: Interchange) -> None:
         self.interchange = interchange
-        self.ctx.key("unb", f"{interchange.sender}:{interchange.control_ref}", unique=True)
+        # With partial acceptance each accepted message is its own duplicate key (below).
+        self.ctx.key("unb", f"{interchange.sender}:{interchange.control_ref}", unique=not self.partial)
         rule = CHARSET_RULES.get(interchange.syntax)
         if rule is not None and self.scanner is not None:
             d = self.scanner.delimiters
@@ -227,56 +233,105 @@ class _Run:
                     )
                     return
 
-    def message(self, message: Message) -> Iterator[Record]:
+    def message(self, msg: Message) -> Iterator[Record]:
+        ctx = self.ctx
+        found: list[Finding] = []
+
+        def report(code: str, message: str, *, value: str | None = None, rule: str | None = None,
+                   **location: Any) -> None:  # fmt: skip
+            found.append(Finding(code, message, location, value, rule))
+            ctx.add(code, message, value=value, rule=rule, **location)
+
+        records = self.map_message(msg, report)
+        if found:
+            if self.partial:
+                ic = msg.interchange
+                self.parts.setdefault(id(ic), (ic, []))[1].append((msg, found))
+            return
+        if ctx.findings and not self.partial:
+            return  # the file is quarantined; keep validating, stop mapping
+        if self.partial:
+            ic = msg.interchange
+            ctx.key("unh", f"{ic.sender}:{ic.control_ref}:{msg.ref}", unique=True)
+        self.accepted += 1
+        yield from records
+
+    def map_message(self, message: Message, report: Report) -> list[Record]:
+        """Validate one message and map it; [] when it has findings (reported)."""
         ctx = self.ctx
         name = f"{message.type}_{message.directory}"
         schema = schema_for(name)
         unh = message.parse(message.raws[0], message.start)
         if schema is None:
-            ctx.add(
-                "unknown_message",
-                f"no schema for {message.type} {message.directory}",
-                value=name,
-                rule="schemas/edifact/<MESSAGE>_<DIRECTORY>.json",
-                segment="UNH",
-                segment_index=unh.index,
-                element=2,
-            )
-            return
+            report("unknown_message", f"no schema for {message.type} {message.directory}", value=name,
+                   rule="schemas/edifact/<MESSAGE>_<DIRECTORY>.json", segment="UNH",
+                   segment_index=unh.index, element=2)  # fmt: skip
+            return []
         before = len(ctx.findings)
-        schema.check(message, ctx.add)
+        schema.check(message, report)
         mapper = MAPPERS.get(message.type)
         if mapper is None:
             ctx.stage = "map"
-            ctx.add(
-                "no_mapping",
-                f"{message.type} has no canonical document type",
-                value=message.type,
-                rule="mappings: ORDERS, ORDRSP, DESADV, RECADV, INVRPT, PRICAT",
-                segment="UNH",
-                segment_index=unh.index,
-                element=2,
-                component=1,
-            )
+            report("no_mapping", f"{message.type} has no canonical document type", value=message.type,
+                   rule="mappings: ORDERS, ORDRSP, DESADV, RECADV, INVRPT, PRICAT", segment="UNH",
+                   segment_index=unh.index, element=2, component=1)  # fmt: skip
             ctx.stage = "validate"
-            return
-        if len(ctx.findings) > before or ctx.findings:
-            return  # the file is quarantined; keep validating, stop mapping
+            return []
+        if len(ctx.findings) > before or (ctx.findings and not self.partial):
+            return []
         ctx.stage = "map"
+        records: list[Record] = []
         try:
-            documents = mapper(message, self.options)
-            for data in documents:
+            for data in mapper(message, self.options):
                 ctx.key(data["doc_type"], data["doc_id"] or "")
                 data["source"] = ctx.lineage(message.ref, message.interchange.control_ref)
-                yield record_from_dict(data)
+                records.append(record_from_dict(data))
         except MappingProblem as problem:
-            report_problem(ctx.add, problem, f"mapping edifact/{message.type}")
+            report_problem(report, problem, f"mapping edifact/{message.type}")
         except (TypeError, ValueError) as exc:
-            ctx.add(
-                "unmappable",
-                str(exc),
-                rule=f"mapping edifact/{message.type}",
-                segment="UNH",
-                segment_index=unh.index,
-            )
+            report("unmappable", str(exc), rule=f"mapping edifact/{message.type}", segment="UNH",
+                   segment_index=unh.index)  # fmt: skip
         ctx.stage = "validate"
+        return records
+
+    def set_aside(self) -> None:
+        """Partial acceptance: the invalid messages of each interchange become a file of their own
+        (same UNA and UNB, a UNZ that counts them), with their findings renumbered to it. Only when
+        some message was accepted and nothing outside the invalid messages was wrong."""
+        ctx = self.ctx
+        held = sum(len(found) for _, parts in self.parts.values() for _, found in parts)
+        if not self.accepted or held != len(ctx.findings) or self.scanner is None:
+            return
+        d = self.scanner.delimiters
+        codec = ctx.encoding_name or "latin-1"
+        stem = Path(ctx.file.name).stem or "file"
+        for n, (ic, parts) in enumerate(self.parts.values(), start=1):
+            head = [ic.una.una] if ic.una else []
+            unb = self.unb_text(ic)
+            lines, findings = [*head, unb + d.terminator], []
+            for message, found in parts:
+                offset = len(lines) + 1 - message.start
+                lines += [raw + d.terminator for raw in message.raws]
+                findings += [_moved(f, offset) for f in found]
+            lines.append(f"UNZ{d.data}{len(parts)}{d.data}{ic.control_ref}{d.terminator}")
+            data = "\n".join(lines).encode(codec) + b"\n"
+            ctx.rejected_parts.append((f"{stem}.rejected-{n}.edi", data, findings))
+
+    def unb_text(self, ic: Interchange) -> str:
+        """The interchange's own UNB segment text, read again from the file's start."""
+        assert self.scanner is not None
+        codec = self.ctx.encoding_name or "latin-1"
+        with self.ctx.file.path.open("rb") as fh:
+            fh.seek(self.skip)
+            head = fh.read(BLOCK).decode(codec, errors="replace")
+        for seg in Scanner([head]):
+            if seg.tag == "UNB" and seg.get(4) == ic.control_ref:
+                return seg.raw
+        return f"UNB{self.scanner.delimiters.data}{ic.syntax}"
+
+
+def _moved(finding: Finding, offset: int) -> Finding:
+    where = dict(finding.location)
+    if isinstance(where.get("segment_index"), int):
+        where["segment_index"] += offset
+    return Finding(finding.code, finding.message, where, finding.value, finding.rule)

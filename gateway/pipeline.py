@@ -116,7 +116,7 @@ class Pipeline:
             if rejection is not None and not self._split(row, source, ctx, bound):
                 raise rejection
         except RejectedFile as exc:
-            self._acknowledge(ctx, file, exc.findings, bound)
+            self._acknowledge(ctx, file, exc.findings, bound, accepted=False)
             return self._reject(row, exc.stage, exc.findings, ctx.format, ctx.encoding_name, bound)
         except TransientError:
             self._discard_staged(row)
@@ -132,7 +132,7 @@ class Pipeline:
             if same is not None:
                 self._discard_staged(row)
                 return self._duplicate(row, source, same, bound, f"{kind} {value}")
-        self._acknowledge(ctx, file, [], bound)
+        self._acknowledge(ctx, file, ctx.findings, bound, accepted=True)
         staged = [
             OutputRow(o.file_id, o.target, o.path, o.tmp_path, "intent", counts[o.target], o.at)
             for o in self.ledger.outputs(row.file_id)
@@ -168,7 +168,9 @@ class Pipeline:
         bound.info("file_split", parts=len(parts))
         return True
 
-    def _acknowledge(self, ctx: ReadContext, file: Inbound, findings: list[Finding], bound: Any) -> None:
+    def _acknowledge(
+        self, ctx: ReadContext, file: Inbound, findings: list[Finding], bound: Any, *, accepted: bool
+    ) -> None:
         """Answer the sender when its source asks for it (`acknowledge_to` names the target whose
         delivery takes the answer) and the format can (EDIFACT CONTRL). An acceptance is staged
         with the file's other outputs; a rejection is published now, as the file is quarantined."""
@@ -177,14 +179,14 @@ class Pipeline:
         if not target or make is None or target not in self.deliveries:
             return
         try:
-            answer = make(ctx, findings, self.ledger.next_sequence)
+            answer = make(ctx, findings, self.ledger.next_sequence, accepted)
         except Exception:
             bound.exception("acknowledgement_failed")
             return
         if answer is None:
             return
         name, data = answer
-        if findings:
+        if not accepted:
             delivery = self.deliveries[target]
             out = delivery.open(name)
             out.write(data)

@@ -98,7 +98,7 @@ class EdifactReader:
 
     @staticmethod
     def acknowledgement(
-        ctx: ReadContext, findings: list[Finding], sequence: Callable[[str], int]
+        ctx: ReadContext, findings: list[Finding], sequence: Callable[[str], int], accepted: bool
     ) -> tuple[str, bytes] | None:
         """The CONTRL answering this file (accepted when `findings` is empty), named for the
         file; None when the file has no interchange header to answer."""
@@ -107,7 +107,7 @@ class EdifactReader:
         if inbound is None:
             return None
         reference = str(sequence(f"edifact-contrl:{inbound.recipient}:{inbound.sender}"))
-        text = Contrl(inbound, reference).render(messages, findings)
+        text = Contrl(inbound, reference).render(messages, findings, partial=accepted)
         name = f"{Path(ctx.file.name).stem or 'file'}.{ctx.file.file_id}.contrl.edi"
         return name, text.encode(CHARSETS.get(inbound.syntax, "latin-1"), errors="replace")
 

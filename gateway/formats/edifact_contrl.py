@@ -118,8 +118,11 @@ class Contrl:
             value = value.replace(c, d.release + c)
         return value
 
-    def render(self, messages: Iterable[MessageHeader], findings: list[Finding]) -> str:
-        """The CONTRL text: UNA, UNB, UNH, UCI, UCM/UCS/UCD per message, UNT, UNZ."""
+    def render(
+        self, messages: Iterable[MessageHeader], findings: list[Finding], *, partial: bool = False
+    ) -> str:
+        """The CONTRL text: UNA, UNB, UNH, UCI, UCM/UCS/UCD per message, UNT, UNZ. With `partial`
+        (the file was accepted but for some messages) only the messages with findings are rejected."""
         ic = self.inbound
         version = ic.version if ic.version in ("1", "2", "3", "4") else "3"
         located = {id(f) for f in findings}
@@ -131,7 +134,7 @@ class Contrl:
             per_message[header.ref] = inside
             located -= {id(f) for f in inside}
         outside = [f for f in findings if id(f) in located]
-        action = "4" if findings else "7"
+        action = "4" if outside or (findings and not partial) else "7"
         uci: list[str | list[str]] = [
             "UCI",
             ic.control_ref,
@@ -152,7 +155,7 @@ class Contrl:
                 "UCM",
                 header.ref,
                 [header.type, header.version, header.release, header.agency, header.association],
-                "4" if inside or outside else "7",
+                "4" if inside or outside or (findings and not partial) else "7",
             ]
             if inside:
                 ucm.append(ERROR_CODES.get(inside[0].code, "12"))
@@ -205,9 +208,11 @@ def _index(finding: Finding) -> int:
     return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
 
 
-def acknowledge(path: Path, findings: list[Finding], reference: str, codec: str = "latin-1") -> str | None:
+def acknowledge(
+    path: Path, findings: list[Finding], reference: str, codec: str = "latin-1", *, partial: bool = False
+) -> str | None:
     """The CONTRL for the file at `path` given the reader's findings; None when it has no UNB."""
     inbound, messages = headers(path, codec)
     if inbound is None:
         return None
-    return Contrl(inbound, reference).render(messages, findings)
+    return Contrl(inbound, reference).render(messages, findings, partial=partial)

@@ -71,3 +71,19 @@ def test_all_valid_with_the_option(root: Path) -> None:
     (jsonl,) = (root / "outbound" / "canonical").glob("*.jsonl")
     assert len(jsonl.read_text().splitlines()) == 2
     assert not (root / "quarantine").exists() or not list((root / "quarantine").iterdir())
+
+
+def test_partial_acceptance_is_acknowledged_per_message(root: Path) -> None:
+    config = root / "gateway.toml"
+    config.write_text(
+        CONFIG.replace("edifact_partial = true", 'edifact_partial = true\nacknowledge_to = "contrl"')
+        + '\n[[target]]\nname = "contrl"\nformat = "edifact_contrl"\n'
+    )
+    (root / "inbound" / "orders.edi").write_bytes(_two_messages(bad=True).encode("latin-1"))
+    done = run_cli("--config", config, "--root", root, "run", "--once")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (answer,) = (root / "outbound" / "contrl").glob("*.contrl.edi")
+    text = answer.read_text(encoding="latin-1")
+    assert "UCI+REF1+5412345000013:14+4012345000009:14+7'" in text
+    assert "UCM+1+ORDERS:D:96A:UN:EAN008+7'" in text
+    assert "UCM+2+ORDERS:D:96A:UN:EAN008+4+37'\nUCS+7'\nUCD+37+1:2'" in text

@@ -148,3 +148,27 @@ def test_raw_batches_parse_like_segments() -> None:
     eager = [(s.tag, s.elements, s.index) for s in Scanner([text[i : i + 3] for i in range(0, len(text), 3)])]
     assert lazy == eager
     agree(text, 4096)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    chars=st.sampled_from([":+.? '", "#|,!*~", ":+.?*'", "^&.% \n"]),
+    values=st.lists(
+        st.lists(st.text(alphabet="AB1 ?:+'#|!~^&%*", max_size=5), min_size=1, max_size=3), max_size=5
+    ),
+    block=st.integers(min_value=1, max_value=50),
+)
+def test_any_service_characters_tokenize_like_pydifact(
+    chars: str, values: list[list[str]], block: int
+) -> None:
+    comp, data, _dec, rel, _res, term = chars
+
+    def esc(value: str) -> str:
+        return "".join(rel + c if c in (comp, data, rel, term) else c for c in value)
+
+    segment = data.join(["FTX", *(comp.join(esc(c) for c in e) for e in values)])
+    unb = data.join(["UNB", comp.join(["UNOA", "3"]), "S", "R", comp.join(["260101", "1200"]), "1"])
+    text = f"UNA{chars}{unb}{term}{segment}{term}"
+    agree(text, block)
+    segs, fault = ours(text, block)
+    assert fault is None and len(segs) == 2

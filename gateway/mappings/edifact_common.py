@@ -101,6 +101,7 @@ class Header:
     function: str = "original"
     dates: dict[str, str | None] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+    all_refs: list[tuple[str, str]] = field(default_factory=list)
     parties: dict[str, dict[str, Any]] = field(default_factory=dict)
     currency: str | None = None
     carrier: str | None = None
@@ -120,6 +121,7 @@ def header(message: Message, stop: frozenset[str]) -> Header:
             h.dates.setdefault(seg.get(0, 0), date(seg))
         elif tag == "RFF":
             h.refs.setdefault(seg.get(0, 0), seg.get(0, 1))
+            h.all_refs.append((seg.get(0, 0), seg.get(0, 1)))
         elif tag == "NAD":
             h.parties.setdefault(seg.get(0), party(seg))
         elif tag == "CUX":

@@ -42,7 +42,7 @@ def map_desadv(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
         ssccs = sscc_of_cps.get(cps, [])
         line["package_sscc"] = ssccs[0] if len(ssccs) == 1 else None
         items.append(line)
-    tracking = [v for k, v in h.refs.items() if k in ("CN", "AAS")]
+    tracking = [v for k, v in h.all_refs if k in ("CN", "AAS") and v]
     return [
         {
             **envelope_fields(message, h),

@@ -54,7 +54,7 @@ SHIPMENT = {
     "order_number": "SO-9",
     "ship_date": "2026-11-26",
     "carrier": "DHL",
-    "tracking_numbers": ["TRK?1+2"],
+    "tracking_numbers": ["TRK?1+2", "TRK-3"],
     "warehouse": "WH1",
     "packages": [{"sscc": "354123450000000014", "weight": "12.5"}],
     "lines": [

@@ -21,7 +21,7 @@ from gateway.canonical.records import Record
 from gateway.errors import InvalidContent, reject
 from gateway.formats.base import ReadContext
 from gateway.formats.csv_schema import Column, Layout, check_chunk, layouts, recognise
-from gateway.mappings.table import DocumentBuilder
+from gateway.mappings.table import DocumentBuilder, compile_paths
 
 CHUNK_ROWS = 5000
 MAX_LINE = 1 << 20
@@ -142,6 +142,7 @@ class _Assembler:
         self.header = header
         self.columns: list[Column | None] = [layout.by_name.get(h) for h in header]
         self.key_at = [header.index(k.lower()) for k in layout.key if k.lower() in header]
+        self.steps = compile_paths([(i, c.name, c.to) for i, c in enumerate(self.columns) if c is not None])
         self.key: tuple[str, ...] | None = None
         self.builder: DocumentBuilder | None = None
         self.started: dict[tuple[str, ...], int] = {}
@@ -204,6 +205,7 @@ class _Assembler:
                              rule=f"{self.layout.name}.{column.name}: {column.rule}")  # fmt: skip
                 bad_rows.add(line)
             values.append(normalised.tolist())
+        by_row = list(zip(*values, strict=True))
         for r, row in enumerate(rows):
             key = tuple(row[i].strip() for i in self.key_at)
             if key != self.key:
@@ -213,11 +215,7 @@ class _Assembler:
             if lines[r] in bad_rows or self.ctx.findings:
                 continue  # the file will be quarantined; keep checking, stop building
             assert self.builder is not None
-            self.builder.add(lines[r], {
-                column.name: (column.to, row[i], values[i][r])
-                for i, column in enumerate(self.columns)
-                if column is not None
-            })  # fmt: skip
+            self.builder.add(lines[r], row, by_row[r])
 
     def _start(self, key: tuple[str, ...], line: int) -> None:
         first = self.started.get(key)
@@ -229,7 +227,7 @@ class _Assembler:
             )  # fmt: skip
         self.started.setdefault(key, line)
         self.key = key
-        self.builder = DocumentBuilder(self.layout.item, self._contradiction)
+        self.builder = DocumentBuilder(self.layout.item, self.steps, self._contradiction)
 
     def _contradiction(self, line: int, column: str, value: str, message: str) -> None:
         self.ctx.add("inconsistent_header", message, value=value, line=line, column=column,

@@ -56,58 +56,55 @@ def _kind(path: str) -> tuple[str, str]:
     return "header", path
 
 
+Step = tuple[int, str, str, str]
+"""One compiled mapping step: (value index in the row, column name, kind, path)."""
+
+
+def compile_paths(columns: list[tuple[int, str, tuple[str, ...]]]) -> list[Step]:
+    """Compile (index, column name, `to` paths) once per layout, so rows need no path parsing."""
+    return [(index, name, *_kind(path)) for index, name, paths in columns for path in paths]
+
+
 class DocumentBuilder:
     """Collects the rows of one document and returns its canonical dict."""
 
-    def __init__(self, item: str, report: Report) -> None:
+    def __init__(self, item: str, steps: list[Step], report: Report) -> None:
         self.item = item
+        self.steps = steps
         self.report = report
         self.header: dict[str, Any] = {}
         self.first_seen: dict[str, tuple[int, Any]] = {}
         self.items: list[dict[str, Any]] = []
 
-    def add(self, line: int, row: dict[str, tuple[tuple[str, ...], str, Any]]) -> None:
-        """Add one row: column name → (canonical paths, raw text, normalised value)."""
+    def add(self, line: int, raw: list[str], values: tuple[Any, ...]) -> None:
+        """Add one row: its raw texts (for findings) and normalised values, by index."""
         item: dict[str, Any] = {}
         objects: dict[str, dict[str, Any]] = {}
-        for column, (paths, raw, value) in row.items():
+        for index, column, kind, path in self.steps:
+            value = values[index]
             if value is None or value == "":
                 continue
-            for path in paths:
-                self._put(line, column, path, raw, value, item, objects)
+            if kind == "line":
+                _set(item, path, value)
+            elif kind == "header":
+                seen = self.first_seen.get(path)
+                if seen is None:
+                    self.first_seen[path] = (line, value)
+                    _set(self.header, path, value)
+                elif seen[1] != value:
+                    self.report(
+                        line, column, raw[index],
+                        f"differs from {seen[1]!r} on line {seen[0]} of the same document",
+                    )  # fmt: skip
+            elif kind == "object":
+                name, field = path.split("[].", 1)
+                _set(objects.setdefault(name, {}), field, value)
+            else:
+                _set(self.header, path, value)
         for name, obj in objects.items():
             _set(self.header, f"{name}[]", obj)
         if item:
             self.items.append(item)
-
-    def _put(
-        self,
-        line: int,
-        column: str,
-        path: str,
-        raw: str,
-        value: Any,
-        item: dict[str, Any],
-        objects: dict[str, dict[str, Any]],
-    ) -> None:
-        kind, target = _kind(path)
-        if kind == "line":
-            _set(item, target, value)
-        elif kind == "object":
-            name, field = target.split("[].", 1)
-            _set(objects.setdefault(name, {}), field, value)
-        elif kind == "list":
-            _set(self.header, path, value)
-        else:
-            seen = self.first_seen.get(path)
-            if seen is None:
-                self.first_seen[path] = (line, value)
-                _set(self.header, path, value)
-            elif seen[1] != value:
-                self.report(
-                    line, column, raw,
-                    f"differs from {seen[1]!r} on line {seen[0]} of the same document",
-                )  # fmt: skip
 
     def document(self) -> dict[str, Any]:
         """The assembled document; items are numbered when the layout gave no line_no."""

@@ -103,6 +103,9 @@ class Envelope:
     ) -> None:
         self.report = report
         self.parse = parse or Scanner(()).parse
+        self.handlers: dict[str, Callable[[Segment], Message | None]] = {
+            tag: getattr(self, f"_{tag.lower()}") for tag in SERVICE
+        }
         self.on_interchange = on_interchange
         self.una: Delimiters | None = None
         self.interchange: Interchange | None = None
@@ -121,7 +124,7 @@ class Envelope:
         if self.message is not None and tag not in SERVICE:
             self.message.add(seg)
             return None
-        handler = getattr(self, f"_{tag.lower()}", None) if tag in SERVICE else None
+        handler = self.handlers.get(tag)
         if handler is None:
             self.report(
                 "outside_message",
@@ -144,7 +147,15 @@ class Envelope:
             return []
         done: list[Message] = []
         start = 0
-        for k in [k for k, tag in enumerate(tags) if tag in SERVICE]:
+        # Service tags all start with "UN": find those in the joined tags instead of testing each.
+        joined = "".join(tags)
+        found: list[int] = []
+        at = joined.find("UN")
+        while at != -1:
+            if at % 3 == 0 and joined[at : at + 3] in SERVICE:
+                found.append(at // 3)
+            at = joined.find("UN", at + 1)
+        for k in found:
             if k > start:
                 self._data(raws, tags, start, k, batch.base)
             finished = self.feed(self.parse(raws[k], batch.base + k))
@@ -323,8 +334,7 @@ class Envelope:
             self.report("missing_unb", "a message outside an interchange", rule="UNH follows UNB", **_at(seg))
             self.interchange = Interchange("UNOA", "", "", "", "", "", "", "", "")
             self.unb = None
-        g = seg.get
-        ref = g(0)
+        ref = seg.get(0)
         if not ref or len(ref) > 14:
             self.report(
                 "bad_message_ref",
@@ -333,8 +343,15 @@ class Envelope:
                 rule="UNH 0062 an..14",
                 **_at(seg, 1),
             )
-        for component, name in ((1, "type"), (2, "version"), (3, "release"), (4, "agency")):
-            if not g(1, component - 1):
+        s009 = seg.elements[1] if len(seg.elements) > 1 else ""
+        kind, version, release, agency, association = [
+            *([s009] if isinstance(s009, str) else s009),
+            *[""] * 5,
+        ][:5]
+        for component, (name, value) in enumerate(
+            (("type", kind), ("version", version), ("release", release), ("agency", agency)), start=1
+        ):
+            if not value:
                 self.report(
                     "missing_element",
                     f"the message {name} is missing",
@@ -342,7 +359,7 @@ class Envelope:
                     **_at(seg, 2, component),
                 )
         self.message = Message(
-            ref, g(1, 0), g(1, 1), g(1, 2), g(1, 3), g(1, 4), self.interchange, seg.index, self.parse,
+            ref, kind, version, release, agency, association, self.interchange, seg.index, self.parse,
             [seg.raw], [seg.tag], self.group_ref,
         )  # fmt: skip
         self.messages += 1

@@ -147,15 +147,15 @@ class MessageSchema:
             for tag, elements in directory(data["directory"]).items()
         }
         self.structure = tuple(_node(n) for n in table["structure"])
-        self.known_good: dict[object, set[str]] = {}
-        self.known_bad: dict[object, dict[str, tuple[Problem, ...]]] = {}
+        self.known_good: dict[str, set[str]] = {}
+        self.known_bad: dict[str, dict[str, tuple[Problem, ...]]] = {}
         self.shapes: dict[str, tuple[tuple[str, str, dict[str, Any]], ...]] = {}
 
     def check(self, message: Message, report: Report) -> None:
         """Report every structure and element problem of `message`."""
         self._structure(message, report)
         # The same text means the same elements only under the same service characters.
-        una = message.interchange.una
+        una = message.interchange.una.una if message.interchange.una else ""
         good = self.known_good.setdefault(una, set())
         bad = self.known_bad.setdefault(una, {})
         if len(good) > _CACHE_LIMIT:

@@ -118,7 +118,7 @@ class Segment:
 
     def get(self, element: int, component: int = 0) -> str:
         """Element `element` (0-based after the tag), component `component`; "" when absent."""
-        elements = self.elements
+        elements = self._elements if self._elements is not None else self.elements
         if element >= len(elements):
             return ""
         value = elements[element]

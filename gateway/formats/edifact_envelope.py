@@ -139,7 +139,7 @@ class Envelope:
     def feed_raw(self, batch: RawBatch) -> list[Message]:
         """Take a batch of plain segment texts; return the messages it completed."""
         raws = batch.raws
-        tags = list(map(TAG, raws))
+        tags = batch.tags if batch.tags is not None else list(map(TAG, raws))
         message = self.message
         if message is not None and SERVICE.isdisjoint(tags):
             message.raws += raws

@@ -221,3 +221,4 @@ class RawBatch:
 
     base: int
     raws: list[str]
+    tags: list[str] | None = None

@@ -157,16 +157,14 @@ class Scanner:
         """Plain runs as raw batches, the odd segment (UNB, new tags, releases) one by one."""
         d = self.delimiters
         valid, seps = self._valid_tags, (d.data, "")
-        for tag in set(map(TAG, pieces)).difference(valid):
+        tags = list(map(TAG, pieces))
+        seen = set(tags)
+        for tag in seen.difference(valid):
             if tag not in ("UNA", "UNB") and valid_tag(tag):
                 valid.add(tag)
-        if (
-            valid.issuperset(map(TAG, pieces))
-            and seps[0] in seps
-            and set(seps).issuperset(map(AFTER_TAG, pieces))
-        ):
+        if valid.issuperset(seen) and set(seps).issuperset(map(AFTER_TAG, pieces)):
             self.index += len(pieces)
-            yield RawBatch(self.index - len(pieces) + 1, pieces)
+            yield RawBatch(self.index - len(pieces) + 1, pieces, tags)
             return None
         start = 0
         for i, piece in enumerate(pieces):

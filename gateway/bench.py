@@ -83,7 +83,7 @@ def files_workload(count: int = FILES) -> dict[str, Any]:
         started = time.perf_counter()
         Service(cfg, ledger).run(once=True)
         gateway = time.perf_counter() - started
-        accepted = len(ledger.files("state = 'accepted'"))
+        accepted = len(ledger.in_states("accepted"))
         ledger.close()
     return {
         "workload": f"{count} canonical CSV files of {ROWS_PER_FILE} lines, claim to archive",

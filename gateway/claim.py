@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gateway.delivery.local import fsync_dir
 from gateway.errors import FileVanished
-from gateway.ledger import FileRow, SqliteLedger
+from gateway.ledger import FileRow, Ledger
 
 BLOCK = 1 << 20
 
@@ -55,7 +55,7 @@ def move_durably(source: Path, destination: Path, *, copy: bool = False) -> None
 
 
 def claim(
-    ledger: SqliteLedger,
+    ledger: Ledger,
     work_dir: Path,
     source: str,
     path: Path,
@@ -71,7 +71,7 @@ def claim(
     return finish_claim(ledger, row, copy=copy)
 
 
-def finish_claim(ledger: SqliteLedger, row: FileRow, *, copy: bool = False) -> FileRow:
+def finish_claim(ledger: Ledger, row: FileRow, *, copy: bool = False) -> FileRow:
     """Complete a claim whose ledger row exists: move (if not yet), hash, mark processing."""
     assert row.work_path is not None
     work = Path(row.work_path)

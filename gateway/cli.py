@@ -16,7 +16,7 @@ from typing import Any
 from gateway import check, logging, quarantine, report
 from gateway.config import Config, load
 from gateway.errors import ConfigError, FileVanished, TransientError
-from gateway.ledger import SqliteLedger
+from gateway.ledger import Ledger, SqliteLedger
 
 EX_OK, EX_INVALID, EX_USAGE, EX_CONFIG = 0, 1, 2, 78
 
@@ -176,7 +176,7 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
         ledger.close()
 
 
-def _retry(config: Config, ledger: SqliteLedger, ids: list[str]) -> int:
+def _retry(config: Config, ledger: Ledger, ids: list[str]) -> int:
     from gateway.claim import claim
     from gateway.pipeline import Pipeline
 

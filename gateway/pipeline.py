@@ -34,7 +34,7 @@ from gateway.errors import Finding, RejectedFile, TransientError
 from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.formats.registry import FORMATS
-from gateway.ledger import FileRow, OutputRow, SqliteLedger
+from gateway.ledger import FileRow, Ledger, OutputRow
 from gateway.routing import Router
 from gateway.targets.base import FileInfo, Output, Writer
 from gateway.targets.registry import TARGETS
@@ -57,7 +57,7 @@ class Outcome:
 class Pipeline:
     """Processes claimed files, durably, for one configuration."""
 
-    def __init__(self, config: Config, ledger: SqliteLedger) -> None:
+    def __init__(self, config: Config, ledger: Ledger) -> None:
         self.config = config
         self.ledger = ledger
         self.router = Router(config)

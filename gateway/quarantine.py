@@ -17,7 +17,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.delivery.local import fsync_dir
 from gateway.errors import Finding
-from gateway.ledger import FileRow, SqliteLedger, now
+from gateway.ledger import FileRow, Ledger, now
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -99,7 +99,7 @@ def show(config: Config, file_id: str) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def take_original(config: Config, ledger: SqliteLedger, file_id: str) -> tuple[FileRow, Path]:
+def take_original(config: Config, ledger: Ledger, file_id: str) -> tuple[FileRow, Path]:
     """The ledger row and kept original of a quarantined file; KeyError if not quarantined."""
     row = ledger.get(file_id)
     folder = config.folder("quarantine") / file_id
@@ -108,7 +108,7 @@ def take_original(config: Config, ledger: SqliteLedger, file_id: str) -> tuple[F
     return row, folder / row.original_name
 
 
-def discard(config: Config, ledger: SqliteLedger, file_id: str, reason: str) -> Path:
+def discard(config: Config, ledger: Ledger, file_id: str, reason: str) -> Path:
     """Close a quarantined file for good; its folder moves to archive/discarded/."""
     take_original(config, ledger, file_id)
     destination = config.folder("archive") / "discarded" / file_id
@@ -119,7 +119,7 @@ def discard(config: Config, ledger: SqliteLedger, file_id: str, reason: str) -> 
     return destination
 
 
-def close_retried(config: Config, ledger: SqliteLedger, old: str, new: str) -> None:
+def close_retried(config: Config, ledger: Ledger, old: str, new: str) -> None:
     """After a retry has claimed the original: link the attempts and clear the old folder."""
     ledger.event(old, "file_retried", new_file_id=new)
     ledger.update(old, state="retried", detail=f"retried as {new}")

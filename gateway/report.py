@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway import quarantine
 from gateway.config import Config
-from gateway.ledger import SqliteLedger
+from gateway.ledger import Ledger, SqliteLedger
 
 
 def status(config: Config) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def render_status(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def trace(ledger: SqliteLedger, query: str) -> str:
+def trace(ledger: Ledger, query: str) -> str:
     """Every matching file's timeline, outputs and keys; empty when nothing matches."""
     blocks = []
     for row in ledger.find(query):

@@ -19,7 +19,7 @@ import structlog
 
 from gateway.config import Config
 from gateway.errors import FileVanished, StopRequested, TransientError
-from gateway.ledger import SqliteLedger
+from gateway.ledger import Ledger
 from gateway.pipeline import Pipeline
 from gateway.sources.base import Candidate, Source
 from gateway.sources.registry import SOURCES
@@ -35,7 +35,7 @@ MAX_RETRY_SECONDS = 600.0
 class Service:
     """One gateway instance over one configuration and ledger."""
 
-    def __init__(self, config: Config, ledger: SqliteLedger) -> None:
+    def __init__(self, config: Config, ledger: Ledger) -> None:
         self.config = config
         self.ledger = ledger
         self.pipeline = Pipeline(config, ledger)
@@ -71,7 +71,7 @@ class Service:
                     bound.warning("recovery_postponed", error=str(exc))
                     continue
             self._process(row.file_id, bound)
-        for row in self.ledger.files("state IN ('accepted', 'duplicate') AND work_path IS NOT NULL"):
+        for row in self.ledger.unarchived():
             self.pipeline.archive(row)
 
     def handle(self, source: Source, candidate: Candidate) -> None:
@@ -154,7 +154,7 @@ class Service:
     def retry_postponed(self) -> bool:
         """Try again the files a transient failure left half done; True when all went through."""
         clean = True
-        for row in self.ledger.files("state IN ('processing', 'publishing')"):
+        for row in self.ledger.in_states("processing", "publishing"):
             if self.stop_requested:
                 return False
             bound = log.bind(source=row.source, name=row.original_name)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.config import SourceConfig
-from gateway.ledger import FileRow, SqliteLedger
+from gateway.ledger import FileRow, Ledger
 
 
 @dataclass(frozen=True)
@@ -97,10 +97,10 @@ class Source(Protocol):
         """Seconds until a file now waiting could be ready; None when nothing waits."""
         ...
 
-    def claim(self, ledger: SqliteLedger, work_dir: Path, candidate: Candidate) -> FileRow:
+    def claim(self, ledger: Ledger, work_dir: Path, candidate: Candidate) -> FileRow:
         """Take the file into work/ per the durability protocol; FileVanished if it is gone."""
         ...
 
-    def resume(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+    def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish the claim of a file left in `claimed` state by a crash."""
         ...

@@ -23,7 +23,7 @@ from watchdog.observers import Observer
 from gateway.claim import claim, finish_claim
 from gateway.config import SourceConfig
 from gateway.errors import SourceUnavailable
-from gateway.ledger import FileRow, SqliteLedger
+from gateway.ledger import FileRow, Ledger
 from gateway.sources.base import Candidate, Readiness, is_ignored
 
 log = structlog.get_logger("gateway")
@@ -120,7 +120,7 @@ class LocalSource:
         """Seconds until the next waiting file could settle."""
         return self.readiness.next_due()
 
-    def claim(self, ledger: SqliteLedger, work_dir: Path, candidate: Candidate) -> FileRow:
+    def claim(self, ledger: Ledger, work_dir: Path, candidate: Candidate) -> FileRow:
         """Rename the file into work/ (the ledger row is written first)."""
         self.readiness.forget(candidate.name)
         row = claim(ledger, work_dir, self.config.name, Path(candidate.path), candidate.size,
@@ -129,6 +129,6 @@ class LocalSource:
             Path(candidate.path + self.config.done_suffix).unlink(missing_ok=True)
         return row
 
-    def resume(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+    def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish a claim interrupted between the ledger row and the rename."""
         return finish_claim(ledger, row)

@@ -34,7 +34,7 @@ from gateway.claim import finish_claim
 from gateway.config import SourceConfig
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
-from gateway.ledger import FileRow, SqliteLedger
+from gateway.ledger import FileRow, Ledger
 from gateway.sftp_connection import Connection, ServerSettings, problems
 from gateway.sources.base import Candidate, Readiness, is_ignored
 
@@ -67,7 +67,7 @@ class SftpSource:
         self.fetch_retry: dict[str, tuple[int, float]] = {}
         self.due: float | None = None  # when the first file not yet settled could be
         self.archive_ready = False
-        self.ledger: SqliteLedger | None = None
+        self.ledger: Ledger | None = None
 
     def path_of(self, name: str) -> str:
         """The remote path of a file in the polled folder."""
@@ -150,7 +150,7 @@ class SftpSource:
         fetched[name] = signature
         return True
 
-    def claim(self, ledger: SqliteLedger, work_dir: Path, candidate: Candidate) -> FileRow:
+    def claim(self, ledger: Ledger, work_dir: Path, candidate: Candidate) -> FileRow:
         """Ledger row, download into work/, hash; then the remote action."""
         self.ledger = ledger
         self.readiness.forget(candidate.name)
@@ -177,7 +177,7 @@ class SftpSource:
 
     def _failed(
         self,
-        ledger: SqliteLedger,
+        ledger: Ledger,
         retry: dict[str, tuple[int, float]],
         row: FileRow,
         action: str,
@@ -193,12 +193,12 @@ class SftpSource:
         log.warning(f"sftp_{action}_failed", file_id=row.file_id, source=self.config.name, name=name,
                     error=str(exc), retry_in=round(delay, 1))  # fmt: skip
 
-    def resume(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+    def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish a claim a crash interrupted: download again unless the file is already in work/."""
         self.ledger = ledger
         return self._finish(ledger, row)
 
-    def _finish(self, ledger: SqliteLedger, row: FileRow) -> FileRow:
+    def _finish(self, ledger: Ledger, row: FileRow) -> FileRow:
         assert row.work_path is not None
         work = Path(row.work_path)
         if not work.exists():
@@ -208,7 +208,7 @@ class SftpSource:
         self._after(ledger, row)
         return row
 
-    def _download(self, ledger: SqliteLedger, row: FileRow, work: Path) -> None:
+    def _download(self, ledger: Ledger, row: FileRow, work: Path) -> None:
         part = work.with_name(f"{row.file_id}.part")
         work.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -233,7 +233,7 @@ class SftpSource:
         finally:
             part.unlink(missing_ok=True)
 
-    def _vanished(self, ledger: SqliteLedger, row: FileRow, why: str) -> None:
+    def _vanished(self, ledger: Ledger, row: FileRow, why: str) -> None:
         ledger.update(row.file_id, state="vanished", work_path=None, detail=why)
         raise FileVanished(f"{row.source_path}: {why}")
 
@@ -250,7 +250,7 @@ class SftpSource:
             if row is not None and not self._after(ledger, row):
                 return  # the server is failing: try the rest on a later poll
 
-    def _after(self, ledger: SqliteLedger, row: FileRow) -> bool:
+    def _after(self, ledger: Ledger, row: FileRow) -> bool:
         """The configured remote action; a failure is recorded and retried later. True if done."""
         if self.after == "keep":
             return True

@@ -123,16 +123,36 @@ def csv_workload(rows: int = CSV_ROWS) -> dict[str, Any]:
 
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report the
 # parent's peak; VmHWM belongs to the new process image alone.
-MEMORY_PROBE = """
-import re, sys
+PEAK = """
+import re as _re
+from pathlib import Path as _Path
+print(_re.search(r"VmHWM:\\s+(\\d+) kB", _Path("/proc/self/status").read_text()).group(1), result)
+"""
+
+VALIDATE = """
+import sys
 from pathlib import Path
 from gateway import check, config
 path = Path(sys.argv[1])
 cfg = config.parse({}, path.parent)
 report = check.validate(path, cfg, cfg.sources[0])
-status = Path("/proc/self/status").read_text()
-print(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1), report.valid)
+assert report.valid, report.findings[:3]
+result = report.records
 """
+
+
+def peak_mb(code: str, *args: str) -> tuple[float, str]:
+    """Run `code` (which sets `result`) in a fresh interpreter: (its peak RSS in MB, result)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code + PEAK, *args], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(out[-2]) / 1024, out[-1]
+
+
+def validate_peak_mb(path: Path) -> tuple[float, int]:
+    """Peak RSS (MB) and document count of `gateway validate` on a valid file, in a fresh process."""
+    peak, records = peak_mb(VALIDATE, str(path))
+    return peak, int(records)
 
 
 def memory_workload(small: int = 50_000, large: int = 500_000) -> dict[str, Any]:
@@ -146,11 +166,7 @@ def memory_workload(small: int = 50_000, large: int = 500_000) -> dict[str, Any]
                 fh.write(adjustment_csv("M0", 0))
                 for d in range(rows // 100):
                     fh.write(adjustment_csv(f"M{d}", 100).split("\n", 1)[1])
-            out = subprocess.run(
-                [sys.executable, "-c", MEMORY_PROBE, str(path)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            peaks[rows] = (int(out.stdout.split()[0]) / 1024, path.stat().st_size / 1e6)
+            peaks[rows] = (validate_peak_mb(path)[0], path.stat().st_size / 1e6)
     (small_mb, small_size), (large_mb, large_size) = peaks[small], peaks[large]
     return {
         "workload": "peak RSS of `gateway validate` on a canonical CSV and one 10x larger",

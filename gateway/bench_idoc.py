@@ -8,8 +8,6 @@ what the IDoc reader costs on top of touching the bytes at all. `gateway bench` 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ from lxml import etree
 
 from gateway import check
 from gateway import config as config_module
+from gateway.bench import validate_peak_mb
 from gateway.formats import idoc_schema
 from gateway.formats.idoc_flat import format_idoc
 from gateway.formats.idoc_model import Idoc, Segment
@@ -74,19 +73,6 @@ def _raw_xml(path: Path) -> int:
     return count
 
 
-# VmHWM of the child alone (ru_maxrss would carry the parent's peak across exec).
-MEMORY_PROBE = """
-import re, sys
-from pathlib import Path
-from gateway import check, config
-path = Path(sys.argv[1])
-cfg = config.parse({}, path.parent)
-report = check.validate(path, cfg, cfg.sources[0])
-status = Path("/proc/self/status").read_text()
-print(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1), report.records)
-"""
-
-
 def _write_flat(path: Path, idocs: int) -> None:
     schema = idoc_schema.basic_type("ORDERS05")
     assert schema is not None
@@ -102,10 +88,7 @@ def memory(small: int = 200, large: int = 2000) -> dict[str, object]:
         for count in (small, large):
             path = Path(tmp) / f"m{count}.idoc"
             _write_flat(path, count)
-            out = subprocess.run(
-                [sys.executable, "-c", MEMORY_PROBE, str(path)], capture_output=True, text=True, check=True
-            )
-            peaks[count] = int(out.stdout.split()[0]) / 1024
+            peaks[count] = validate_peak_mb(path)[0]
     return {
         f"flat_peak_mb_{small}_idocs": round(peaks[small], 1),
         f"flat_peak_mb_{large}_idocs": round(peaks[large], 1),

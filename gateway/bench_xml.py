@@ -11,11 +11,12 @@ gateway on a file ten times larger, to show that it stays flat while lxml's tree
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from gateway.bench import peak_mb, validate_peak_mb
 
 PRODUCT = (
     '<Product action="add"><SKU>SKU-{i:08d}</SKU><Description>Widget number {i}, blue, boxed</Description>'
@@ -25,23 +26,10 @@ PRODUCT = (
 )
 BYTES_PER_PRODUCT = len(PRODUCT.format(i=0, n=0, c=0))
 
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child forked from a parent
-# that has just parsed a big tree would report the parent's peak.
-PROBE = """
-import re, sys
-from pathlib import Path
-kind, path = sys.argv[1], Path(sys.argv[2])
-if kind == "lxml":
-    from lxml import etree
-    count = len(etree.parse(str(path)).getroot())
-else:
-    from gateway import check, config
-    cfg = config.parse({}, path.parent)
-    report = check.validate(path, cfg, cfg.sources[0])
-    assert report.valid, report.findings[:3]
-    count = report.records
-status = Path("/proc/self/status").read_text()
-print(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1), count)
+LXML_PARSE = """
+import sys
+from lxml import etree
+result = len(etree.parse(sys.argv[1]).getroot())
 """
 
 
@@ -60,12 +48,12 @@ def catalogue(path: Path, products: int) -> Path:
 
 
 def peak_rss_mb(kind: str, path: Path) -> tuple[float, int]:
-    """Peak resident memory (MB) of a fresh process reading `path`, and what it counted."""
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, kind, str(path)], capture_output=True, text=True, check=True
-    )
-    peak, count = out.stdout.split()
-    return int(peak) / 1024, int(count)
+    """Peak resident memory (MB) of a fresh process reading `path` (`lxml` or `gateway`), and
+    what it counted."""
+    if kind == "lxml":
+        peak, count = peak_mb(LXML_PARSE, str(path))
+        return peak, int(count)
+    return validate_peak_mb(path)
 
 
 def run(products: int = 20_000, growth: int = 10) -> dict[str, object]:

@@ -368,3 +368,12 @@ def _algorithms(known: dict[str, paramiko.PKey]) -> tuple[str, ...]:
         else:
             result.append(key_type)
     return tuple(result)
+
+
+def remove_if_present(sftp: Any, path: str) -> None:
+    """Remove a remote file; one that is already gone is what we wanted."""
+    try:
+        sftp.remove(path)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise

@@ -26,7 +26,7 @@ import structlog
 from gateway.config import TargetConfig
 from gateway.delivery.local import SyncedFile
 from gateway.errors import DeliveryFailed
-from gateway.sftp_connection import Connection, ServerSettings
+from gateway.sftp_connection import Connection, ServerSettings, remove_if_present
 
 log = structlog.get_logger("gateway")
 
@@ -153,7 +153,7 @@ class SftpDelivery:
             try:
                 sftp.posix_rename(remote_tmp, path)
             except OSError:  # no posix-rename@openssh.com: not atomic, but what the server allows
-                _remove(sftp, path)
+                remove_if_present(sftp, path)
                 sftp.rename(remote_tmp, path)
             return path
         for candidate in names:
@@ -166,7 +166,7 @@ class SftpDelivery:
                 except OSError:
                     raise  # not a name clash: the original error
                 if self.policy == "fail":
-                    _remove(sftp, remote_tmp)
+                    remove_if_present(sftp, remote_tmp)
                     raise DeliveryFailed(
                         f"{path} already exists on {self.settings.address} (exists = fail)"
                     ) from None
@@ -202,11 +202,3 @@ def _same(sftp: Any, path: str, local: Path) -> bool:
                 return False
             if not a:
                 return True
-
-
-def _remove(sftp: Any, path: str) -> None:
-    try:
-        sftp.remove(path)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise

@@ -35,7 +35,7 @@ from gateway.config import SourceConfig
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
 from gateway.ledger import FileRow, Ledger
-from gateway.sftp_connection import Connection, ServerSettings, problems
+from gateway.sftp_connection import Connection, ServerSettings, problems, remove_if_present
 from gateway.sources.base import Candidate, Readiness, is_ignored
 
 log = structlog.get_logger("gateway")
@@ -260,7 +260,7 @@ class SftpSource:
             with self.conn.session(f"{action} {path}") as sftp:
                 target = self._act(sftp, path, name, row.file_id)
                 if self.config.done_suffix:
-                    _remove(sftp, path + self.config.done_suffix)
+                    remove_if_present(sftp, path + self.config.done_suffix)
         except (TransientError, OSError) as exc:
             error = exc if isinstance(exc, TransientError) else SourceUnavailable(f"{action} {path}: {exc}")
             self.archive_ready = False  # the folder may be what is missing: try to create it again
@@ -273,7 +273,7 @@ class SftpSource:
 
     def _act(self, sftp: Any, path: str, name: str, file_id: str) -> str | None:
         if self.after == "delete":
-            _remove(sftp, path)
+            remove_if_present(sftp, path)
             return None
         if not self.archive_ready:
             with contextlib.suppress(OSError):  # usually: it exists; a real problem shows below
@@ -357,11 +357,3 @@ def _exists(sftp: Any, path: str) -> bool:
             return False
         raise
     return True
-
-
-def _remove(sftp: Any, path: str) -> None:
-    try:
-        sftp.remove(path)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise

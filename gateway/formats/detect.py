@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from gateway.formats.registry import FORMATS
 HEAD = 4096
 #: Control characters that never occur in text files (everything below 0x20 but tab, LF, CR,
 #: form feed, and the EDIFACT/IDoc favourites that are still text).
-BINARY = bytes(c for c in range(32) if c not in b"\t\n\r\f\x1a\x1c\x1d\x1e\x1f")
+TEXT_CONTROLS = b"\t\n\r\f\x1a\x1c\x1d\x1e\x1f"
+BINARY = re.compile(b"[" + re.escape(bytes(c for c in range(32) if c not in TEXT_CONTROLS)) + b"]")
 
 
 def head_of(path: Path) -> bytes:
@@ -34,8 +36,9 @@ def detect(path: Path, name: str, rules: tuple[tuple[str, str], ...] = ()) -> st
     head = head_of(path)
     if not head:
         raise reject(UnknownFormat, "empty", "the file is empty")
-    if any(c in BINARY for c in head[:HEAD]):
-        offset = next(i for i, c in enumerate(head) if c in BINARY)
+    control = BINARY.search(head)
+    if control:
+        offset = control.start()
         raise reject(
             UnknownFormat, "binary", f"binary content (control byte 0x{head[offset]:02x} at offset {offset})",
             rule="text formats only: CSV, XML, EDIFACT, IDoc",

@@ -19,7 +19,7 @@ from gateway.errors import Finding, RejectedFile
 from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.formats.registry import FORMATS
-from gateway.targets.base import FileInfo
+from gateway.targets.base import FileInfo, Output
 from gateway.targets.registry import TARGETS
 
 
@@ -63,13 +63,22 @@ def _inbound(path: Path, source: SourceConfig) -> Inbound:
     return Inbound(f"local-{sha[:12]}", path, path.name, source, sha, path.stat().st_size)
 
 
-def read(path: Path, config: Config, source: SourceConfig, report: Report) -> Iterator[Record]:
-    """Yield the file's records, filling `report`; findings end up in the report, not raised."""
+def _opened(path: Path, source: SourceConfig, report: Report) -> Inbound | None:
+    """The file as the readers see it, or None (and a finding) when it cannot be read."""
     try:
-        file = _inbound(path, source)
+        return _inbound(path, source)
     except OSError as exc:
         report.stage = "claim"
         report.findings.append(Finding("unreadable", f"cannot read the file: {exc.strerror}"))
+        return None
+
+
+def read(
+    path: Path, config: Config, source: SourceConfig, report: Report, file: Inbound | None = None
+) -> Iterator[Record]:
+    """Yield the file's records, filling `report`; findings end up in the report, not raised."""
+    file = file or _opened(path, source, report)
+    if file is None:
         return
     ctx = ReadContext(file, config, format="unknown", stage="detect")
     try:
@@ -106,14 +115,18 @@ def convert_to_target(path: Path, config: Config, source: SourceConfig, target: 
     delivery = LocalDelivery(out)
     staged: list[tuple[str, str]] = []
 
-    def open_output(name: str) -> Any:
+    def open_output(name: str) -> Output:
         staged.append((str(delivery.staging_path(name)), name))
         return delivery.open(name)
 
-    info = FileInfo(_inbound(path, source).file_id, path.name)
-    writer = TARGETS[target_config.format](target_config).writer(info, open_output)
+    file = _opened(path, source, report)
+    if file is None:
+        return report
+    writer = TARGETS[target_config.format](target_config).writer(
+        FileInfo(file.file_id, path.name), open_output
+    )
     try:
-        for record in read(path, config, source, report):
+        for record in read(path, config, source, report, file):
             report.findings.extend(writer.write(record))
     finally:
         writer.close()

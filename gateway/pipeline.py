@@ -36,7 +36,7 @@ from gateway.formats.detect import detect
 from gateway.formats.registry import FORMATS
 from gateway.ledger import FileRow, Ledger, OutputRow
 from gateway.routing import Router
-from gateway.targets.base import FileInfo, Output, Writer
+from gateway.targets.base import FileInfo, Opener, Output, Writer
 from gateway.targets.registry import TARGETS
 
 log = structlog.get_logger("gateway")
@@ -228,7 +228,7 @@ class Pipeline:
                 writer.close()
         return per_target, per_type
 
-    def _opener(self, file: Inbound, target: str) -> Any:
+    def _opener(self, file: Inbound, target: str) -> Opener:
         delivery = self.deliveries[target]
 
         def open_output(name: str) -> Output:

@@ -18,7 +18,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,8 @@ class Pipeline:
         make = getattr(FORMATS.get(ctx.format), "acknowledgement", None)
         if not target or make is None or target not in self.deliveries:
             return
+        if not accepted and self._answered(file, target):
+            return
         try:
             answer = make(ctx, findings, self.ledger.next_sequence, accepted)
         except Exception:
@@ -186,17 +188,29 @@ class Pipeline:
         if answer is None:
             return
         name, data = answer
-        if not accepted:
-            delivery = self.deliveries[target]
-            out = delivery.open(name)
-            out.write(data)
-            out.close()
-            delivery.publish(str(delivery.staging_path(name)), name)
-            bound.info("acknowledgement_published", target=target, name=name, accepted=False)
-            return
         out = self._opener(file, target)(name)
         out.write(data)
         out.close()
+        if not accepted:
+            # A rejection goes out now, under the same intent protocol as any output.
+            tmp = str(self.deliveries[target].staging_path(name))
+            self.ledger.record_output(OutputRow(file.file_id, target, name, tmp, "intent", 0, ""))
+            self._answered(file, target)
+            bound.info("acknowledgement_published", target=target, name=name, accepted=False)
+
+    def _answered(self, file: Inbound, target: str) -> bool:
+        """Finish publishing a rejection's answer recorded by an earlier attempt of this file;
+        True when there was one, so a crash and a second attempt never answer twice."""
+        delivery = self.deliveries[target]
+        for output in self.ledger.outputs(file.file_id):
+            if output.target != target or output.state == "staging":
+                continue
+            if output.state == "intent":
+                if delivery.staged(output.tmp_path):
+                    delivery.publish(output.tmp_path, output.path)
+                self.ledger.record_output(replace(output, state="published"))
+            return True
+        return False
 
     def _write(
         self, records: Iterable[Record], ctx: ReadContext, file: Inbound

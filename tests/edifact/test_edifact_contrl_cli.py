@@ -53,3 +53,34 @@ def test_acknowledge_to_must_name_a_target(root: Path) -> None:
     checked = run_cli("--config", config, "--root", root, "config", "check")
     assert checked.returncode == 78
     assert "acknowledge_to: no target named 'nobody'" in checked.stdout + checked.stderr
+
+
+def test_a_rejection_is_answered_once_across_a_crash(root: Path) -> None:
+    """The answer went out, the partner took it, then the gateway died before recording the
+    quarantine: the second attempt quarantines the file again and sends nothing new."""
+    import shutil
+
+    from gateway.ledger import SqliteLedger
+
+    config = root / "gateway.toml"
+    config.write_text(CONFIG)
+    bad = ORDER.replace("QTY+21:12", "QTY+21:x")
+    (root / "inbound" / "bad.edi").write_bytes(bad.encode("latin-1"))
+    assert run_cli("--config", config, "--root", root, "run", "--once").returncode == 0
+    (answer,) = (root / "outbound" / "contrl").iterdir()
+    answer.unlink()  # the partner's system picked it up
+    ledger = SqliteLedger(root / "gateway.db")
+    (row,) = ledger.files()
+    folder = root / "quarantine" / row.file_id
+    work = root / "work" / f"{row.file_id}.bad.edi"
+    (folder / "bad.edi").rename(work)
+    shutil.rmtree(folder)
+    ledger.update(row.file_id, state="processing", work_path=str(work))
+    ledger.close()
+    again = run_cli("--config", config, "--root", root, "run", "--once")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert list((root / "outbound" / "contrl").iterdir()) == []
+    assert len(list((root / "quarantine").iterdir())) == 1
+    ledger = SqliteLedger(root / "gateway.db")
+    assert [o.state for o in ledger.outputs(row.file_id)] == ["published"]
+    ledger.close()

@@ -27,10 +27,21 @@ def _messages(size: int) -> Iterator[str]:
     total, n = len(head), 0
     while total < size:
         n += 1
-        body = [f"UNH+{n}+ORDERS:D:96A:UN:EAN008'", f"BGM+220+PO{n}+9'", "DTM+137:20261126:102'",
-                "NAD+BY+5412345000013::9'", "NAD+DP+5412345000099::9++M?'Donald'"]  # fmt: skip
+        # Values vary from message to message as in real orders, so no cache of repeated
+        # segment texts can flatter the figure.
+        body = [
+            f"UNH+{n}+ORDERS:D:96A:UN:EAN008'",
+            f"BGM+220+PO{n}+9'",
+            f"DTM+137:202611{n % 28 + 1:02d}:102'",
+            f"NAD+BY+54123450{n % 99999:05d}::9'",
+            "NAD+DP+5412345000099::9++M?'Donald'",
+        ]
         for line in range(1, 11):
-            body += [f"LIN+{line}++40008621414{line:02d}:EN'", f"QTY+21:{line * 3}:PCE'", "PRI+AAA:2.50'"]
+            body += [
+                f"LIN+{line}++4{(n * 37 + line) % 10**12:012d}:EN'",
+                f"QTY+21:{(n * 13 + line) % 997 + 1}:PCE'",
+                f"PRI+AAA:{(n + line) % 50 + 1}.{line % 10}0'",
+            ]
         body += ["UNS+S'", f"UNT+{len(body) + 2}+{n}'"]
         text = "\n".join(body) + "\n"
         total += len(text)

@@ -36,3 +36,13 @@ def records(path: Path, config: Config, **options: Any) -> tuple[list[Any], chec
     source = SourceConfig(name="edi", options=options)
     report = check.Report(path)
     return list(check.read(path, config, source, report)), report
+
+#: A partner's drop folder, fast settling: the start of the end-to-end tests' configurations.
+RETAILER_SOURCE = """
+[[source]]
+name = "retailer"
+path = "inbound"
+side = "erp"
+settle_seconds = 0.05
+poll_seconds = 0.1
+"""

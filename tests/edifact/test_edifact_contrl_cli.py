@@ -5,18 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import run_cli
-from helpers_edifact import ORDER
+from helpers_edifact import ORDER, RETAILER_SOURCE
 
 from gateway.formats.edifact_syntax import Scanner
 
-CONFIG = """
-[[source]]
-name = "retailer"
-path = "inbound"
-side = "erp"
-settle_seconds = 0.05
-poll_seconds = 0.1
-acknowledge_to = "retailer-contrl"
+CONFIG = RETAILER_SOURCE + """acknowledge_to = "retailer-contrl"
 
 [[target]]
 name = "retailer-contrl"

@@ -6,16 +6,9 @@ import json
 from pathlib import Path
 
 from conftest import run_cli
-from helpers_edifact import ORDER
+from helpers_edifact import ORDER, RETAILER_SOURCE
 
-CONFIG = """
-[[source]]
-name = "retailer"
-path = "inbound"
-side = "erp"
-settle_seconds = 0.05
-poll_seconds = 0.1
-edifact_partial = true
+CONFIG = RETAILER_SOURCE + """edifact_partial = true
 """
 
 

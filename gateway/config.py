@@ -23,6 +23,8 @@ SIDES = ("erp", "wms", "any")
 DUPLICATE_POLICIES = ("skip", "quarantine")
 UNROUTED_POLICIES = ("canonical", "quarantine")
 DEFAULT_IGNORE = ("*.part", "*.tmp", ".*", "*.filepart", "~*")
+TARGET_KEYS = {"name", "format", "deliver", "batch_size", "batch_window"}
+DEFAULT_BATCH_WINDOW = 300.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,15 @@ class TargetConfig:
     #: and the local folder where outputs are staged before they are uploaded.
     server: SourceConfig | None = None
     staging_dir: Path | None = None
+    #: Cross-file batching: close a batch at this many records, or when its oldest record has
+    #: waited this many seconds. None: one output per input file (or per document).
+    batch_size: int | None = None
+    batch_window: float | None = None
+
+    @property
+    def batched(self) -> bool:
+        """Whether records from several input files are combined into one output."""
+        return self.batch_size is not None or self.batch_window is not None
 
     @property
     def local_dir(self) -> Path:
@@ -228,8 +239,16 @@ def _target(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> Targe
     deliver = p.get(raw, where, "deliver", str, f"local:outbound/{name}")
     if deliver.startswith("local:"):
         deliver = f"local:{state_dir / deliver.removeprefix('local:')}"
-    options = {k: v for k, v in raw.items() if k not in {"name", "format", "deliver"}}
-    return TargetConfig(name=name, format=fmt, deliver=deliver, options=options)
+    options = {k: v for k, v in raw.items() if k not in TARGET_KEYS}
+    size = p.get(raw, where, "batch_size", int, 0, _positive) or None
+    window = p.get(raw, where, "batch_window", float, 0.0, _positive) or None
+    if size is not None and window is None:
+        # A batch that never fills must still go out.
+        window = DEFAULT_BATCH_WINDOW
+    if (size or window) and options.get("split") == "document":
+        p.items.append(f"{where}batch_size: one file per document (split) and batches exclude each other")
+    return TargetConfig(name=name, format=fmt, deliver=deliver, options=options,
+                        batch_size=size, batch_window=window)  # fmt: skip
 
 
 def _remote_delivery(

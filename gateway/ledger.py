@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.ledger_batches import BATCH_SCHEMA, Backlog, BatchRow, BatchTables
+
 UNFINISHED = ("claimed", "processing", "publishing")
 FINAL = ("accepted", "quarantined", "duplicate", "vanished", "retried", "discarded")
 
@@ -178,9 +180,25 @@ class Ledger(Protocol):
     def source_rows(self) -> dict[str, dict[str, Any]]: ...
     def counts(self) -> dict[str, dict[str, int]]: ...
     def close(self) -> None: ...
+    # Cross-file batches (ledger_batches.py)
+    def stage_items(self, file_id: str, target: str, records: list[str], at: str) -> None: ...
+    def backlog(self, target: str) -> Backlog: ...
+    def close_batch(self, batch_id: str, target: str, limit: int | None, at: str) -> BatchRow | None: ...
+    def batches(self, *states: str) -> list[BatchRow]: ...
+    def batch_records(self, batch_id: str, chunk: int = ...) -> Iterator[tuple[int, str, str]]: ...
+    def set_aside(self, batch_id: str, deferred: list[int], refused: list[int]) -> None: ...
+    def refused_items(self, target: str) -> int: ...
+    def batch(self, batch_id: str) -> BatchRow | None: ...
+    def batch_files(self, batch_id: str) -> list[str]: ...
+    def file_batches(self, file_id: str) -> list[tuple[str, str, int]]: ...
+    def record_batch_output(self, batch_id: str, target: str, path: str, tmp: str, state: str) -> None: ...
+    def batch_outputs(self, batch_id: str) -> list[tuple[str, str, str]]: ...
+    def forget_batch_outputs(self, batch_id: str) -> None: ...
+    def intend_batch(self, batch_id: str) -> None: ...
+    def publish_batch(self, batch_id: str, at: str, events: list[tuple[str, str]]) -> None: ...
 
 
-class SqliteLedger:
+class SqliteLedger(BatchTables):
     """The ledger on a local SQLite file (WAL, synchronous=FULL: a commit survives power loss)."""
 
     def __init__(self, path: Path) -> None:
@@ -191,7 +209,7 @@ class SqliteLedger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + BATCH_SCHEMA)
 
     def close(self) -> None:
         """Close the connection."""
@@ -350,6 +368,11 @@ class SqliteLedger:
                 "INSERT OR IGNORE INTO keys (file_id, kind, value) VALUES (?, ?, ?)",
                 [(file_id, k, v) for k, v in keys],
             )
+            # Records for batched targets wait for their batch from now on, not from their read.
+            db.execute(
+                "UPDATE batch_items SET state = 'pending', at = ? WHERE file_id = ? AND state = 'staged'",
+                (now(), file_id),
+            )
             self._set(db, file_id, {**fields, "state": "publishing"})
             self._event(db, file_id, "state_publishing", {"outputs": len(outputs)})
 
@@ -383,9 +406,11 @@ class SqliteLedger:
         )  # fmt: skip
 
     def forget_outputs(self, file_id: str) -> None:
-        """Drop the staged (never published) outputs of a file that will be processed again."""
+        """Drop the staged (never published) outputs and batch records of a file that will be
+        processed again or quarantined."""
         with self.transaction() as db:
             db.execute("DELETE FROM outputs WHERE file_id = ? AND state = 'staging'", (file_id,))
+            db.execute("DELETE FROM batch_items WHERE file_id = ? AND state = 'staged'", (file_id,))
 
     def outputs(self, file_id: str) -> list[OutputRow]:
         """The outputs of a file, in the order they were intended."""

@@ -6,18 +6,21 @@ import json
 from typing import Any
 
 from gateway import quarantine
-from gateway.config import Config
+from gateway.config import Config, TargetConfig
 from gateway.ledger import Ledger, SqliteLedger
+from gateway.ledger_batches import BatchRow
 
 
 def status(config: Config) -> dict[str, Any]:
     """Per source: reachable, last poll, files by state; quarantine size; last errors."""
     polls: dict[str, dict[str, Any]] = {}
     counts: dict[str, dict[str, int]] = {}
+    batches: list[dict[str, Any]] = []
     if config.ledger_path.exists():
         ledger = SqliteLedger(config.ledger_path)
         try:
             polls, counts = ledger.source_rows(), ledger.counts()
+            batches = [_batches(ledger, target) for target in config.targets if target.batched]
         finally:
             ledger.close()
     sources = []
@@ -38,11 +41,26 @@ def status(config: Config) -> dict[str, Any]:
     return {
         "state_dir": str(config.state_dir),
         "sources": sources,
+        "batches": batches,
         "quarantine": len(waiting),
         "last_errors": [
             {"file_id": e.file_id, "source": e.source, "stage": e.stage, "error": e.first_error}
             for e in waiting[-5:]
         ],
+    }
+
+
+def _batches(ledger: Ledger, target: TargetConfig) -> dict[str, Any]:
+    backlog = ledger.backlog(target.name)
+    unpublished = [b for b in ledger.batches("writing", "publishing") if b.target == target.name]
+    return {
+        "target": target.name,
+        "batch_size": target.batch_size,
+        "batch_window": target.batch_window,
+        "waiting_records": backlog.records,
+        "waiting_since": backlog.first_at,
+        "unpublished_batches": [b.batch_id for b in unpublished],
+        "refused_records": ledger.refused_items(target.name),
     }
 
 
@@ -56,14 +74,23 @@ def render_status(data: dict[str, Any]) -> str:
         lines.append(f"source {s['name']} ({s['type']}, {s['side']}): {reach}, last poll {poll}; {files}")
         if s["last_error"]:
             lines.append(f"  last error: {s['last_error']}")
+    for b in data.get("batches", []):
+        since = f" since {b['waiting_since']}" if b["waiting_since"] else ""
+        line = f"batches {b['target']}: {b['waiting_records']} record(s) waiting{since}"
+        if b["unpublished_batches"]:
+            line += f"; {len(b['unpublished_batches'])} batch(es) waiting to be published"
+        if b["refused_records"]:
+            line += f"; {b['refused_records']} record(s) REFUSED (see trace)"
+        lines.append(line)
     lines.append(f"quarantine: {data['quarantine']} file(s)")
     lines.extend(f"  {e['file_id']} [{e['stage']}] {e['error']}" for e in data["last_errors"])
     return "\n".join(lines)
 
 
 def trace(ledger: Ledger, query: str) -> str:
-    """Every matching file's timeline, outputs and keys; empty when nothing matches."""
-    blocks = []
+    """Every matching file's (or batch's) timeline, outputs and keys; empty when nothing matches."""
+    batch = ledger.batch(query)
+    blocks = [] if batch is None else [_trace_batch(ledger, batch)]
     for row in ledger.find(query):
         lines = [
             f"{row.file_id}  {row.original_name}  ({row.source})  state {row.state}",
@@ -78,8 +105,20 @@ def trace(ledger: Ledger, query: str) -> str:
             lines.append(
                 f"  output {output.state}: {output.path} ({output.target}, {output.records} records)"
             )
+        for target, batch_id, records in ledger.file_batches(row.file_id):
+            lines.append(f"  batched for {target}: {batch_id or 'waiting for its batch'} ({records} records)")
         keys = ledger.keys(row.file_id)
         if keys:
             lines.append("  keys: " + ", ".join(f"{k}={v}" for k, v in keys))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _trace_batch(ledger: Ledger, batch: BatchRow) -> str:
+    lines = [
+        f"batch {batch.batch_id}  ({batch.target})  state {batch.state}  {batch.records} records",
+        f"  first record {batch.first_at}  closed {batch.closed_at}  published {batch.published_at}",
+    ]
+    lines.extend(f"  file {file_id}" for file_id in ledger.batch_files(batch.batch_id))
+    lines.extend(f"  output {state}: {path}" for path, _, state in ledger.batch_outputs(batch.batch_id))
+    return "\n".join(lines)

@@ -3,8 +3,9 @@
 The first SIGTERM (or SIGINT) asks for a warm stop: the file in hand is finished and the loop
 ends with exit 0. A second one stops at once; the ledger lets the next start finish whatever
 was interrupted. `once=True` drains instead of serving: it processes every ready file, waits
-for files still settling, and returns when nothing is left (or `drain_timeout` runs out for
-files that never settle).
+for files still settling, closes every open batch, and returns when nothing is left (or
+`drain_timeout` runs out for files that never settle). Between files the loop closes batches
+whose size or window is reached (batching.py).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Service:
             self._process(row.file_id, bound)
         for row in self.ledger.unarchived():
             self.pipeline.archive(row)
+        self.pipeline.batcher.resume()
 
     def handle(self, source: Source, candidate: Candidate) -> None:
         """Claim one ready file and process it to its outcome."""
@@ -159,7 +161,7 @@ class Service:
                 return False
             bound = log.bind(source=row.source, name=row.original_name)
             clean = self._process(row.file_id, bound) and clean
-        return clean
+        return self.pipeline.batcher.resume() and clean
 
     def _loop(self, once: bool) -> None:
         deadline = time.monotonic() + self.config.drain_timeout
@@ -172,14 +174,21 @@ class Service:
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
                 next_retry = time.monotonic() + backoff
             progressed = self.poll_once()
+            self.pipeline.batcher.flush()
             waiting = self.waiting()
             if once and not progressed and not waiting:
-                return
+                break
             if once and not progressed and time.monotonic() > deadline:
                 log.warning("drain_timeout", waiting=len(waiting))
-                return
+                break
             if progressed:
                 continue
+            batch_due = self.pipeline.batcher.next_due()
+            if batch_due is not None:
+                waiting.append(batch_due)
             timeout = min([rescan, IDLE_SECONDS, *(w + 0.05 for w in waiting)])
             self.wake.wait(timeout)
             self.wake.clear()
+        if once and not self.stop_requested:
+            # A drain is the whole window: what it accepted goes out before it ends.
+            self.pipeline.batcher.flush(force=True)

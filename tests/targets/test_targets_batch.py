@@ -1,0 +1,257 @@
+"""Cross-file batches: several input files into one output, by size or time window, crash-safe."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway import config as config_module
+from gateway import report
+from gateway.config import Config
+from gateway.errors import ConfigError
+from gateway.ledger import SqliteLedger, new_file_id, now
+from gateway.service import Service
+from tests.conftest import REPO, run_cli
+from tests.service.test_service_process import wait_for
+from tests.targets.test_targets_golden import INBOUND
+
+SHIPMENT = (INBOUND / "erp-shipment.csv").read_text(encoding="utf-8")
+SOURCE = {"name": "wms", "side": "wms", "settle_seconds": 0.05, "poll_seconds": 0.1}
+NETSUITE = {"format": "netsuite", "adjustment_account": "Inventory Adjustment"}
+
+
+def shipment(n: int) -> str:
+    """The sample shipment file with its two shipments renumbered (SHP-n01, SHP-n02)."""
+    return SHIPMENT.replace("SHP-50", f"SHP-{n}0")
+
+
+def configure(root: Path, *targets: dict[str, Any]) -> Config:
+    to = [t["name"] for t in targets]
+    raw = {"source": [SOURCE], "target": list(targets),
+           "route": [{"doc_type": "shipment", "from": ["wms"], "to": to}]}  # fmt: skip
+    return config_module.parse(raw, root)
+
+
+def drop(root: Path, *files: tuple[str, str]) -> None:
+    for name, text in files:
+        (root / "inbound" / name).write_text(text, encoding="utf-8")
+
+
+def drain(config: Config) -> SqliteLedger:
+    ledger = SqliteLedger(config.ledger_path)
+    assert Service(config, ledger).run(once=True) == 0
+    return ledger
+
+
+def published(config: Config, target: str) -> list[Path]:
+    folder = config.target(target).local_dir
+    return sorted(p for p in folder.iterdir() if not p.name.endswith(".tmp")) if folder.exists() else []
+
+
+def accept_one(config: Config) -> tuple[SqliteLedger, Service]:
+    """A service that has accepted one shipment file and closed no batch yet."""
+    drop(config.state_dir, ("s1.csv", shipment(1)))
+    ledger = SqliteLedger(config.ledger_path)
+    service = Service(config, ledger)
+    wait_for(service.poll_once, timeout=10, what="the file to settle")
+    return ledger, service
+
+
+class TestConfig:
+    def test_batch_options_are_checked_with_the_rest(self, root: Path) -> None:
+        raw = {"target": [
+            {"name": "a", **NETSUITE, "batch_size": 0},
+            {"name": "b", **NETSUITE, "batch_window": "soon"},
+            {"name": "c", **NETSUITE, "batch_size": 10, "split": "document",
+             "file_name": "{layout}.{doc_id}.{file_id}.csv"},
+        ]}  # fmt: skip
+        with pytest.raises(ConfigError) as caught:
+            config_module.parse(raw, root)
+        text = str(caught.value)
+        assert "target[0].batch_size: must be greater than 0" in text
+        assert "target[1].batch_window: expected float" in text
+        assert "target[2].batch_size: one file per document (split) and batches exclude each other" in text
+
+    def test_a_size_alone_still_has_a_window(self, root: Path) -> None:
+        config = configure(root, {"name": "ns", **NETSUITE, "batch_size": 50})
+        target = config.target("ns")
+        assert (target.batched, target.batch_size, target.batch_window) == (True, 50, 300.0)
+        assert not configure(root, {"name": "ns", **NETSUITE}).target("ns").batched
+
+
+class TestBatches:
+    def test_a_batch_is_the_per_file_outputs_joined_under_one_header(self, root: Path) -> None:
+        config = configure(
+            root,
+            {"name": "each", **NETSUITE},
+            {"name": "joined", **NETSUITE, "batch_window": 3600},
+            {"name": "sage", "format": "sage100.shipment", "value_map": "wms_to_sage100",
+             "done_file": True, "batch_window": 3600},
+        )  # fmt: skip
+        drop(root, *((f"ship{n}.csv", shipment(n)) for n in range(3)))
+        ledger = drain(config)
+        assert [row.state for row in ledger.files()] == ["accepted"] * 3
+        # One output per file for the plain target, in the order the files were accepted.
+        by_file = {p.name.split(".")[-2]: p for p in published(config, "each")}
+        each = [by_file[row.file_id] for row in ledger.files()]
+        header, *_ = each[0].read_bytes().splitlines(keepends=True)
+        bodies = b"".join(p.read_bytes().removeprefix(header) for p in each)
+        (joined,) = published(config, "joined")
+        assert joined.read_bytes() == header + bodies
+        data, done = published(config, "sage")
+        assert done.name == data.name + ".ok"
+        text = data.read_text(encoding="cp1252")
+        assert text.count("RecordType,") == 3  # the three header rows once, not per file
+        assert text.count("\nH,") == 6
+
+    def test_batch_size_cuts_batches_and_every_record_goes_out_once(self, root: Path) -> None:
+        config = configure(root, {"name": "lines", "format": "jsonl", "batch_size": 2})
+        drop(root, *((f"s{n}.csv", shipment(n)) for n in range(5)))  # two shipments each
+        ledger = drain(config)
+        outputs = published(config, "lines")
+        sizes = sorted(len(p.read_text().splitlines()) for p in outputs)
+        assert sizes == [2, 2, 2, 2, 2]
+        ids = sorted(json.loads(line)["doc_id"] for p in outputs for line in p.read_text().splitlines())
+        assert ids == sorted(f"SHP-{n}00{k}" for n in range(5) for k in (1, 2))
+        assert [b.records for b in ledger.batches("published")] == [2] * 5
+
+    def test_drain_closes_a_partial_batch(self, root: Path) -> None:
+        config = configure(root, {"name": "lines", "format": "jsonl", "batch_size": 4})
+        drop(root, *((f"s{n}.csv", shipment(n)) for n in range(3)))
+        drain(config)
+        assert sorted(len(p.read_text().splitlines()) for p in published(config, "lines")) == [2, 4]
+
+    def test_the_window_holds_a_batch_open_until_it_passes(self, root: Path) -> None:
+        config = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 1.5})
+        ledger, service = accept_one(config)
+        service.pipeline.batcher.flush()
+        assert [row.state for row in ledger.files()] == ["accepted"]
+        assert published(config, "lines") == []
+        assert report.status(config)["batches"][0]["waiting_records"] == 2
+        due = service.pipeline.batcher.next_due()
+        assert due is not None and 0 < due <= 1.5
+
+        def flushed() -> bool:
+            service.pipeline.batcher.flush()
+            return bool(published(config, "lines"))
+
+        wait_for(flushed, timeout=20, what="the window to close")
+        assert service.pipeline.batcher.next_due() is None
+        (row,) = ledger.files()
+        text = report.trace(ledger, row.file_id)
+        (batch,) = ledger.batches("published")
+        assert f"batched for lines: {batch.batch_id} (2 records)" in text
+        assert "batch_published" in text
+        assert f"file {row.file_id}" in report.trace(ledger, batch.batch_id)
+
+    def test_a_refused_record_quarantines_its_file_and_leaves_nothing_waiting(self, root: Path) -> None:
+        config = configure(root, {"name": "sage", "format": "sage100.shipment", "value_map": "wms_to_sage100",
+                                  "batch_window": 3600})  # fmt: skip
+        drop(root, ("long.csv", shipment(1).replace("0001240", "SO-00001240")), ("ok.csv", shipment(2)))
+        ledger = drain(config)
+        assert {row.original_name: row.state for row in ledger.files()} == {
+            "long.csv": "quarantined", "ok.csv": "accepted"}  # fmt: skip
+        (batch,) = ledger.batches("published")
+        assert batch.records == 2
+        assert ledger.backlog("sage").records == 0
+        assert ledger.db.execute("SELECT COUNT(*) FROM batch_items WHERE state = 'staged'").fetchone()[0] == 0
+
+    def test_the_same_document_twice_waits_for_the_next_batch(self, root: Path) -> None:
+        # NetSuite would merge two rows groups with one external id; a replacement waits its turn.
+        config = configure(root, {"name": "ns", **NETSUITE, "batch_window": 3600})
+        drop(root, ("a.csv", shipment(1)), ("b.csv", shipment(1).replace(",10,10,", ",9,10,")))
+        ledger = drain(config)
+        batches = ledger.batches("published")
+        assert [b.records for b in batches] == [2, 2]
+        config_dir = config.target("ns").local_dir
+        first, second = (config_dir / f"item_fulfillment.batch.{b.batch_id}.csv" for b in batches)
+        assert ",widget-1,DC1,10," in first.read_text() and ",widget-1,DC1,9," in second.read_text()
+
+
+class TestRecovery:
+    def test_a_crash_while_writing_writes_the_batch_again(self, root: Path) -> None:
+        config = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 3600})
+        ledger, service = accept_one(config)
+        batch = ledger.close_batch(new_file_id(), "lines", None, now())
+        assert batch is not None
+        half = service.pipeline.batcher._opener(batch)("half.jsonl")
+        half.write(b"{partial")
+        half.close()
+        ledger.close()
+        ledger = drain(config)
+        (output,) = published(config, "lines")
+        assert output.name == f"batch.{batch.batch_id}.jsonl"
+        assert len(output.read_text().splitlines()) == 2
+        assert [b.state for b in ledger.batches("published")] == ["published"]
+
+    def test_a_crash_while_publishing_finishes_without_publishing_twice(self, root: Path) -> None:
+        config = configure(root, {"name": "sage", "format": "sage100.shipment", "value_map": "wms_to_sage100",
+                                  "done_file": True, "batch_window": 3600})  # fmt: skip
+        ledger, service = accept_one(config)
+        batch = ledger.close_batch(new_file_id(), "sage", None, now())
+        assert batch is not None
+        batcher = service.pipeline.batcher
+        batcher._write(batch)
+        # The data file was renamed, then the process died before the done-file and the ledger.
+        (data, tmp, _), _done = ledger.batch_outputs(batch.batch_id)
+        batcher.deliveries["sage"].publish(tmp, data)
+        ledger.close()
+        ledger = drain(config)
+        assert [p.name for p in published(config, "sage")] == [data, data + ".ok"]
+        (row,) = ledger.files()
+        assert [e for _, e, _ in ledger.events(row.file_id)].count("batch_published") == 1
+
+    def test_an_unreachable_destination_postpones_the_batch_not_the_file(self, root: Path) -> None:
+        config = configure(root, {"name": "lines", "format": "jsonl", "deliver": "local:blocked/out",
+                                  "batch_window": 3600})  # fmt: skip
+        (root / "blocked").write_text("a file where the target folder's parent should be")
+        drop(root, ("s1.csv", shipment(1)), ("s2.csv", shipment(2)))
+        ledger = drain(config)
+        assert {row.state for row in ledger.files()} == {"accepted"}
+        (waiting,) = report.status(config)["batches"]
+        assert len(waiting["unpublished_batches"]) == 1
+        (root / "blocked").unlink()
+        assert Service(config, ledger).retry_postponed()
+        (output,) = (root / "blocked" / "out").iterdir()
+        assert len(output.read_text().splitlines()) == 4
+
+
+@pytest.mark.service
+def test_the_service_publishes_a_batch_when_its_window_closes_and_stops_warmly(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        '[[source]]\nname = "wms"\nside = "wms"\nsettle_seconds = 0.1\npoll_seconds = 0.2\n\n'
+        '[[target]]\nname = "ns"\nformat = "netsuite"\nadjustment_account = "Adj"\nbatch_window = 2\n\n'
+        '[[route]]\ndoc_type = "shipment"\nfrom = ["wms"]\nto = ["ns"]\n',
+        encoding="utf-8",
+    )
+    assert run_cli("--config", config, "--root", root, "config", "check").returncode == 0
+    log = (tmp_path / "service.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--config", str(config), "--root", str(root), "run"],
+        stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        drop(root, ("a.csv", shipment(1)), ("b.csv", shipment(2)))
+        outbound = root / "outbound" / "ns"
+        wait_for(lambda: outbound.exists() and any(outbound.glob("*.csv")), 30, "the batch")
+        (output,) = outbound.glob("*.csv")
+        assert output.read_text().count("SHP-") == 6  # both files' three lines, one header
+        status = run_cli("--config", config, "--root", root, "status", "--json")
+        (batches,) = json.loads(status.stdout)["batches"]
+        assert batches["waiting_records"] == 0 and batches["unpublished_batches"] == []
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        log.close()

@@ -4,8 +4,8 @@ Sage 100 VI, NetSuite, QuickBooks and canonical CSV differ in columns, not in pl
 writes rows of text cells into one file per layout per input file (or per document), in an
 encoding its consumer reads, with an optional header row and an optional empty done-file
 (`<name>.ok`) that a polling consumer waits for. Files are cut per input file or per
-document (`split`); batching several input files into one output by size or time window is
-not offered: an output belongs to one input file, which keeps publishing exactly-once. A cell
+document (`split`); a batch of several input files (batching.py) reaches the writer as one
+input whose `{stem}` is `batch` and whose `{file_id}` is the batch id. A cell
 that the encoding cannot carry, or that would break the row (a line break, or a delimiter
 where quoting is off), is refused with a located finding rather than replaced, because a `?`
 in an item code posts to the wrong item.

@@ -173,6 +173,19 @@ class TestBatches:
         first, second = (config_dir / f"item_fulfillment.batch.{b.batch_id}.csv" for b in batches)
         assert ",widget-1,DC1,10," in first.read_text() and ",widget-1,DC1,9," in second.read_text()
 
+    def test_an_edifact_batch_is_one_interchange_with_every_message(self, root: Path) -> None:
+        config = configure(root, {"name": "edi", "format": "edifact", "sender": "4012345000009",
+                                  "receiver": "5412345000013", "batch_window": 3600})  # fmt: skip
+        drop(root, ("a.csv", shipment(1)), ("b.csv", shipment(2)))
+        drain(config)
+        (output,) = published(config, "edi")
+        segments = output.read_text(encoding="latin-1").replace("\n", "").split("'")
+        assert [s[:3] for s in segments].count("UNB") == 1
+        assert [s.split("+")[1] for s in segments if s.startswith("BGM")] == [
+            "351", "351", "351", "351"]  # fmt: skip
+        (unz,) = [s for s in segments if s.startswith("UNZ")]
+        assert unz.split("+")[1] == "4"
+
 
 class TestRecovery:
     def test_a_crash_while_writing_writes_the_batch_again(self, root: Path) -> None:

@@ -121,6 +121,8 @@ class Service:
                 if self.stop_requested:
                     return progressed
                 self.handle(source, candidate)
+                # A full batch goes out now, not after the burst.
+                self.pipeline.batcher.flush()
                 progressed = True
         return progressed
 

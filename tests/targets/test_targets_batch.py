@@ -268,3 +268,48 @@ def test_the_service_publishes_a_batch_when_its_window_closes_and_stops_warmly(t
             proc.kill()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.mark.service
+def test_sigkill_while_batches_are_written_then_restart_sends_every_record_once(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        '[[source]]\nname = "inbound"\nsettle_seconds = 0.1\npoll_seconds = 0.2\n\n'
+        '[[target]]\nname = "lines"\nformat = "jsonl"\nbatch_size = 4\n\n'
+        '[[route]]\ndoc_type = "inventory_adjustment"\nto = ["lines"]\n',
+        encoding="utf-8",
+    )
+    names = [f"adj{i:02}" for i in range(30)]
+    for name in names:
+        rows = "".join(f"{name},SKU-{k},delta,{k}\n" for k in range(2000))
+        (root / "inbound" / f"{name}.csv").write_text("adjustment_id,sku,mode,quantity_change\n" + rows)
+    log = (tmp_path / "service.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--config", str(config), "--root", str(root), "run"],
+        stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+    )  # fmt: skip
+    outbound = root / "outbound" / "lines"
+    try:
+        wait_for(lambda: outbound.exists() and any(outbound.glob("*.jsonl")), 60, "a first batch")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    result = run_cli("--config", config, "--root", root, "run", "--once")
+    assert result.returncode == 0, result.stderr
+    assert not list(outbound.glob("*.tmp"))
+    sent = [
+        json.loads(line)["doc_id"] for p in outbound.glob("*.jsonl") for line in p.read_text().splitlines()
+    ]
+    assert sorted(sent) == names
+    ledger = SqliteLedger(root / "gateway.db")
+    try:
+        assert {row.state for row in ledger.files()} == {"accepted"}
+        assert ledger.batches("writing", "publishing") == []
+        assert ledger.backlog("lines").records == 0
+    finally:
+        ledger.close()

@@ -16,7 +16,7 @@ each column says where its value comes from and the rules the consumer enforces:
 |            | join (values joined by `separator`), product (of the paths, rounded to `scale`), |
 |            | total (sum of `product` over the `over` list: balancing rows)               |
 | `max`      | the longest value the consumer stores                                        |
-| `scale`, `digits` | decimals allowed, and digits in all (`16.6` is digits 16, scale 6)    |
+| `scale`, `digits` | decimals allowed, and digits in all (`14.6`: 8 before the point, 6 after) |
 | `width`    | zerofill width                                                               |
 | `negate`   | write the number with the opposite sign (IIF credit rows)                    |
 | `map`      | a value-map kind: warehouse, uom, carrier, reason_code, ...                  |

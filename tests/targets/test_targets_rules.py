@@ -78,8 +78,8 @@ def test_sage_writes_codes_upper_case_and_dates_yyyymmdd() -> None:
         (so(customer_id="01-" + "C" * 21), "CustomerNo", "too_long", "max 20"),
         (so(warehouse="MAIN"), "WarehouseCode", "too_long", "max 3"),
         (so(line={"sku": "X" * 31}), "ItemCode, line 1", "too_long", "max 30"),
-        (so(line={"quantity": "1.1234567"}), "QuantityOrdered, line 1", "too_precise", "16.6"),
-        (so(line={"quantity": "12345678901"}), "QuantityOrdered, line 1", "too_large", "16.6"),
+        (so(line={"quantity": "1.1234567"}), "QuantityOrdered, line 1", "too_precise", "14.6"),
+        (so(line={"quantity": "12345678901"}), "QuantityOrdered, line 1", "too_large", "14.6"),
         (so(line={"quantity": "NaN"}), "QuantityOrdered, line 1", "not_numeric", "decimal"),
         (so(order_date="26/11/2026"), "OrderDate", "bad_date", "date"),
         (so(ship_to={"address_lines": list("abcd")}), "ship_to.address_lines", "too_many", "at most 3"),
@@ -93,6 +93,68 @@ def test_sage_refuses_with_field_and_rule(record: dict[str, Any], field: str, co
     assert finding.location["record"] == "SO1"
     assert rule in (finding.rule or "")
     assert memory.data == {}, "a refused document writes nothing"
+
+
+def product(**extra: Any) -> dict[str, Any]:
+    return {"doc_type": "product", "doc_id": "P1", "sku": "P1", **extra}
+
+
+def customer(**extra: Any) -> dict[str, Any]:
+    return {"doc_type": "customer", "doc_id": "C1", "customer_id": "C1", "name": "Acme", **extra}
+
+
+# Lengths and precisions checked against the Sage 100 file layouts (deploy/sage100/README.md):
+# the value at the limit is written, one character or digit more is refused.
+@pytest.mark.parametrize(
+    ("build", "at_limit", "over", "field", "code", "rule"),
+    [
+        # Sage's 16.6 counts the point and the sign: 8 integer digits and 6 decimals.
+        (lambda v: so(line={"quantity": v}), "99999999.999999", "100000000",
+         "QuantityOrdered, line 1", "too_large", "QuantityOrdered: decimal, 14.6"),
+        (lambda v: so(line={"unit_price": v}), "-99999999.5", "-123456789",
+         "UnitPrice, line 1", "too_large", "UnitPrice: decimal, 14.6"),
+        (lambda v: adjustment(quantity_change=v), "-99999999", "-100000000",
+         "TransactionQty, line 1", "too_large", "TransactionQty: decimal, 14.6"),
+        (lambda v: product(unit_cost=v), "12345678.123456", "123456789.1",
+         "StandardUnitCost", "too_large", "StandardUnitCost: decimal, 14.6"),
+        # CI_Item has no Weight field: ShipWeight is a string of 10.
+        (lambda v: product(weight=v), "1234567.25", "12345678.25",
+         "ShipWeight", "too_long", "ShipWeight: decimal, max 10"),
+        (lambda v: so(customer_po=v), "P" * 15, "P" * 16,
+         "CustomerPONo", "too_long", "CustomerPONo: text, max 15"),
+        (lambda v: so(ship_to={"city": v}), "C" * 20, "C" * 21,
+         "ShipToCity", "too_long", "ShipToCity: text, max 20"),
+        (lambda v: so(carrier=v), "V" * 15, "V" * 16,
+         "ShipVia", "too_long", "ShipVia: code, max 15, upper-case"),
+        (lambda v: customer(name=v), "N" * 30, "N" * 31,
+         "CustomerName", "too_long", "CustomerName: text, max 30"),
+        (lambda v: customer(bill_to={"address_lines": [v]}), "A" * 30, "A" * 31,
+         "AddressLine1", "too_long", "AddressLine1: text, max 30"),
+        (lambda v: customer(bill_to={"postal_code": v}), "K1A 0B1 CA", "K1A 0B1 CAN",
+         "ZipCode", "too_long", "ZipCode: code, max 10, upper-case"),
+    ],
+)  # fmt: skip
+def test_sage_verified_limits(build: Any, at_limit: str, over: str, field: str, code: str, rule: str) -> None:
+    findings, memory = write("sage100", [build(at_limit)])
+    assert findings == [], [f.render("in.csv") for f in findings]
+    assert memory.data, "the value at the limit is written"
+    findings, memory = write("sage100", [build(over)])
+    finding = next(f for f in findings if f.location.get("field") == field)
+    assert finding.code == code
+    assert finding.location["record"] in ("SO1", "A1", "P1", "C1")
+    assert (finding.rule or "").endswith(rule)
+    assert memory.data == {}, "a refused document writes nothing"
+
+
+def test_sage_writes_ship_weight_and_an_upper_case_zip_code() -> None:
+    findings, memory = write("sage100", [product(weight="0.250")])
+    assert findings == []
+    text = memory.data["product.in.F1.csv"].decode("cp1252")
+    assert text.split("\r\n")[0].endswith(",StandardUnitCost,ShipWeight")
+    assert text.endswith(",0.25\r\n")
+    findings, memory = write("sage100", [customer(bill_to={"postal_code": "k1a 0b1"})])
+    assert findings == []
+    assert ",K1A 0B1," in memory.data["customer.in.F1.csv"].decode("cp1252")
 
 
 def test_sage_refuses_a_count_as_an_adjustment() -> None:

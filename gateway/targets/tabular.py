@@ -8,6 +8,7 @@ format names it (`sage100.shipment`); a document no enabled layout takes is a fi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from gateway.canonical.records import Record
@@ -190,11 +191,13 @@ class LayoutTarget:
 
     @classmethod
     def enabled_layouts(cls, config: TargetConfig) -> list[Layout]:
-        """All layouts of the family, or the one the format names after a dot."""
+        """All layouts of the family, or the one the format names after a dot, with the
+        `lengths` the site's consumer stores (a newer release's wider names, say)."""
         family = layouts(cls.family)
         _, _, named = config.format.partition(".")
         wanted = config.options.get("layouts", [named] if named else list(family))
-        return [family[name] for name in wanted if name in family]
+        lengths = config.options.get("lengths", {})
+        return [with_lengths(family[name], lengths) for name in wanted if name in family]
 
     @classmethod
     def make_settings(cls, config: TargetConfig) -> Settings:
@@ -204,7 +207,7 @@ class LayoutTarget:
     @classmethod
     def check(cls, config: TargetConfig) -> list[str]:
         """Problems with the options: the common ones, layouts, value map and the family's own."""
-        problems = check_options(config, cls.defaults, {"layouts", *cls.extra_options})
+        problems = check_options(config, cls.defaults, {"layouts", "lengths", *cls.extra_options})
         family = layouts(cls.family)
         _, _, named = config.format.partition(".")
         wanted = config.options.get("layouts", [named] if named else list(family))
@@ -216,6 +219,7 @@ class LayoutTarget:
                 for w in wanted
                 if w not in family
             ]
+        problems += _length_problems(config.options.get("lengths", {}), list(family.values()))
         for key, kind in cls.extra_options.items():
             if key in config.options and not isinstance(config.options[key], kind):
                 problems.append(f"{key}: expected {kind.__name__}")
@@ -233,3 +237,30 @@ class LayoutTarget:
     def formats(cls) -> dict[str, type[LayoutTarget]]:
         """The registry entries: the family name, and one `family.layout` per layout."""
         return {cls.format: cls, **{f"{cls.format}.{name}": cls for name in layouts(cls.family)}}
+
+
+def with_lengths(layout: Layout, lengths: dict[str, int]) -> Layout:
+    """The layout with the maximum length of the named columns replaced."""
+    if not lengths:
+        return layout
+    records = tuple(
+        replace(record, columns=tuple(
+            replace(column, max=lengths[column.name]) if column.name in lengths and column.max else column
+            for column in record.columns
+        ))
+        for record in layout.records
+    )  # fmt: skip
+    return replace(layout, records=records)
+
+
+def _length_problems(lengths: Any, family: list[Layout]) -> list[str]:
+    if not isinstance(lengths, dict):
+        return ["lengths: expected a table of column = length"]
+    limited = {c.name for lay in family for rec in lay.records for c in rec.columns if c.max}
+    problems = []
+    for name, length in lengths.items():
+        if name not in limited:
+            problems.append(f"lengths.{name}: no column of that name has a length")
+        elif not isinstance(length, int) or isinstance(length, bool) or not 0 < length <= 4096:
+            problems.append(f"lengths.{name}: expected a whole number from 1 to 4096")
+    return problems

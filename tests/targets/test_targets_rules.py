@@ -146,6 +146,16 @@ def test_sage_verified_limits(build: Any, at_limit: str, over: str, field: str, 
     assert memory.data == {}, "a refused document writes nothing"
 
 
+def test_lengths_option_widens_a_column_for_a_newer_release() -> None:
+    # Current Sage 100 releases store 50-character customer names (deploy/sage100/README.md).
+    findings, memory = write("sage100", [customer(name="N" * 50)], lengths={"CustomerName": 50})
+    assert findings == [] and memory.data
+    findings, _ = write("sage100", [customer(name="N" * 51)], lengths={"CustomerName": 50})
+    assert [f.rule for f in findings] == ["customer: CustomerName: text, max 50"]
+    findings, _ = write("sage100", [customer(name="N" * 31)])
+    assert [f.code for f in findings] == ["too_long"], "the default stays the older, safer length"
+
+
 def test_sage_writes_ship_weight_and_an_upper_case_zip_code() -> None:
     findings, memory = write("sage100", [product(weight="0.250")])
     assert findings == []
@@ -288,6 +298,9 @@ def test_header_off_and_lf_line_endings() -> None:
         ("quickbooks_iif", {"delimiter": ","}, "delimiter: IIF is always tab-delimited"),
         ("quickbooks_iif", {"header": False}, "header: IIF needs its"),
         ("quickbooks_online", {"due_days": 900}, "due_days: must be between 0 and 365"),
+        ("sage100", {"lengths": {"CustomerNmae": 50}}, "lengths.CustomerNmae: no column of that name"),
+        ("sage100", {"lengths": {"CustomerName": "50"}}, "lengths.CustomerName: expected a whole number"),
+        ("netsuite", {"lengths": [50]}, "lengths: expected a table"),
         ("canonical_csv", {"x": 1}, "x: unknown option"),
         ("canonical_csv", {"value_map": "wms_to_sage100"}, "value_map: canonical CSV keeps canonical values"),
     ],

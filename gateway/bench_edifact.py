@@ -75,7 +75,7 @@ def gateway_parse_validate(text: str) -> tuple[int, int]:
         findings.append((code, message, kw))
 
     scanner = Scanner(_blocks(text))
-    envelope = Envelope(report, lambda _ic: None, scanner.parse)
+    envelope = Envelope(report, lambda _ic: None, scanner)
     schema = schema_for("ORDERS_D96A")
     assert schema is not None
     for batch in scanner.batches():

@@ -160,7 +160,7 @@ class _Run:
         self.scanner = scanner = Scanner(
             self.blocks(), max_segment=int(self.options.get("edifact_max_segment", MAX_SEGMENT))
         )
-        envelope = Envelope(ctx.add, self.on_interchange, scanner.parse)
+        envelope = Envelope(ctx.add, self.on_interchange, scanner)
         strict = self.options.get("edifact_charset_check", "strict") != "off"
         last = 0
         try:

@@ -85,7 +85,7 @@ def headers(path: Path, codec: str) -> tuple[Interchange | None, list[MessageHea
     with path.open(encoding=codec, errors="replace") as fh:
         text_blocks = iter(lambda: fh.read(1 << 18), "")
         scanner = Scanner(text_blocks)
-        envelope = Envelope(lambda *_a, **_k: None, interchanges.append, scanner.parse)
+        envelope = Envelope(lambda *_a, **_k: None, interchanges.append, scanner)
         try:
             for batch in scanner.batches():
                 done = (

@@ -58,7 +58,7 @@ class Message:
     association: str
     interchange: Interchange
     start: int
-    parse: Callable[[str, int], Segment]
+    scanner: Scanner
     raws: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     group_ref: str | None = None
@@ -68,6 +68,11 @@ class Message:
     def directory(self) -> str:
         """The directory, e.g. `D96A`."""
         return f"{self.version}{self.release}"
+
+    @property
+    def parse(self) -> Callable[[str, int], Segment]:
+        """Tokenizes one of the message's texts, under the scanner's current service characters."""
+        return self.scanner.parse
 
     @property
     def segments(self) -> list[Segment]:
@@ -99,10 +104,11 @@ class Envelope:
         self,
         report: Report,
         on_interchange: Callable[[Interchange], None],
-        parse: Callable[[str, int], Segment] | None = None,
+        scanner: Scanner | None = None,
     ) -> None:
         self.report = report
-        self.parse = parse or Scanner(()).parse
+        self.scanner = scanner or Scanner(())
+        self.parse = self.scanner.parse
         self.handlers: dict[str, Callable[[Segment], Message | None]] = {
             tag: getattr(self, f"_{tag.lower()}") for tag in SERVICE
         }
@@ -359,7 +365,7 @@ class Envelope:
                     **_at(seg, 2, component),
                 )
         self.message = Message(
-            ref, kind, version, release, agency, association, self.interchange, seg.index, self.parse,
+            ref, kind, version, release, agency, association, self.interchange, seg.index, self.scanner,
             [seg.raw], [seg.tag], self.group_ref,
         )  # fmt: skip
         self.messages += 1

@@ -8,7 +8,10 @@ the mappings rely on. A message file may borrow another's table (`structure_from
 directory may `extend` another, which is how EANCOM 2002 (D01B) states only where it differs.
 
 Element checks are cached per distinct segment text: real interchanges repeat the same segments
-(`QTY+21:8`, `UNS+S`) thousands of times, and a segment's validity depends only on its text.
+(`QTY+21:8`, `UNS+S`) thousands of times, and a segment's validity depends only on its text and
+the service characters. The texts not seen before are first matched, all of a message's at once,
+against a pattern compiled from the same definitions (`edifact_fastpath`); only when that fails
+does each go through the detailed check, which locates the problems.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.formats.edifact_envelope import Message, Report
-from gateway.formats.edifact_syntax import Element, Segment
+from gateway.formats.edifact_fastpath import NEVER, Chars
+from gateway.formats.edifact_syntax import Delimiters, Element, Segment
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "edifact"
 _FORMAT = re.compile(r"(an|a|n)(\.\.)?([0-9]+)")
@@ -60,6 +64,19 @@ class Simple:
             return "unknown_code", "is not in the code list"
         return None
 
+    def pattern(self, chars: Chars) -> str:
+        """The non-empty values `problem` accepts, as a pattern (edifact_fastpath)."""
+        if self.codes is not None:
+            return chars.codes([code for code in self.codes if self.problem(code) is None])
+        low = self.max if self.fixed else 1
+        if not 1 <= low <= self.max:
+            return NEVER  # no value of length zero or less is ever checked, let alone accepted
+        if self.kind == "n":
+            return chars.numeric(low, self.max)
+        if self.kind == "a":
+            return chars.alphabetic(low, self.max)
+        return chars.text(low, self.max)
+
 
 @dataclass(frozen=True)
 class Composite:
@@ -68,6 +85,11 @@ class Composite:
     id: str
     mandatory: bool
     components: tuple[Simple, ...]
+
+    def pattern(self, chars: Chars) -> str:
+        """The texts of this composite the detailed check accepts, empty ones included when
+        it is optional (edifact_fastpath)."""
+        return chars.composite([(c.pattern(chars), c.mandatory) for c in self.components], self.mandatory)
 
 
 @dataclass(frozen=True)
@@ -97,6 +119,7 @@ class GroupNode:
 
 Node = SegmentNode | GroupNode
 Problem = tuple[str, str, int, int | None, str, str]  # code, message, element, component, value, rule
+Dialect = tuple[Delimiters, str | None]  # service characters and syntax 4 repetition separator
 
 
 def _simple(raw: list[Any], codes: dict[str, frozenset[str]]) -> Simple:
@@ -147,28 +170,48 @@ class MessageSchema:
             for tag, elements in directory(data["directory"]).items()
         }
         self.structure = tuple(_node(n) for n in table["structure"])
-        self.known_good: dict[str, set[str]] = {}
-        self.known_bad: dict[str, dict[str, tuple[Problem, ...]]] = {}
+        self.known_good: dict[Dialect, set[str]] = {}
+        self.known_bad: dict[Dialect, dict[str, tuple[Problem, ...]]] = {}
+        self.fast: dict[Dialect, re.Pattern[str] | None] = {}
         self.shapes: dict[str, tuple[tuple[str, str, dict[str, Any]], ...]] = {}
+
+    def forget(self) -> None:
+        """Drop what was learnt about segment texts and message shapes; patterns stay compiled."""
+        self.known_good.clear()
+        self.known_bad.clear()
+        self.shapes.clear()
 
     def check(self, message: Message, report: Report) -> None:
         """Report every structure and element problem of `message`."""
         self._structure(message, report)
-        # The same text means the same elements only under the same service characters.
-        una = message.interchange.una.una if message.interchange.una else ""
-        good = self.known_good.setdefault(una, set())
-        bad = self.known_bad.setdefault(una, {})
+        # The same text means the same elements only under the same service characters, and
+        # those are the scanner's: the ones `message.parse` splits with.
+        scanner = message.scanner
+        dialect = (scanner.delimiters, scanner.repetition)
+        good = self.known_good.setdefault(dialect, set())
+        bad = self.known_bad.setdefault(dialect, {})
         if len(good) > _CACHE_LIMIT:
             good.clear()
         if len(bad) > _CACHE_LIMIT:
             bad.clear()
+        fast = self.pattern(dialect)
+        raws = message.raws
+        unseen = set(raws).difference(good)
+        # The envelope checks UNH and UNT; each is unique, so never cache them.
+        unseen.discard(raws[0])
+        if message.tags[-1] == "UNT":
+            unseen.discard(raws[-1])
+        if fast is not None and fast.fullmatch(dialect[0].terminator.join(unseen)):
+            good.update(unseen)
+            return
         flagged: dict[str, tuple[Problem, ...]] = {}
-        for raw in set(message.raws).difference(good):
+        for raw in unseen:
             problems = bad.get(raw)
             if problems is None:
-                if raw[:3] in ("UNH", "UNT"):
-                    continue  # the envelope checks these; each is unique, so never cache them
-                problems = tuple(self._elements(message.parse(raw, 0)))
+                if fast is not None and fast.fullmatch(raw):
+                    good.add(raw)
+                    continue
+                problems = self.problems(message.parse(raw, 0))
                 if not problems:
                     good.add(raw)
                     continue
@@ -186,6 +229,33 @@ class MessageSchema:
                 if component is not None:
                     where["component"] = component
                 report(code, text, value=value or None, rule=rule, **where)
+
+    def problems(self, seg: Segment) -> tuple[Problem, ...]:
+        """The detailed element check of one segment: every problem, located."""
+        return tuple(self._elements(seg))
+
+    def pattern(self, dialect: Dialect) -> re.Pattern[str] | None:
+        """A pattern accepting any run of this directory's segments (joined by the terminator)
+        that `problems` finds nothing wrong with, under `dialect`; None when its service
+        characters rule the fast path out."""
+        if dialect not in self.fast:
+            self.fast[dialect] = self._compile(dialect)
+        return self.fast[dialect]
+
+    def _compile(self, dialect: Dialect) -> re.Pattern[str] | None:
+        chars = Chars.of(*dialect)
+        if chars is None:
+            return None
+        elements: dict[str, list[tuple[str, bool]]] = {}
+        for tag, specs in self.segments.items():
+            if tag in ("UNH", "UNT"):
+                continue  # left to the envelope
+            parts = elements[tag] = []
+            for spec in specs:
+                value = spec.pattern(chars)
+                parts.append((value if isinstance(spec, Composite) else chars.simple(value, spec.mandatory),
+                              spec.mandatory))  # fmt: skip
+        return chars.segments(elements)
 
     def _rule(self, tag: str, spec: Simple | Composite) -> str:
         fmt = f" {spec.format}" if isinstance(spec, Simple) else ""

@@ -164,13 +164,48 @@ class Envelope:
         for k in found:
             if k > start:
                 self._data(raws, tags, start, k, batch.base)
-            finished = self.feed(self.parse(raws[k], batch.base + k))
-            if finished is not None:
+            raw, tag = raws[k], tags[k]
+            # Most UNH and UNT are plain and right: those need neither tokenizing nor the checks.
+            if tag == "UNT" and (finished := self._plain_unt(raw)) is not None:
                 done.append(finished)
+            elif not (tag == "UNH" and self._plain_unh(raw, batch.base + k)):
+                finished = self.feed(self.parse(raw, batch.base + k))
+                if finished is not None:
+                    done.append(finished)
             start = k + 1
         if start < len(raws):
             self._data(raws, tags, start, len(raws), batch.base)
         return done
+
+    def _plain_unt(self, raw: str) -> Message | None:
+        """The open message, closed, when `raw` is its UNT and `_unt` would find nothing wrong:
+        without a release, component or repetition character, splitting is all tokenizing does."""
+        message = self.message
+        d, repetition = self.scanner.delimiters, self.scanner.repetition
+        if message is None or d.release in raw or d.component in raw or (repetition and repetition in raw):
+            return None
+        if raw.split(d.data)[1:] != [str(len(message.raws) + 1), message.ref]:
+            return None
+        self.message = None
+        message.raws.append(raw)
+        message.tags.append("UNT")
+        return message
+
+    def _plain_unh(self, raw: str, index: int) -> bool:
+        """Open a message when `raw` is a UNH that `_unh` would find nothing wrong with."""
+        if self.message is not None or self.interchange is None:
+            return False
+        d = self.scanner.delimiters
+        if d.release in raw or (self.scanner.repetition and self.scanner.repetition in raw):
+            return False
+        parts = raw.split(d.data)
+        if len(parts) < 3 or d.component in parts[1] or not 0 < len(parts[1]) <= 14:
+            return False
+        kind, version, release, agency, association = [*parts[2].split(d.component), "", "", "", ""][:5]
+        if not (kind and version and release and agency):
+            return False
+        self._open(parts[1], kind, version, release, agency, association, index, raw)
+        return True
 
     def _data(self, raws: list[str], tags: list[str], i: int, j: int, base: int) -> None:
         if self.message is not None:
@@ -364,13 +399,20 @@ class Envelope:
                     rule="UNH S009 mandatory components",
                     **_at(seg, 2, component),
                 )
+        self._open(ref, kind, version, release, agency, association, seg.index, seg.raw)
+        return done
+
+    def _open(
+        self, ref: str, kind: str, version: str, release: str, agency: str, association: str, start: int,
+        raw: str,
+    ) -> None:  # fmt: skip
+        assert self.interchange is not None
         self.message = Message(
-            ref, kind, version, release, agency, association, self.interchange, seg.index, self.scanner,
-            [seg.raw], [seg.tag], self.group_ref,
+            ref, kind, version, release, agency, association, self.interchange, start, self.scanner,
+            [raw], ["UNH"], self.group_ref,
         )  # fmt: skip
         self.messages += 1
         self.group_messages += 1
-        return done
 
     def _unt(self, seg: Segment) -> Message | None:
         message, self.message = self.message, None

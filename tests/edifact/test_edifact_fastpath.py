@@ -1,9 +1,11 @@
-"""The element fast path is sound: whatever its pattern accepts, the detailed check passes.
+"""The fast paths are sound: they only ever skip work that would have found nothing.
 
-Segment texts are generated for every segment of every shipped schema, from values that keep to
-the element's format and code list and from mutations of them (too long, wrong characters,
-service characters, released ones, missing or extra elements and components), under several
-sets of service characters. Real files must give the same findings with and without it.
+The element fast path: segment texts are generated for every segment of every shipped schema,
+from values that keep to the element's format and code list and from mutations of them (too
+long, wrong characters, service characters, released ones, missing or extra elements and
+components), under several sets of service characters; whatever the pattern accepts, the
+detailed check must pass. The envelope's plain UNH and UNT: edited interchanges of many messages.
+Real files, and random edits of them, must give the same findings with every fast path off.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from helpers_edifact import ORDER, validate
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from gateway.bench_edifact import interchange
 from gateway.config import Config
+from gateway.formats.edifact_envelope import Envelope
 from gateway.formats.edifact_schema import SCHEMA_DIR, Composite, MessageSchema, Simple, schema_for
 from gateway.formats.edifact_segment import Delimiters, ends_released, split_escaped
 from gateway.formats.edifact_syntax import Scanner, SyntaxFault
@@ -164,11 +168,13 @@ def test_released_characters_count_once() -> None:
 
 
 def findings(path: Path, config: Config, fast: bool, monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every finding of reading `path`, from freshly loaded schemas, with or without the fast path."""
+    """Every finding of reading `path`, from freshly loaded schemas, with or without fast paths."""
     schema_for.cache_clear()
     with monkeypatch.context() as patch:
         if not fast:
             patch.setattr(MessageSchema, "pattern", lambda _self, _dialect: None)
+            patch.setattr(Envelope, "_plain_unh", lambda _self, _raw, _index: False)
+            patch.setattr(Envelope, "_plain_unt", lambda _self, _raw: None)
         report = validate(path, config)
     schema_for.cache_clear()
     return [(f.code, f.message, f.location, f.value, f.rule) for f in report.findings]
@@ -217,5 +223,36 @@ def test_edited_files_give_the_same_findings_without_the_fast_path(
         text = text[:at] + insert + text[at + cut :]
     path = tmp_path / "edited.edi"
     path.write_bytes(text.encode("latin-1"))
+    with_fast = findings(path, make_config(), True, monkeypatch)
+    assert with_fast == findings(path, make_config(), False, monkeypatch)
+
+
+MANY = interchange(20_000)  # about thirty messages: most UNH and UNT arrive in raw batches
+SERVICE_EDITS = st.lists(
+    st.tuples(
+        st.sampled_from([i for i in range(len(MANY)) if MANY.startswith(("UNH+", "UNT+"), i)]),
+        st.integers(min_value=0, max_value=20),
+        st.integers(min_value=0, max_value=3),
+        st.text(alphabet="+:?'*019AZ", max_size=3),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=SERVICE_EDITS)
+def test_edited_message_headers_and_trailers_give_the_same_findings(
+    tmp_path: Path,
+    make_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch,
+    edits: list[tuple[int, int, int, str]],
+) -> None:
+    text = MANY
+    for segment_at, offset, cut, insert in sorted(edits, reverse=True):
+        at = segment_at + offset
+        text = text[:at] + insert + text[at + cut :]
+    path = tmp_path / "many.edi"
+    path.write_text(text, encoding="latin-1")
     with_fast = findings(path, make_config(), True, monkeypatch)
     assert with_fast == findings(path, make_config(), False, monkeypatch)

@@ -39,16 +39,18 @@ def optional(pattern: str) -> str:
 
 @dataclass(frozen=True)
 class Chars:
-    """The service characters of one interchange, escaped for patterns."""
+    """The service characters of one interchange, escaped for patterns; `released` patterns also
+    take released characters in `an` values, at the cost of one more branch per value."""
 
     component: str
     data: str
     release: str
     terminator: str
     specials: str  # for a character class: everything a value may not contain unreleased
+    released: bool
 
     @classmethod
-    def of(cls, delimiters: Delimiters, repetition: str | None) -> Chars | None:
+    def of(cls, delimiters: Delimiters, repetition: str | None, released: bool) -> Chars | None:
         """The characters for `delimiters` (and the syntax 4 repetition separator, if any); None
         when they leave values ambiguous and only the detailed check can be trusted."""
         d = delimiters
@@ -61,13 +63,20 @@ class Chars:
             re.escape(d.release),
             re.escape(d.terminator),
             "".join(re.escape(c) for c in specials),
+            released,
         )
+
+    # Each value pattern below takes `low` 0 to mean "or empty": a repeat then accepts nothing
+    # without the branch `optional` would add.
 
     def text(self, low: int, high: int) -> str:
         """`an`: `low` to `high` characters of any kind. A released character counts as one; the
-        second branch (any release before the next separator) takes those values."""
+        second branch (a release before the next separator) takes those values."""
         s, r = self.specials, self.release
-        return f"(?:[^{s}]{{{low},{high}}}|(?=[^{s}]*{r})(?:[^{s}]|{r}[^\n]){{{low},{high}}})"
+        plain = f"[^{s}]{{{low},{high}}}"
+        if not self.released:
+            return plain
+        return f"(?:{plain}|(?=[^{s}]*{r})(?:[^{s}]|{r}[^\\n]){{{low},{high}}})"
 
     def alphabetic(self, low: int, high: int) -> str:
         """`a`: no digit. Only ASCII, because `str.isdigit` also knows other scripts' digits."""
@@ -77,17 +86,20 @@ class Chars:
     def numeric(low: int, high: int) -> str:
         """`n`: an optional minus, digits and at most one `.` or `,`; `low` to `high` digits.
 
-        Without a decimal mark the digits are counted directly; with one, a lookahead bounds the
-        whole run of digits and marks (one mark included) before the number is matched."""
-        run = f"(?=[0-9.,]{{{low + 1},{high + 1}}}(?![0-9.,]))"
-        return f"-?(?:[0-9]{{{low},{high}}}|{run}(?:[0-9]+[.,][0-9]*|[.,][0-9]+))"
+        Plain digits come first, as the commonest. With a decimal mark, a lookahead bounds the
+        whole run of digits and marks (the one mark included) before the number is matched."""
+        least = max(low, 1)
+        run = f"(?=[0-9.,]{{{least + 1},{high + 1}}}(?![0-9.,]))"
+        return f"(?:[0-9]{{{low},{high}}}|-[0-9]{{{least},{high}}}|-?{run}(?:[0-9]+[.,][0-9]*|[.,][0-9]+))"
 
-    def codes(self, codes: Sequence[str]) -> str:
-        """One of `codes` exactly; codes holding a service character are left to the slow path."""
+    def codes(self, codes: Sequence[str], present: bool) -> str:
+        """One of `codes` exactly (or nothing, unless `present`); codes holding a service
+        character are left to the slow path."""
         plain = [c for c in codes if c and not re.search(f"[{self.specials}]", c)]
         if not plain:
-            return NEVER
-        return "(?:" + "|".join(re.escape(c) for c in sorted(plain, key=lambda c: (-len(c), c))) + ")"
+            return NEVER if present else ""
+        listed = "|".join(re.escape(c) for c in sorted(plain, key=lambda c: (-len(c), c)))
+        return f"(?:{listed})" if present else f"(?:{listed}|)"
 
     @staticmethod
     def chain(separator: str, parts: Sequence[tuple[str, bool]], last: str = "") -> str:
@@ -101,29 +113,30 @@ class Chars:
                 tail = optional(tail)
         return tail
 
-    def simple(self, value: str, mandatory: bool) -> str:
-        """A simple element whose non-empty values match `value`. The tokenizer drops trailing
-        empty components, so `A:` is the value `A` (and `:` an empty one)."""
-        return f"{value if mandatory else optional(value)}{self.component}*"
+    def simple(self, value: str) -> str:
+        """A simple element whose values match `value`. The tokenizer drops trailing empty
+        components, so `A:` is the value `A` (and `:` an empty one)."""
+        return f"{value}{self.component}*"
 
-    def composite(self, parts: Sequence[tuple[str, bool]], mandatory: bool) -> str:
-        """A composite of component `parts` (non-empty value pattern, mandatory).
+    def composite(self, parts: Sequence[tuple[str, str, bool]], mandatory: bool) -> str:
+        """A composite of component `parts` (pattern of its non-empty values, pattern that also
+        accepts empty, mandatory).
 
         The tokenizer drops trailing empty components, so separators beyond the last component
         are fine (only there, so that each text matches one way); an empty composite is only a
         problem when the composite is mandatory."""
         c = self.component
         trailing = f"{c}*"
-        head, first = parts[0]
-        rest = [(p if m else optional(p), m) for p, m in parts[1:]]
-        whole = f"{head if first else optional(head)}{self.chain(c, rest, trailing)}"
-        if any(m for _, m in parts):
+        present, maybe, first = parts[0]
+        rest = [(p if m else e, m) for p, e, m in parts[1:]]
+        whole = f"{present if first else maybe}{self.chain(c, rest, trailing)}"
+        if any(m for _, _, m in parts):
             return whole if mandatory else f"(?:{whole}|{trailing})"
         if not mandatory:
             return whole  # it accepts an empty composite as well
 
         def present_from(i: int) -> str:  # components before i are empty, component i is not
-            after = [(optional(p), False) for p, _ in parts[i + 1 :]]
+            after = [(e, False) for _, e, _ in parts[i + 1 :]]
             return f"{c * i}{parts[i][0]}{self.chain(c, after, trailing)}"
 
         return "(?:" + "|".join(present_from(i) for i in range(len(parts))) + ")"

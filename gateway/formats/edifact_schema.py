@@ -20,12 +20,12 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gateway.formats.edifact_envelope import Message, Report
-from gateway.formats.edifact_fastpath import NEVER, Chars
+from gateway.formats.edifact_fastpath import NEVER, Chars, optional
 from gateway.formats.edifact_syntax import Delimiters, Element, Segment
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "edifact"
@@ -64,13 +64,17 @@ class Simple:
             return "unknown_code", "is not in the code list"
         return None
 
-    def pattern(self, chars: Chars) -> str:
-        """The non-empty values `problem` accepts, as a pattern (edifact_fastpath)."""
-        if self.codes is not None:
-            return chars.codes([code for code in self.codes if self.problem(code) is None])
+    def pattern(self, chars: Chars, present: bool) -> str:
+        """The values `problem` accepts, as a pattern (edifact_fastpath): only non-empty ones
+        when `present`, else the empty value as well."""
         low = self.max if self.fixed else 1
         if not 1 <= low <= self.max:
-            return NEVER  # no value of length zero or less is ever checked, let alone accepted
+            return NEVER if present else ""  # no length a value could have is accepted
+        if self.codes is not None:
+            return chars.codes([code for code in self.codes if self.problem(code) is None], present)
+        if self.fixed and not present:
+            return optional(self.pattern(chars, True))
+        low = low if present else 0
         if self.kind == "n":
             return chars.numeric(low, self.max)
         if self.kind == "a":
@@ -89,7 +93,8 @@ class Composite:
     def pattern(self, chars: Chars) -> str:
         """The texts of this composite the detailed check accepts, empty ones included when
         it is optional (edifact_fastpath)."""
-        return chars.composite([(c.pattern(chars), c.mandatory) for c in self.components], self.mandatory)
+        parts = [(c.pattern(chars, True), c.pattern(chars, False), c.mandatory) for c in self.components]
+        return chars.composite(parts, self.mandatory)
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,16 @@ class GroupNode:
 Node = SegmentNode | GroupNode
 Problem = tuple[str, str, int, int | None, str, str]  # code, message, element, component, value, rule
 Dialect = tuple[Delimiters, str | None]  # service characters and syntax 4 repetition separator
+
+
+@dataclass
+class Learnt:
+    """What a schema has learnt under one set of service characters: segment texts found good
+    and found bad, and its fast-path patterns (by whether they take released characters)."""
+
+    good: set[str] = field(default_factory=set)
+    bad: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    patterns: dict[bool, re.Pattern[str] | None] = field(default_factory=dict)
 
 
 def _simple(raw: list[Any], codes: dict[str, frozenset[str]]) -> Simple:
@@ -170,15 +185,14 @@ class MessageSchema:
             for tag, elements in directory(data["directory"]).items()
         }
         self.structure = tuple(_node(n) for n in table["structure"])
-        self.known_good: dict[Dialect, set[str]] = {}
-        self.known_bad: dict[Dialect, dict[str, tuple[Problem, ...]]] = {}
-        self.fast: dict[Dialect, re.Pattern[str] | None] = {}
+        self.learnt: dict[Dialect, Learnt] = {}
         self.shapes: dict[str, tuple[tuple[str, str, dict[str, Any]], ...]] = {}
 
     def forget(self) -> None:
         """Drop what was learnt about segment texts and message shapes; patterns stay compiled."""
-        self.known_good.clear()
-        self.known_bad.clear()
+        for learnt in self.learnt.values():
+            learnt.good.clear()
+            learnt.bad.clear()
         self.shapes.clear()
 
     def check(self, message: Message, report: Report) -> None:
@@ -188,20 +202,23 @@ class MessageSchema:
         # those are the scanner's: the ones `message.parse` splits with.
         scanner = message.scanner
         dialect = (scanner.delimiters, scanner.repetition)
-        good = self.known_good.setdefault(dialect, set())
-        bad = self.known_bad.setdefault(dialect, {})
+        learnt = self._learnt(dialect)
+        good, bad = learnt.good, learnt.bad
         if len(good) > _CACHE_LIMIT:
             good.clear()
         if len(bad) > _CACHE_LIMIT:
             bad.clear()
-        fast = self.pattern(dialect)
         raws = message.raws
         unseen = set(raws).difference(good)
         # The envelope checks UNH and UNT; each is unique, so never cache them.
         unseen.discard(raws[0])
         if message.tags[-1] == "UNT":
             unseen.discard(raws[-1])
-        if fast is not None and fast.fullmatch(dialect[0].terminator.join(unseen)):
+        if not unseen:
+            return
+        joined = scanner.delimiters.terminator.join(unseen)
+        fast = self.pattern(dialect, scanner.delimiters.release in joined)
+        if fast is not None and fast.fullmatch(joined):
             good.update(unseen)
             return
         flagged: dict[str, tuple[Problem, ...]] = {}
@@ -234,16 +251,23 @@ class MessageSchema:
         """The detailed element check of one segment: every problem, located."""
         return tuple(self._elements(seg))
 
-    def pattern(self, dialect: Dialect) -> re.Pattern[str] | None:
+    def pattern(self, dialect: Dialect, released: bool) -> re.Pattern[str] | None:
         """A pattern accepting any run of this directory's segments (joined by the terminator)
-        that `problems` finds nothing wrong with, under `dialect`; None when its service
-        characters rule the fast path out."""
-        if dialect not in self.fast:
-            self.fast[dialect] = self._compile(dialect)
-        return self.fast[dialect]
+        that `problems` finds nothing wrong with, under `dialect`; one that also takes released
+        characters when `released`. None when the service characters rule the fast path out."""
+        patterns = self._learnt(dialect).patterns
+        if released not in patterns:
+            patterns[released] = self._compile(dialect, released)
+        return patterns[released]
 
-    def _compile(self, dialect: Dialect) -> re.Pattern[str] | None:
-        chars = Chars.of(*dialect)
+    def _learnt(self, dialect: Dialect) -> Learnt:
+        learnt = self.learnt.get(dialect)
+        if learnt is None:
+            learnt = self.learnt[dialect] = Learnt()
+        return learnt
+
+    def _compile(self, dialect: Dialect, released: bool) -> re.Pattern[str] | None:
+        chars = Chars.of(*dialect, released)
         if chars is None:
             return None
         elements: dict[str, list[tuple[str, bool]]] = {}
@@ -252,9 +276,10 @@ class MessageSchema:
                 continue  # left to the envelope
             parts = elements[tag] = []
             for spec in specs:
-                value = spec.pattern(chars)
-                parts.append((value if isinstance(spec, Composite) else chars.simple(value, spec.mandatory),
-                              spec.mandatory))  # fmt: skip
+                if isinstance(spec, Composite):
+                    parts.append((spec.pattern(chars), spec.mandatory))
+                else:
+                    parts.append((chars.simple(spec.pattern(chars, spec.mandatory)), spec.mandatory))
         return chars.segments(elements)
 
     def _rule(self, tag: str, spec: Simple | Composite) -> str:

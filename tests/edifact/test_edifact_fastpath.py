@@ -102,16 +102,18 @@ def one_segment(text: str, d: Delimiters) -> bool:
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), name=st.sampled_from(NAMES), dialect=st.sampled_from(DIALECTS))
+@given(
+    data=st.data(), name=st.sampled_from(NAMES), dialect=st.sampled_from(DIALECTS), released=st.booleans()
+)
 def test_what_the_pattern_accepts_has_no_problems(
-    data: st.DataObject, name: str, dialect: tuple[Delimiters, str | None]
+    data: st.DataObject, name: str, dialect: tuple[Delimiters, str | None], released: bool
 ) -> None:
     schema = schema_for(name)
     assert schema is not None
     d, repetition = dialect
     texts = data.draw(st.lists(segment(schema, d, repetition), min_size=1, max_size=4))
     texts = [t for t in texts if one_segment(t, d)]
-    pattern = schema.pattern(dialect)
+    pattern = schema.pattern(dialect, released)
     if pattern is None or not texts:
         return
     scanner = scanner_for(d, repetition)
@@ -135,7 +137,7 @@ def test_the_generator_reaches_both_sides() -> None:
     """The property above is only worth something if valid texts are common: check one schema."""
     schema = schema_for("ORDERS_D96A")
     assert schema is not None
-    pattern = schema.pattern(DIALECTS[0])
+    pattern = schema.pattern(DIALECTS[0], True)
     assert pattern is not None
     outcomes = {True: 0, False: 0}
 
@@ -154,16 +156,18 @@ def test_patterns_for_every_schema_and_dialect_compile() -> None:
         schema = schema_for(name)
         assert schema is not None
         for dialect in DIALECTS:
-            assert (schema.pattern(dialect) is None) == (dialect[0].component == ".")
+            for released in (False, True):
+                assert (schema.pattern(dialect, released) is None) == (dialect[0].component == ".")
 
 
 def test_released_characters_count_once() -> None:
     schema = schema_for("ORDERS_D96A")
     assert schema is not None
-    pattern = schema.pattern(DIALECTS[0])
-    assert pattern is not None
+    pattern, plain = schema.pattern(DIALECTS[0], True), schema.pattern(DIALECTS[0], False)
+    assert pattern is not None and plain is not None
     assert pattern.fullmatch("FTX+AAA+++" + "?'" * 70)  # 4440 an..70: seventy released apostrophes
     assert not pattern.fullmatch("FTX+AAA+++" + "?'" * 71)
+    assert not plain.fullmatch("FTX+AAA+++?'")  # the plain pattern leaves releases to the other
     assert not pattern.fullmatch("QTY+21:1?2:PCE")  # n..15: a release is no digit
 
 
@@ -172,7 +176,7 @@ def findings(path: Path, config: Config, fast: bool, monkeypatch: pytest.MonkeyP
     schema_for.cache_clear()
     with monkeypatch.context() as patch:
         if not fast:
-            patch.setattr(MessageSchema, "pattern", lambda _self, _dialect: None)
+            patch.setattr(MessageSchema, "pattern", lambda _self, _dialect, _released: None)
             patch.setattr(Envelope, "_plain_unh", lambda _self, _raw, _index: False)
             patch.setattr(Envelope, "_plain_unt", lambda _self, _raw: None)
         report = validate(path, config)

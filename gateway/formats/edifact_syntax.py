@@ -1,13 +1,15 @@
 """UN/EDIFACT tokenizer: fast, streaming, and segment for segment the same as pydifact's parser.
 
 pydifact reads one character at a time. This tokenizer works on whole blocks with C-level string
-operations: released releases and terminators are hidden, line breaks after terminators dropped,
-the block split at its terminators, and, when every piece is a plain segment of a tag already
-seen, the block is handed on as a `RawBatch` of segment texts whose elements are split only when
-someone asks. Anything unusual (a new tag, UNB, UNA, a release before a line break, a syntax 4
-repetition separator) is tokenized one segment at a time. Only the unfinished tail of a block is
-carried over, so memory stays flat however long the interchange is, and text without a segment
-terminator is stopped at `max_segment`. A differential test (hypothesis) holds it to pydifact.
+operations: line breaks after terminators dropped, the block split at its terminators and mended
+where a terminator was released (found by walking the few release characters; when there are
+many, released characters are hidden before splitting instead), and, when every piece is a plain
+segment of a tag already seen, the block is handed on as a `RawBatch` of segment texts whose
+elements are split only when someone asks. Anything unusual (a new tag, UNB, UNA, a release before
+a line break, a syntax 4 repetition separator) is tokenized one segment at a time. Only the
+unfinished tail of a block is carried over, so memory stays flat however long the interchange is,
+and text without a segment terminator is stopped at `max_segment`. A differential test
+(hypothesis) holds it to pydifact.
 """
 
 from __future__ import annotations
@@ -105,25 +107,8 @@ class Scanner:
                 fresh = not buffer
                 continue
             fresh = True
-            d = self.delimiters
-            terminator, release = d.terminator, d.release
-            text = buffer
-            released = release + terminator in text
-            protected = released and not any(c in text for c in "\x00\x01\x02")
-            if protected:
-                # Hide released releases and terminators, so that every terminator left is real.
-                text = text.replace(release + release, "\x01").replace(release + terminator, "\x02")
-            if "\n" in text and (protected or not released):
-                # Every terminator here is real, so a line break right after one is layout.
-                text = text.replace(terminator + "\r\n", terminator).replace(terminator + "\n", terminator)
-            if protected:
-                text = text.replace(terminator, "\x00")
-                text = text.replace("\x01", release + release).replace("\x02", release + terminator)
-                pieces = text.split("\x00")
-            else:
-                pieces = text.split(terminator)
-                if released:
-                    pieces = self._rejoin(pieces, d)
+            terminator = self.delimiters.terminator
+            pieces, release_before_break = self._split(buffer)
             buffer = pieces.pop()
             if len(buffer) > self.max_segment:
                 raise SyntaxFault(
@@ -132,7 +117,7 @@ class Scanner:
                     buffer[:40],
                 )
             rest = None
-            if self.repetition or release + "\n" in text:
+            if self.repetition or release_before_break:
                 batch, rest = self._one_by_one(pieces, exhausted)
                 if batch:
                     yield batch
@@ -150,6 +135,32 @@ class Scanner:
                         buffer[:40],
                     )
                 return
+
+    def _split(self, text: str) -> tuple[list[str], bool]:
+        """`text` split at its real terminators, with the line breaks laid out after them dropped
+        (the last piece is unfinished); and whether a release character stands before a line
+        break, which only tokenizing one segment at a time reports as pydifact does."""
+        d = self.delimiters
+        terminator, release = d.terminator, d.release
+        if release + terminator not in text:  # every terminator is real
+            return _drop_layout(text, terminator).split(terminator), release + "\n" in text
+        if text.count(release) <= max(16, len(text) >> 8):
+            # Few releases: find the released terminators and mend the pieces split there.
+            found = _released(text, terminator, release)
+            if found is not None:
+                before_break = found[1]
+                if "\n" in text:
+                    text = _drop_layout(text, terminator)
+                    found = _released(text, terminator, release)
+                    assert found is not None
+                return _mend(text.split(terminator), text, found[0], terminator), before_break
+        if any(c in text for c in "\x00\x01\x02"):
+            return self._rejoin(text.split(terminator), d), release + "\n" in text
+        # Hide released releases and terminators, so that every terminator left is real.
+        text = text.replace(release + release, "\x01").replace(release + terminator, "\x02")
+        text = _drop_layout(text, terminator).replace(terminator, "\x00")
+        text = text.replace("\x01", release + release).replace("\x02", release + terminator)
+        return text.split("\x00"), release + "\n" in text
 
     def _mixed(
         self, pieces: list[str], exhausted: bool
@@ -313,6 +324,53 @@ class Scanner:
         if not tag:
             return "a segment without a tag (an empty segment or a misplaced separator)"
         return f"{tag[:20]!r} is not a segment tag (three upper-case letters or digits)"
+
+
+def _drop_layout(text: str, terminator: str) -> str:
+    """`text` without the line breaks right after its terminators, all of which must be real."""
+    if "\n" not in text:
+        return text
+    if "\r" in text:
+        text = text.replace(terminator + "\r\n", terminator)
+    return text.replace(terminator + "\n", terminator)
+
+
+def _released(text: str, terminator: str, release: str) -> tuple[list[int], bool] | None:
+    """Where `text` has released terminators, and whether a release stands before a line break;
+    None when a released terminator is followed by a line break (the layout is ambiguous).
+
+    A release character always takes the next character with it, so the walk goes in pairs."""
+    at: list[int] = []
+    before_break = False
+    i = text.find(release)
+    while i != -1:
+        after = text[i + 1 : i + 2]
+        if after == terminator:
+            if text[i + 2 : i + 3] in ("\r", "\n"):
+                return None
+            at.append(i + 1)
+        elif after == "\n":
+            before_break = True
+        i = text.find(release, i + 2)
+    return at, before_break
+
+
+def _mend(pieces: list[str], text: str, released: list[int], terminator: str) -> list[str]:
+    """`pieces` (`text` split at every terminator) joined again at the `released` positions."""
+    mended: list[str] = []
+    done = count = 0  # pieces taken over; terminators before `position`
+    position = 0
+    for at in released:
+        count += text.count(terminator, position, at)
+        position = at + 1
+        if count >= done:  # a new run of mended pieces starts here
+            mended += pieces[done:count]
+            mended.append(pieces[count])
+        mended[-1] += terminator + pieces[count + 1]
+        done = count + 2
+        count += 1
+    mended += pieces[done:]
+    return mended
 
 
 def _all_released_pairs_ok(text: str, release: str) -> bool:

@@ -40,6 +40,21 @@ def test_wrong_counts_and_references(tmp_path: Path, make_config: Callable[..., 
                      ("wrong_reference", "UNZ")]  # fmt: skip
 
 
+def test_release_before_a_line_break_deep_in_a_large_file(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    """Found where it stands, also among segments the scanner hands on as raw text."""
+    from gateway.bench_edifact import interchange
+
+    text = interchange(300_000)
+    at = text.index("M?'Donald", 200_000)
+    index = text.count("'", 0, at) - text.count("?'", 0, at)  # segments before this one
+    text = text[:at] + "M?\nDonald" + text[at + len("M?'Donald") :]
+    (fault,) = validate(_file(tmp_path, text), make_config()).findings
+    assert fault.code == "syntax_error" and fault.message == "a release character before a line break"
+    assert fault.location == {"segment_index": index + 1}
+
+
 def test_truncated_file(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     text = ORDER[: ORDER.index("UNS")]
     findings = validate(_file(tmp_path, text), make_config()).findings

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,8 @@ class Pipeline:
             if bind is not None:
                 bind(ledger.next_sequence)
         self.deliveries: dict[str, Delivery] = {t.name: delivery_for(t) for t in config.targets}
+        #: Called between records, so a watchdog sees a long file as progress (service.py).
+        self.heartbeat: Callable[[], None] = lambda: None
         self.batcher = Batcher(config, ledger, self.targets, self.deliveries)
         # A batched target's records are tried at file time on an instance of their own, so
         # that the trial never draws from the ledger's sequences.
@@ -234,6 +236,7 @@ class Pipeline:
         info = FileInfo(file.file_id, file.name)
         try:
             for record in records:
+                self.heartbeat()
                 per_type[record.doc_type] += 1
                 names, finding = self.router.route(record, file.source)
                 if finding is not None:

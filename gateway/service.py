@@ -21,6 +21,7 @@ import structlog
 from gateway.config import Config
 from gateway.errors import FileVanished, StopRequested, TransientError
 from gateway.ledger import Ledger
+from gateway.notify import Notifier
 from gateway.pipeline import Pipeline
 from gateway.sources.base import Candidate, Source
 from gateway.sources.registry import SOURCES
@@ -44,12 +45,15 @@ class Service:
         self.sources: dict[str, Source] = {s.name: SOURCES[s.type](s, self.wake) for s in config.sources}
         self.stop_requested = False
         self.work_dir = config.folder("work")
+        self.notifier = Notifier()
+        self.pipeline.heartbeat = self.notifier.alive
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: warm stop first, cold stop on the second signal."""
         if self.stop_requested:
             raise StopRequested
         self.stop_requested = True
+        self.notifier.stopping()
         log.info("stop_requested", signal=signal.Signals(signum).name)
         self.wake.set()
 
@@ -143,6 +147,7 @@ class Service:
             self.recover()
             for source in self.sources.values():
                 source.start()
+            self.notifier.ready(f"watching {len(self.sources)} source(s)")
             self._loop(once)
         except StopRequested:
             log.warning("service_stopped_cold")
@@ -171,6 +176,7 @@ class Service:
         backoff = RETRY_SECONDS
         next_retry = time.monotonic() + backoff
         while not self.stop_requested:
+            self.notifier.alive()
             if not once and time.monotonic() >= next_retry:
                 # A destination that was down is tried again, less often while it stays down.
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
@@ -188,6 +194,8 @@ class Service:
             batch_due = self.pipeline.batcher.next_due()
             if batch_due is not None:
                 waiting.append(batch_due)
+            if self.notifier.interval is not None:
+                waiting.append(self.notifier.interval / 2)  # the watchdog hears from an idle loop
             timeout = min([rescan, IDLE_SECONDS, *(w + 0.05 for w in waiting)])
             self.wake.wait(timeout)
             self.wake.clear()

@@ -10,6 +10,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 Element = str | list[str]
 
@@ -41,9 +42,11 @@ CHARSET_RULES: dict[str, re.Pattern[str]] = {
 LINE_BREAKS = " \r\n"  # pydifact skips these after a terminator, and so do we
 
 
-@dataclass(frozen=True)
-class Delimiters:
-    """The service characters of an interchange (UNA, or the defaults without one)."""
+class Delimiters(NamedTuple):
+    """The service characters of an interchange (UNA, or the defaults without one).
+
+    A named tuple rather than a dataclass: schemas look their caches up by it for every message,
+    and a tuple hashes in C."""
 
     component: str = ":"
     data: str = "+"

@@ -67,3 +67,51 @@ def test_d96a_segment_definitions(
     body[at:at] = extra
     found = _found(_file(tmp_path, "ORDERS", "D96A", body), make_config())
     assert found == ([] if rule is None else [(rule[0], f"schema edifact/ORDERS_D96A, {rule[1]}")])
+
+
+def test_ordrsp_has_its_own_table(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    # ORDRSP D.96A has the adjustment groups SG2 (AJT-FTX) and SG29 (AJT-FTX in the line); ORDERS has none.
+    body = ["BGM+231+RSP-1+12'", "DTM+137:20261126:102'", "RFF+ON:PO-1001'", "AJT+AE'",
+            "FTX+AAO+++Out of stock'", "NAD+BY+5412345000013::9'", "LIN+1+7+4000862141404:EN'",
+            "QTY+21:0'", "AJT+AE+1'", "UNS+S'"]  # fmt: skip
+    (order,), report = records(_file(tmp_path, "ORDRSP", "D96A", body), make_config())
+    assert report.valid, report.findings  # 1225 12 (not processed) is an EANCOM 97 ORDRSP function
+    assert order.order_number == "PO-1001"  # type: ignore[attr-defined]
+    orders = [line.replace("231", "220", 1) for line in body]
+    (finding,) = validate(_file(tmp_path, "ORDERS", "D96A", orders), make_config()).findings
+    assert (finding.code, finding.location["segment"]) == ("unexpected_segment", "AJT")
+
+
+RECADV = ["BGM+632+REC-1+9'", "DTM+137:20261126:102'", "RFF+DQ:DES-1'", "NAD+DP+5412345000099::9'",
+          "CPS+1'", "PAC+2++201'", "QVR+-1:21'", "PCI+33E'", "GIN+BJ+354123450000000014'",
+          "LIN+1++4000862141404:EN'", "QTY+194:8'", "QVR+-2:195++:::DAMAGED'", "DTM+361:20271231:102'",
+          "RFF+ON:PO-1001'", "PCI+36E'", "QTY+194:8'", "GIN+BX+LOT-42'", "CNT+2:1'"]  # fmt: skip
+
+
+def test_recadv_follows_eancom_97(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    # SG17 PAC-QVR-SG18 PCI-SG20 GIN; SG22 LIN-QTY-QVR-DTM-SG28 RFF-SG29 PCI-QTY-SG31 GIN.
+    (receipt,), report = records(_file(tmp_path, "RECADV", "D96A", RECADV), make_config())
+    assert report.valid, report.findings
+    line = receipt.lines[0]  # type: ignore[attr-defined]
+    assert (line.quantity_received, line.quantity_rejected, line.reject_reason) == ("8", "2", "DAMAGED")
+    assert (line.lot, line.expiry) == ("LOT-42", "2027-12-31")
+    # The name and address group SG4 is mandatory in D.96A RECADV.
+    without = [s for s in RECADV if not s.startswith("NAD")]
+    (finding,) = validate(_file(tmp_path, "RECADV", "D96A", without), make_config()).findings
+    assert (finding.code, finding.message) == (
+        "missing_segment",
+        "mandatory group SG4 (NAD) is missing before this segment",
+    )
+
+
+INVOICE = ["BGM+380+INV-1+43'", "DTM+137:20261126:102'", "NAD+SU+5412345000013::9'",
+           "LIN+1++4000862141404:EN'", "QTY+47:5'", "MOA+203:12.5'", "UNS+S'", "MOA+77:12.5'"]  # fmt: skip
+
+
+def test_invoic_summary_amounts_are_mandatory(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    assert _found(_file(tmp_path, "INVOIC", "D96A", INVOICE), make_config()) == []  # 1225 43 is D.96A
+    # The summary amounts group SG48 is mandatory.
+    found = validate(_file(tmp_path, "INVOIC", "D96A", INVOICE[:-1]), make_config()).findings
+    assert [f.message for f in found if f.code == "missing_segment"] == [
+        "mandatory group SG48 (MOA) is missing before this segment"
+    ]

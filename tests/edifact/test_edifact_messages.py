@@ -25,7 +25,7 @@ def _message(body: list[str], kind: str = "ORDERS:D:96A:UN:EAN008", ref: str = "
 
 def test_pricat_gives_price_list_and_products(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     body = ["BGM+9+PL-2027+9'", "DTM+137:20261126:102'", "DTM+157:20270101:102'", "NAD+BY+5412345000013::9'",
-            "CUX+2:EUR:8'", "LIN+1++4000862141404:EN'", "PIA+5+W-1:SA'", "IMD+F++:::Widget'",
+            "CUX+2:EUR:8'", "PGI+11'", "LIN+1++4000862141404:EN'", "PIA+5+W-1:SA'", "IMD+F++:::Widget'",
             "PRI+AAA:2.50::::PCE'", "RNG+4+PCE:10'", "LIN+2++4000862141411:EN'", "PRI+AAB:3'"]  # fmt: skip
     text = UNB.format(n=1) + _message(body, "PRICAT:D:96A:UN:EAN008") + "UNZ+1+R1'"
     docs, report = records(_write(tmp_path, text), make_config())

@@ -7,6 +7,9 @@ from typing import Any
 from gateway.formats.edifact_envelope import Message
 from gateway.mappings.edifact_common import day, envelope_fields, header, item, lines, number
 
+# The line group sits in the product group (D.96A SG33 in SG16, D.01B SG36 in SG17).
+LINE_END = frozenset({"PGI", "UNS", "UNT", "CNT"})
+
 
 def map_pricat(message: Message, options: dict[str, Any]) -> list[dict[str, Any]]:
     """A price_list with a line per priced item, then a product per item."""
@@ -14,7 +17,8 @@ def map_pricat(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
     base = envelope_fields(message, h)
     prices: list[dict[str, Any]] = []
     products: list[dict[str, Any]] = []
-    for segs in lines(message.segments):
+    # A product group (PGI) ends the line before it: its own PRI, TAX, ALC... are not the line's.
+    for segs in lines(message.segments, stop=LINE_END):
         line = item(segs)
         line.pop("_quantities")
         sku = line.get("sku") or line.get("gtin")

@@ -115,3 +115,17 @@ def test_invoic_summary_amounts_are_mandatory(tmp_path: Path, make_config: Calla
     assert [f.message for f in found if f.code == "missing_segment"] == [
         "mandatory group SG48 (MOA) is missing before this segment"
     ]
+
+
+def test_pricat_product_group_prices_stay_out_of_the_lines(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    # D.96A PRICAT: SG16 PGI (with its own SG18 PRI) holds the line group SG33; no summary section.
+    body = ["BGM+9+PL-1+9'", "DTM+137:20261126:102'", "PGI+11'", "LIN+1++4000862141404:EN'",
+            "PRI+AAA:2.50'", "PGI+12'", "PRI+AAA:99'", "LIN+2++4000862141411:EN'", "PRI+AAA:3'"]  # fmt: skip
+    (price_list, *_), report = records(_file(tmp_path, "PRICAT", "D96A", body), make_config())
+    assert report.valid, report.findings
+    prices = [(p.gtin, p.unit_price) for p in price_list.lines]  # type: ignore[attr-defined]
+    assert prices == [("4000862141404", "2.50"), ("4000862141411", "3")]
+    (finding,) = validate(_file(tmp_path, "PRICAT", "D96A", [*body, "UNS+S'"]), make_config()).findings
+    assert (finding.code, finding.location["segment"]) == ("unexpected_segment", "UNS")

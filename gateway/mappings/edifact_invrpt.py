@@ -1,5 +1,6 @@
-"""INVRPT → inventory_adjustment: a QTY 145 (actual stock) is a count, any other quantity under
-an INV is a delta whose sign is INV 4501 (1 out, 2 in); INV 4499 is the reason code."""
+"""INVRPT → inventory_adjustment: a QTY 145 (actual stock) is a count, any other quantity with
+an INV is a delta whose sign is INV 4501 (1 out, 2 in); INV 4499 is the reason code. D.96A puts
+the INV after its QTY, D.01B before it."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ STOCK = {"1": "accepted", "2": "damaged", "4": "reserved", "5": "awaiting inspec
 
 
 def map_invrpt(message: Message, options: dict[str, Any]) -> list[dict[str, Any]]:
-    """One inventory_adjustment from an INVRPT message; one line per INV group (or LIN)."""
+    """One inventory_adjustment from an INVRPT message; one line per quantity group (or LIN)."""
     h = header(message, frozenset({"LIN"}))
     items: list[dict[str, Any]] = []
     for segs in lines(message.segments):
@@ -70,13 +71,24 @@ def map_invrpt(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
 
 
 def _inv_groups(segs: list[Segment]) -> list[tuple[Segment | None, list[Segment]]]:
-    """The INV groups of one line; a line without INV is one group of its own QTYs."""
+    """The quantity groups of one line, each with its INV (or None) and its segments.
+
+    D.96A's group (SG11) starts with QTY and INV follows it; D.01B's starts with INV and QTY
+    follows. Whichever of the two comes first in the line starts every group. A line without INV
+    is one group of its own QTYs, LOCs and GINs."""
+    if not any(s.tag == "INV" for s in segs):
+        return [(None, [s for s in segs if s.tag in ("QTY", "LOC", "GIN")])]
+    trigger = next(s.tag for s in segs if s.tag in ("INV", "QTY"))
     groups: list[tuple[Segment | None, list[Segment]]] = []
     for seg in segs:
-        if seg.tag == "INV":
+        if seg.tag == trigger == "INV":
             groups.append((seg, []))
+        elif seg.tag == trigger:
+            groups.append((None, [seg]))
         elif groups:
-            groups[-1][1].append(seg)
-    if not groups:
-        groups.append((None, [s for s in segs if s.tag in ("QTY", "LOC", "GIN")]))
+            inv, group = groups[-1]
+            if seg.tag == "INV" and inv is None:
+                groups[-1] = (seg, group)
+            else:
+                group.append(seg)
     return groups

@@ -148,25 +148,27 @@ def recadv(r: Receipt) -> list[Seg]:
     return [*segs, ["CNT", ["2", str(len(r.lines))]]]
 
 
-def invrpt(r: InventoryAdjustment) -> list[Seg]:
-    """INVRPT body: one INV group per line, a count as QTY 145, a delta signed by INV 4501."""
+def invrpt(r: InventoryAdjustment, directory: str = "D96A") -> list[Seg]:
+    """INVRPT body: one quantity group per line, a count as QTY 145, a delta signed by INV 4501.
+
+    The group is QTY, INV, GIN, LOC in D.96A and INV, QTY, GIN, LOC in D.01B; INVRPT has no
+    summary section in either."""
     segs: list[Seg] = [["BGM", "35", r.adjustment_id or r.doc_id, FUNCTION_CODES[r.function]]]
     segs += _dtm("137", r.issued_at) + _dtm("366", r.adjusted_at)
     segs += [["NAD", "WH", [r.warehouse, "", "92"]]] if r.warehouse else []
     for line in r.lines:
         segs += _line_items(line)
         if line.mode == "count":
-            segs += [["INV", "", "", line.reason_code or ""], *_qty("145", line.counted_quantity, line.uom)]
+            inv: Seg = ["INV", "", "", line.reason_code or ""]
+            qty = _qty("145", line.counted_quantity, line.uom)
         else:
             change = line.quantity_change or line.quantity or "0"
-            direction = "1" if change.startswith("-") else "2"
-            segs += [
-                ["INV", direction, "", line.reason_code or ""],
-                *_qty("156", change.lstrip("-+"), line.uom),
-            ]
+            inv = ["INV", "1" if change.startswith("-") else "2", "", line.reason_code or ""]
+            qty = _qty("156", change.lstrip("-+"), line.uom)
+        segs += [inv, *qty] if directory == "D01B" else [*qty, inv]
         segs += [["GIN", "BX", line.lot]] if line.lot else []
         segs += [["LOC", "18", [line.location]]] if line.location else []
-    return [*segs, ["CNT", ["2", str(len(r.lines))]]]
+    return segs
 
 
 def orders(r: PurchaseOrder) -> list[Seg]:
@@ -187,11 +189,12 @@ def _with_sku(line: Any) -> Any:
     return dataclasses.replace(line, sku=line.vendor_sku)
 
 
-BUILDERS: dict[str, tuple[str, Callable[[Any], list[Seg]]]] = {
-    "shipment": ("DESADV", desadv),
-    "receipt": ("RECADV", recadv),
+# Each builder takes the record and the directory (D96A, D01B) for where their tables differ.
+BUILDERS: dict[str, tuple[str, Callable[[Any, str], list[Seg]]]] = {
+    "shipment": ("DESADV", lambda r, _directory: desadv(r)),
+    "receipt": ("RECADV", lambda r, _directory: recadv(r)),
     "inventory_adjustment": ("INVRPT", invrpt),
-    "purchase_order": ("ORDERS", orders),
+    "purchase_order": ("ORDERS", lambda r, _directory: orders(r)),
 }
 
 
@@ -251,7 +254,7 @@ class EdifactWriter:
         message_type, build = built
         self.messages += 1
         ref = str(self.messages)
-        body = build(record)
+        body = build(record, self.t.directory)
         try:
             self._emit(
                 [

@@ -129,3 +129,33 @@ def test_pricat_product_group_prices_stay_out_of_the_lines(
     assert prices == [("4000862141404", "2.50"), ("4000862141411", "3")]
     (finding,) = validate(_file(tmp_path, "PRICAT", "D96A", [*body, "UNS+S'"]), make_config()).findings
     assert (finding.code, finding.location["segment"]) == ("unexpected_segment", "UNS")
+
+
+def test_inv_has_five_components_and_quantity_leads_the_group(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    # D.96A INVRPT SG11 is QTY, INV, GIN, LOC...; INV C522 is 4403, 4401, 1131, 3055, 4400.
+    body = ["BGM+35+ADJ-1+9'", "DTM+137:20261126:102'", "NAD+WH+5412345000037::9'",
+            "LIN+1++4000862141404:EN'", "QTY+156:15:PCE'", "INV+1++3++1:AA::9:Forklift damage'",
+            "LOC+18+A-01-01'", "QTY+145:40:PCE'", "INV++1+4'",
+            "LIN+2++4000862141411:EN'", "QTY+145:7'"]  # fmt: skip
+    (adjustment,), report = records(_file(tmp_path, "INVRPT", "D96A", body), make_config())
+    assert report.valid, report.findings
+    first, second, third = adjustment.lines  # type: ignore[attr-defined]
+    assert (first.line_no, first.quantity_change, first.reason, first.location) == (
+        "1.1",
+        "-15",
+        "scrapped",
+        "A-01-01",
+    )
+    assert (second.line_no, second.mode, second.counted_quantity, second.reason) == (
+        "1.2",
+        "count",
+        "40",
+        "difference",
+    )
+    assert (third.line_no, third.counted_quantity) == ("2", "7")
+    # INV before its QTY is D.01B's order, and D.96A INVRPT has no summary section.
+    for moved, segment in ((["INV+1++3'", "QTY+156:15'"], "INV"), (["QTY+156:15'", "UNS+S'"], "UNS")):
+        (finding,) = validate(_file(tmp_path, "INVRPT", "D96A", [*body[:4], *moved]), make_config()).findings
+        assert (finding.code, finding.location["segment"]) == ("unexpected_segment", segment)

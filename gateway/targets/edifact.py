@@ -138,13 +138,16 @@ def recadv(r: Receipt) -> list[Seg]:
     segs += [["NAD", "DP", [r.warehouse, "", "92"]]] if r.warehouse else []
     segs.append(["CPS", "1"])
     for line in r.lines:
+        # The line group: LIN, PIA, IMD, QTY, QVR, DTM, then the GIN group (D.96A SG26, D.01B too).
         segs += _line_items(line)
         segs += _qty("12", line.quantity_expected, line.uom) + _qty("194", line.quantity_received)
-        segs += _qty("195", line.quantity_rejected) + _batch(line)
+        segs += _qty("195", line.quantity_rejected)
         if line.reject_reason:
             segs.append(
                 ["QVR", [f"-{line.quantity_rejected or '0'}", "195"], "", ["", "", "", line.reject_reason]]
             )
+        batch = _batch(line)
+        segs += [s for s in batch if s[0] == "DTM"] + [s for s in batch if s[0] == "GIN"]
     return [*segs, ["CNT", ["2", str(len(r.lines))]]]
 
 

@@ -179,3 +179,22 @@ def test_check_reports_bad_options() -> None:
     problems = EdifactTarget.check(TargetConfig("p", "edifact", "local:x", {"syntax": "UNOZ", "colour": 1}))
     assert any(p.startswith("colour") for p in problems) and any(p.startswith("sender") for p in problems)
     assert any(p.startswith("syntax") for p in problems)
+
+
+def test_group_order_follows_the_directory(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    # INVRPT's quantity group is QTY-INV in D.96A and INV-QTY in D.01B; a RECADV line's batch GIN
+    # is a group after its QVR and DTM.
+    receipt = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "lot": "L7", "expiry": "2027-01-31"}]}  # type: ignore[index]
+    originals = [record_from_dict(dict(d)) for d in (ADJUSTMENT, receipt)]
+    for directory in ("D96A", "D01B"):
+        data, findings = _write(originals, directory=directory)
+        assert findings == []
+        text = data.decode("latin-1")
+        qty_first = text.index("QTY+156") < text.index("INV+1")
+        assert qty_first == (directory == "D96A") and "CNT+2:2" not in text
+        path = tmp_path / f"{directory}.edi"
+        path.write_bytes(data)
+        back, report = records(path, make_config())
+        assert report.valid, report.findings
+        for original, copy in zip(originals, back, strict=True):
+            assert _business(copy) == _business(original)

@@ -159,3 +159,19 @@ def test_inv_has_five_components_and_quantity_leads_the_group(
     for moved, segment in ((["INV+1++3'", "QTY+156:15'"], "INV"), (["QTY+156:15'", "UNS+S'"], "UNS")):
         (finding,) = validate(_file(tmp_path, "INVRPT", "D96A", [*body[:4], *moved]), make_config()).findings
         assert (finding.code, finding.location["segment"]) == ("unexpected_segment", segment)
+
+
+def test_invoic_d97a_has_its_own_table(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    # D.97A: BGM carries C106 (1004:1056:1060), and the line may end with a GIS group (SG48).
+    d97a = ["BGM+380+INV-1:2+43'", *INVOICE[1:6], "GIS+37'", *INVOICE[6:]]
+    assert _found(_file(tmp_path, "INVOIC", "D97A", d97a), make_config()) == []
+    found = _found(_file(tmp_path, "INVOIC", "D96A", d97a), make_config())
+    assert found == [
+        ("unexpected_segment", "schema edifact/INVOIC_D96A"),
+        ("unexpected_component", "schema edifact/INVOIC_D96A, BGM 1004 an..35"),
+    ]
+    # Its summary amounts group is SG49 (SG48 is the line's GIS group).
+    found = validate(_file(tmp_path, "INVOIC", "D97A", INVOICE[:-1]), make_config()).findings
+    assert [f.message for f in found if f.code == "missing_segment"] == [
+        "mandatory group SG49 (MOA) is missing before this segment"
+    ]

@@ -17,6 +17,8 @@ Soundness rests on each pattern being plain and unambiguous:
 - Service characters that a value could contain (digits, letters, `.,-`) or that coincide
   switch the fast path off for that interchange.
 - Optional parts are branches `(?:x|)` rather than quantified groups: `re` runs those faster.
+- A simple element written with trailing component separators (`A:`, which the tokenizer reads
+  as `A`) is left to the detailed check: allowing for it would cost every element a repeat.
 """
 
 from __future__ import annotations
@@ -112,11 +114,6 @@ class Chars:
             if not required:
                 tail = optional(tail)
         return tail
-
-    def simple(self, value: str) -> str:
-        """A simple element whose values match `value`. The tokenizer drops trailing empty
-        components, so `A:` is the value `A` (and `:` an empty one)."""
-        return f"{value}{self.component}*"
 
     def composite(self, parts: Sequence[tuple[str, str, bool]], mandatory: bool) -> str:
         """A composite of component `parts` (pattern of its non-empty values, pattern that also

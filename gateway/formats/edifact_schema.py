@@ -279,7 +279,7 @@ class MessageSchema:
                 if isinstance(spec, Composite):
                     parts.append((spec.pattern(chars), spec.mandatory))
                 else:
-                    parts.append((chars.simple(spec.pattern(chars, spec.mandatory)), spec.mandatory))
+                    parts.append((spec.pattern(chars, spec.mandatory), spec.mandatory))
         return chars.segments(elements)
 
     def _rule(self, tag: str, spec: Simple | Composite) -> str:

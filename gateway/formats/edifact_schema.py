@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from pathlib import Path
 from typing import Any
 
@@ -208,12 +209,9 @@ class MessageSchema:
             good.clear()
         if len(bad) > _CACHE_LIMIT:
             bad.clear()
-        raws = message.raws
-        unseen = set(raws).difference(good)
         # The envelope checks UNH and UNT; each is unique, so never cache them.
-        unseen.discard(raws[0])
-        if message.tags[-1] == "UNT":
-            unseen.discard(raws[-1])
+        raws = message.raws[1:-1] if message.tags[-1] == "UNT" else message.raws[1:]
+        unseen = list(filterfalse(good.__contains__, raws))
         if not unseen:
             return
         joined = scanner.delimiters.terminator.join(unseen)

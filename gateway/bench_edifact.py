@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gateway.formats.edifact import BLOCK
 from gateway.formats.edifact_envelope import Envelope
 from gateway.formats.edifact_schema import schema_for
 from gateway.formats.edifact_syntax import RawBatch, Scanner
-
-BLOCK = 1 << 18
 
 
 def _messages(size: int) -> Iterator[str]:
@@ -68,6 +67,7 @@ def write_interchange(path: Path, size: int) -> int:
 
 
 def _blocks(text: str) -> Iterator[str]:
+    """`text` in pieces of the size the reader decodes and scans at a time."""
     for i in range(0, len(text), BLOCK):
         yield text[i : i + BLOCK]
 

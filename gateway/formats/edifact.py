@@ -39,7 +39,8 @@ from gateway.mappings.edifact_orders import map_orders
 from gateway.mappings.edifact_pricat import map_pricat
 from gateway.mappings.edifact_recadv import map_recadv
 
-BLOCK = 1 << 18  # small enough that one block's messages stay a few MB
+BLOCK = 1 << 16  # decoded and scanned at a time: small enough to stay in the CPU's caches
+HEAD = 1 << 18  # how far into the file a set-aside part looks for its interchange's UNB
 MAX_SEGMENT = 1 << 20
 Mapper = Callable[[Message, dict[str, Any]], list[dict[str, Any]]]
 MAPPERS: dict[str, Mapper] = {
@@ -323,7 +324,7 @@ class _Run:
         codec = self.ctx.encoding_name or "latin-1"
         with self.ctx.file.path.open("rb") as fh:
             fh.seek(self.skip)
-            head = fh.read(BLOCK).decode(codec, errors="replace")
+            head = fh.read(HEAD).decode(codec, errors="replace")
         for seg in Scanner([head]):
             if seg.tag == "UNB" and seg.get(4) == ic.control_ref:
                 return seg.raw

@@ -14,7 +14,12 @@ HEAD = 4096
 #: Control characters that never occur in text files (everything below 0x20 but tab, LF, CR,
 #: form feed, and the EDIFACT/IDoc favourites that are still text).
 TEXT_CONTROLS = b"\t\n\r\f\x1a\x1c\x1d\x1e\x1f"
-BINARY = re.compile(b"[" + re.escape(bytes(c for c in range(32) if c not in TEXT_CONTROLS)) + b"]")
+#: A control byte that makes a file binary. ESC is text when it starts an ISO 2022 designation
+#: or shift (`ESC $ B`, `ESC ( B`, `ESC $ ( D`, `ESC . A`, `ESC N`): EDIFACT's UNOX writes them.
+BINARY = re.compile(
+    rb"(?!\x1b(?:\$[@AB]|\$[(][CD]|[(][BJ]|[.][AF]|N))"
+    b"[" + re.escape(bytes(c for c in range(32) if c not in TEXT_CONTROLS)) + b"]"
+)
 
 
 def head_of(path: Path) -> bytes:

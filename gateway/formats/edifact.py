@@ -82,17 +82,6 @@ class EdifactReader:
             head = fh.read(4096)
         bom = sniff_bom(head)
         syntax = declared_syntax(head[bom.bom :] if bom else head)
-        if syntax == "UNOX":
-            raise reject(
-                DecodeError,
-                "unsupported_charset",
-                "ISO 2022 code extension is not supported",
-                value=syntax,
-                rule="UNB 0001",
-                segment="UNB",
-                element=1,
-                component=1,
-            )
         encoding = ctx.decide_encoding(declared=CHARSETS.get(syntax or ""))
         ctx.stage = "validate"
         return _Run(ctx, encoding.name, encoding.bom).records()

@@ -274,7 +274,7 @@ class Envelope:
                 "unknown_syntax",
                 "is not a supported syntax identifier",
                 value=syntax,
-                rule="UNB 0001: UNOA..UNOL, UNOW, UNOY",
+                rule="UNB 0001: UNOA..UNOL, UNOW, UNOX, UNOY",
                 **_at(seg, 1, 1),
             )
         if version not in ("1", "2", "3", "4"):

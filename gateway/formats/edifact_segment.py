@@ -14,7 +14,10 @@ from typing import NamedTuple
 
 Element = str | list[str]
 
-#: Syntax identifier (UNB 0001) → Python codec. UNOX (ISO 2022 code extension) has no codec.
+#: Syntax identifier (UNB 0001) → Python codec. UNOX is ISO 2022 code extension; its escape
+#: sequences switch character sets mid-text (JIS X 0208, KS X 1001, GB 2312, Latin-1, Greek),
+#: which ISO-2022-JP-2 covers. Separators are found after decoding, so a byte such as 0x27
+#: inside a two-byte character is never taken for a segment terminator.
 CHARSETS: dict[str, str] = {
     "UNOA": "ascii",
     "UNOB": "ascii",
@@ -29,6 +32,7 @@ CHARSETS: dict[str, str] = {
     "UNOK": "iso8859-9",
     "UNOL": "iso8859-15",
     "UNOW": "utf-8",
+    "UNOX": "iso2022_jp_2",
     "UNOY": "utf-8",
 }
 

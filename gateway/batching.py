@@ -68,7 +68,14 @@ class Batcher:
         self.ledger = ledger
         self.targets = targets
         self.deliveries = deliveries
-        self.batched: dict[str, TargetConfig] = {t.name: t for t in config.targets if t.batched}
+        waiting = ledger.backlog_targets()
+        # A target whose batching was switched off still sends what it had gathered, at once.
+        self.batched: dict[str, TargetConfig] = {
+            t.name: t for t in config.targets if t.batched or t.name in waiting
+        }
+        for name in sorted(set(waiting) - {t.name for t in config.targets}):
+            log.warning("batch_target_gone", target=name, records=waiting[name],
+                        hint="restore the target to send these records")  # fmt: skip
 
     def next_due(self) -> float | None:
         """Seconds until the earliest open batch's window closes (0 when one is due now)."""
@@ -76,9 +83,9 @@ class Batcher:
         blocked = self._blocked()
         for name, target in self.batched.items():
             backlog = self.ledger.backlog(name)
-            if backlog.first_at is None or target.batch_window is None or name in blocked:
+            if backlog.first_at is None or name in blocked:
                 continue
-            due.append(max(0.0, target.batch_window - _age(backlog.first_at)))
+            due.append(max(0.0, (target.batch_window or 0.0) - _age(backlog.first_at)))
         return min(due, default=None)
 
     def flush(self, *, force: bool = False) -> None:
@@ -102,7 +109,7 @@ class Batcher:
             if not backlog.records or backlog.first_at is None:
                 return
             full = target.batch_size is not None and backlog.records >= target.batch_size
-            late = target.batch_window is not None and _age(backlog.first_at) >= target.batch_window
+            late = _age(backlog.first_at) >= (target.batch_window or 0.0)
             if not (force or full or late):
                 return
             batch = self.ledger.close_batch(new_file_id(), name, target.batch_size, now())

@@ -102,6 +102,13 @@ class BatchTables:
         ).fetchone()
         return Backlog(int(count), first)
 
+    def backlog_targets(self: _Db) -> dict[str, int]:
+        """Records waiting for a batch, per target, for every target that has some."""
+        rows = self.db.execute(
+            "SELECT target, COUNT(*) FROM batch_items WHERE state = 'pending' GROUP BY target"
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def close_batch(self: _Db, batch_id: str, target: str, limit: int | None, at: str) -> BatchRow | None:
         """Gather up to `limit` pending records of `target`, oldest first, into a new batch."""
         with self.transaction() as db:

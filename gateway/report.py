@@ -16,11 +16,15 @@ def status(config: Config) -> dict[str, Any]:
     polls: dict[str, dict[str, Any]] = {}
     counts: dict[str, dict[str, int]] = {}
     batches: list[dict[str, Any]] = []
+    orphans: dict[str, int] = {}
     if config.ledger_path.exists():
         ledger = SqliteLedger(config.ledger_path)
         try:
             polls, counts = ledger.source_rows(), ledger.counts()
-            batches = [_batches(ledger, target) for target in config.targets if target.batched]
+            backlogs = ledger.backlog_targets()
+            batches = [_batches(ledger, t) for t in config.targets if t.batched or t.name in backlogs]
+            configured = {t.name for t in config.targets}
+            orphans = {name: n for name, n in backlogs.items() if name not in configured}
         finally:
             ledger.close()
     sources = []
@@ -42,6 +46,7 @@ def status(config: Config) -> dict[str, Any]:
         "state_dir": str(config.state_dir),
         "sources": sources,
         "batches": batches,
+        "batch_records_without_target": orphans,
         "quarantine": len(waiting),
         "last_errors": [
             {"file_id": e.file_id, "source": e.source, "stage": e.stage, "error": e.first_error}
@@ -82,6 +87,8 @@ def render_status(data: dict[str, Any]) -> str:
         if b["refused_records"]:
             line += f"; {b['refused_records']} record(s) REFUSED (see trace)"
         lines.append(line)
+    for name, n in data.get("batch_records_without_target", {}).items():
+        lines.append(f"batches {name}: {n} record(s) waiting for a target no longer configured")
     lines.append(f"quarantine: {data['quarantine']} file(s)")
     lines.extend(f"  {e['file_id']} [{e['stage']}] {e['error']}" for e in data["last_errors"])
     return "\n".join(lines)

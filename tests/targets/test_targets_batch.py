@@ -186,6 +186,29 @@ class TestBatches:
         (unz,) = [s for s in segments if s.startswith("UNZ")]
         assert unz.split("+")[1] == "4"
 
+    def test_records_gathered_before_batching_was_switched_off_still_go_out(self, root: Path) -> None:
+        batched = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 3600})
+        ledger, _ = accept_one(batched)
+        ledger.close()
+        plain = configure(root, {"name": "lines", "format": "jsonl"})
+        ledger = drain(plain)
+        (output,) = published(plain, "lines")
+        assert output.name.startswith("batch.") and len(output.read_text().splitlines()) == 2
+        assert ledger.backlog("lines").records == 0
+
+    def test_records_of_a_target_no_longer_configured_are_shown_not_dropped(self, root: Path) -> None:
+        batched = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 3600})
+        ledger, _ = accept_one(batched)
+        ledger.close()
+        other = configure(root, {"name": "other", "format": "jsonl"})
+        ledger = drain(other)
+        assert ledger.backlog("lines").records == 2
+        data = report.status(other)
+        assert data["batch_records_without_target"] == {"lines": 2}
+        assert "batches lines: 2 record(s) waiting for a target no longer configured" in (
+            report.render_status(data)
+        )
+
 
 class TestRecovery:
     def test_a_crash_while_writing_writes_the_batch_again(self, root: Path) -> None:

@@ -15,7 +15,8 @@ pending records ─▶ close ─▶ writing ─▶ publishing ─▶ published
 A crash while writing writes the batch again; one while publishing finishes the renames. A
 record the writer refuses only in company (the same document twice, which the consumer would
 merge) waits for the next batch; one refused outright (the configuration changed since its file
-was accepted) is set aside, logged, noted in its file's timeline and counted by `status`.
+was accepted) is set aside, logged, noted in its file's timeline and counted by `status`, and
+tried again when the service next starts, with the configuration fixed.
 """
 
 from __future__ import annotations
@@ -118,6 +119,15 @@ class Batcher:
             log.info("batch_closed", batch_id=batch.batch_id, target=name, records=batch.records,
                      reason="full" if full else "window" if late else "drain")  # fmt: skip
             self.finish(batch)
+
+    def requeue(self) -> None:
+        """At start-up, give the records refused under an earlier configuration another try:
+        they passed the target's checks when their file was accepted, so only a configuration
+        change refuses them, and the configuration is read at start."""
+        for name in self.batched:
+            count = self.ledger.requeue_refused(name)
+            if count:
+                log.warning("batch_records_requeued", target=name, records=count)
 
     def resume(self) -> bool:
         """Finish the batches a crash or an unreachable destination left half done; True when

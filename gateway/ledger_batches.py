@@ -6,7 +6,8 @@ batch's are then linked in the file's timeline. An item moves with its file, the
 
 ```
 staged ─(file publishing)─▶ pending ─(batch closed)─▶ batched ─(target refuses it)─▶ refused
-   └─(file attempt discarded)─▶ deleted     ▲──(deferred to the next batch)──┘
+   └─(file attempt discarded)─▶ deleted     ▲▲─(deferred to the next batch)──┘          │
+                                            │└──────────(the service starts again)───────┘
 ```
 
 and a batch through `writing ─▶ publishing ─▶ published`, each step one transaction, so a
@@ -169,6 +170,16 @@ class BatchTables:
                 "UPDATE batches SET records = records - ? WHERE batch_id = ?",
                 (len(deferred) + len(refused), batch_id),
             )
+
+    def requeue_refused(self: _Db, target: str) -> int:
+        """Put the records `target` refused back in line for its next batch; how many."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE batch_items SET state = 'pending', batch_id = NULL"
+                " WHERE target = ? AND state = 'refused'",
+                (target,),
+            )
+        return cursor.rowcount
 
     def refused_items(self: _Db, target: str) -> int:
         """How many records `target` refused when their batch was written."""

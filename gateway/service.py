@@ -79,6 +79,7 @@ class Service:
         for row in self.ledger.unarchived():
             self.pipeline.archive(row)
         self.pipeline.batcher.resume()
+        self.pipeline.batcher.requeue()
 
     def handle(self, source: Source, candidate: Candidate) -> None:
         """Claim one ready file and process it to its outcome."""

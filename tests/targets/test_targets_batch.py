@@ -209,6 +209,24 @@ class TestBatches:
             report.render_status(data)
         )
 
+    def test_records_refused_under_a_changed_configuration_are_kept_and_tried_again(self, root: Path) -> None:
+        sage = {"name": "sage", "format": "sage100.shipment", "value_map": "wms_to_sage100",
+                "batch_window": 3600}  # fmt: skip
+        ledger, _ = accept_one(configure(root, sage))
+        ledger.close()
+        narrow = configure(root, {**sage, "lengths": {"ShipVia": 3}})
+        ledger = drain(narrow)
+        assert published(narrow, "sage") == []
+        (waiting,) = report.status(narrow)["batches"]
+        assert waiting["refused_records"] == 2
+        (row,) = ledger.files()
+        assert report.trace(ledger, row.file_id).count("batch_record_refused") == 2
+        ledger.close()
+        ledger = drain(configure(root, sage))  # the configuration fixed, the service started again
+        (output,) = published(configure(root, sage), "sage")
+        assert output.read_text(encoding="cp1252").count("\nH,") == 2
+        assert ledger.refused_items("sage") == 0
+
 
 class TestRecovery:
     def test_a_crash_while_writing_writes_the_batch_again(self, root: Path) -> None:

@@ -6,6 +6,13 @@ Partner settings are target options: `sender`, `receiver` (required), `sender_qu
 (D96A), `association` (EAN008), `separators` (`:+.? '`, written as UNA), `file_name`. The
 interchange control reference comes from a ledger sequence per receiver when the pipeline binds
 one (`bind_sequence`), so it never repeats for a partner across restarts.
+
+Every message written is valid against the directory's UN table: each carries its document date
+(DTM 137: the record's `issued_at`, else the time of writing), and RECADV, whose name and address
+group is mandatory, names the buyer (`sender`, who received the goods) and the supplier
+(`receiver`) as EANCOM does, with the warehouse as the delivery party. A record the message cannot
+carry (an inventory count without a counted quantity, more tracking numbers than DESADV's
+reference group holds) is a finding, not a message.
 """
 
 from __future__ import annotations
@@ -38,6 +45,30 @@ OPTIONS = {
     "una",
 }
 Seg = list[Any]  # tag, then elements: str, or list of components
+
+
+class Unwritable(Exception):
+    """A record the message cannot carry validly: (message, value)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a builder needs besides the record: the directory, the partners, the time of writing."""
+
+    directory: str = "D96A"
+    sender: str = ""
+    sender_qualifier: str = "14"
+    receiver: str = ""
+    receiver_qualifier: str = "14"
+    now: str = ""  # ISO date and time of writing: the document date when the record has none
+
+
+#: UNB partner identification code qualifier (0007) -> NAD code list agency (3055).
+AGENCIES = {"14": "9", "1": "16"}
+
+
+def _nad(qualifier: str, party: str, id_qualifier: str) -> list[Seg]:
+    return [["NAD", qualifier, [party, "", AGENCIES.get(id_qualifier, "ZZZ")]]] if party else []
 
 
 def edi_date(iso: str | None) -> tuple[str, str] | None:
@@ -102,10 +133,14 @@ def _batch(line: Any) -> list[Seg]:
     return segs + _dtm("361", line.expiry)
 
 
-def desadv(r: Shipment) -> list[Seg]:
+def desadv(r: Shipment, c: Context = Context()) -> list[Seg]:
     """DESADV body (BGM..CNT) for a shipment."""
     segs: list[Seg] = [["BGM", "351", r.shipment_id or r.doc_id, FUNCTION_CODES[r.function]]]
-    segs += _dtm("137", r.issued_at) + _dtm("11", r.ship_date)
+    segs += _dtm("137", r.issued_at or c.now) + _dtm("11", r.ship_date)
+    if len(r.tracking_numbers) + bool(r.order_number) > 10:  # the reference group repeats 10 times
+        raise Unwritable(
+            "DESADV carries the order number and at most 9 tracking numbers", str(len(r.tracking_numbers))
+        )
     segs += [["RFF", ["ON", r.order_number]]] if r.order_number else []
     segs += [["RFF", ["CN", t]] for t in r.tracking_numbers]
     segs += [["NAD", "SF", [r.warehouse, "", "92"]]] if r.warehouse else []
@@ -129,13 +164,18 @@ def desadv(r: Shipment) -> list[Seg]:
     return [*segs, ["CNT", ["2", str(len(r.lines))]]]
 
 
-def recadv(r: Receipt) -> list[Seg]:
-    """RECADV body for a receipt."""
+def recadv(r: Receipt, c: Context = Context()) -> list[Seg]:
+    """RECADV body for a receipt. The name and address group is mandatory: the buyer (the
+    interchange sender, who received the goods), the supplier (the receiver) and the warehouse
+    as delivery party (EANCOM's NAD BY, SU and DP)."""
     segs: list[Seg] = [["BGM", "632", r.receipt_id or r.doc_id, FUNCTION_CODES[r.function]]]
-    segs += _dtm("137", r.issued_at) + _dtm("50", r.received_at)
+    segs += _dtm("137", r.issued_at or c.now) + _dtm("50", r.received_at)
     segs += [["RFF", ["ON", r.po_number]]] if r.po_number else []
     segs += [["RFF", ["DQ", r.asn_number]]] if r.asn_number else []
+    segs += _nad("BY", c.sender, c.sender_qualifier) + _nad("SU", c.receiver, c.receiver_qualifier)
     segs += [["NAD", "DP", [r.warehouse, "", "92"]]] if r.warehouse else []
+    if not any(s[0] == "NAD" for s in segs):
+        raise Unwritable("RECADV needs a party: no sender, receiver or warehouse", "")
     segs.append(["CPS", "1"])
     for line in r.lines:
         # The line group: LIN, PIA, IMD, QTY, QVR, DTM, then the GIN group (D.96A SG26, D.01B too).
@@ -151,19 +191,22 @@ def recadv(r: Receipt) -> list[Seg]:
     return [*segs, ["CNT", ["2", str(len(r.lines))]]]
 
 
-def invrpt(r: InventoryAdjustment, directory: str = "D96A") -> list[Seg]:
+def invrpt(r: InventoryAdjustment, c: Context = Context()) -> list[Seg]:
     """INVRPT body: one quantity group per line, a count as QTY 145, a delta signed by INV 4501.
 
     The group is QTY, INV, GIN, LOC in D.96A and INV, QTY, GIN, LOC in D.01B; INVRPT has no
     summary section in either."""
     segs: list[Seg] = [["BGM", "35", r.adjustment_id or r.doc_id, FUNCTION_CODES[r.function]]]
-    segs += _dtm("137", r.issued_at) + _dtm("366", r.adjusted_at)
+    directory = c.directory
+    segs += _dtm("137", r.issued_at or c.now) + _dtm("366", r.adjusted_at)
     segs += [["NAD", "WH", [r.warehouse, "", "92"]]] if r.warehouse else []
     for line in r.lines:
         segs += _line_items(line)
         if line.mode == "count":
             inv: Seg = ["INV", "", "", line.reason_code or ""]
-            qty = _qty("145", line.counted_quantity, line.uom)
+            qty = _qty("145", line.counted_quantity or line.quantity, line.uom)
+            if not qty:  # the quantity group needs its QTY; a count of nothing is no count
+                raise Unwritable("an inventory count line has no counted quantity", line.line_no or "")
         else:
             change = line.quantity_change or line.quantity or "0"
             inv = ["INV", "1" if change.startswith("-") else "2", "", line.reason_code or ""]
@@ -174,10 +217,10 @@ def invrpt(r: InventoryAdjustment, directory: str = "D96A") -> list[Seg]:
     return segs
 
 
-def orders(r: PurchaseOrder) -> list[Seg]:
+def orders(r: PurchaseOrder, c: Context = Context()) -> list[Seg]:
     """ORDERS body for a purchase order."""
     segs: list[Seg] = [["BGM", "220", r.po_number or r.doc_id, FUNCTION_CODES[r.function]]]
-    segs += _dtm("137", r.issued_at or r.order_date) + _dtm("2", r.expected_date)
+    segs += _dtm("137", r.issued_at or r.order_date or c.now) + _dtm("2", r.expected_date)
     segs += [["NAD", "SU", [r.vendor_id, "", "92"]]] if r.vendor_id else []
     segs += [["NAD", "DP", [r.warehouse, "", "92"]]] if r.warehouse else []
     segs += [["CUX", ["2", r.currency, "9"]]] if r.currency else []
@@ -192,12 +235,13 @@ def _with_sku(line: Any) -> Any:
     return dataclasses.replace(line, sku=line.vendor_sku)
 
 
-# Each builder takes the record and the directory (D96A, D01B) for where their tables differ.
-BUILDERS: dict[str, tuple[str, Callable[[Any, str], list[Seg]]]] = {
-    "shipment": ("DESADV", lambda r, _directory: desadv(r)),
-    "receipt": ("RECADV", lambda r, _directory: recadv(r)),
+# Each builder takes the record and the context: the directory (D96A, D01B) for where their tables
+# differ, the partners and the time of writing.
+BUILDERS: dict[str, tuple[str, Callable[[Any, Context], list[Seg]]]] = {
+    "shipment": ("DESADV", desadv),
+    "receipt": ("RECADV", recadv),
     "inventory_adjustment": ("INVRPT", invrpt),
-    "purchase_order": ("ORDERS", lambda r, _directory: orders(r)),
+    "purchase_order": ("ORDERS", orders),
 }
 
 
@@ -252,12 +296,28 @@ class EdifactWriter:
                     "edifact target: shipment, receipt, inventory_adjustment, purchase_order",
                 )
             ]
+        message_type, build = built
+        t = self.t
+        context = Context(
+            t.directory, t.sender, t.sender_qualifier, t.receiver, t.receiver_qualifier,
+            time.strftime("%Y-%m-%dT%H:%M", time.gmtime()),
+        )  # fmt: skip
+        try:
+            body = build(record, context)
+        except Unwritable as exc:
+            return [
+                Finding(
+                    "unwritable",
+                    f"{message_type} cannot carry this record: {exc.args[0]}",
+                    {"record": record.doc_id},
+                    exc.args[1] or None,
+                    f"edifact target, {message_type} {t.directory}",
+                )
+            ]
         if self.out is None:
             self._start()
-        message_type, build = built
         self.messages += 1
         ref = str(self.messages)
-        body = build(record, self.t.directory)
         try:
             self._emit(
                 [

@@ -42,7 +42,7 @@ def optional(pattern: str) -> str:
 @dataclass(frozen=True)
 class Chars:
     """The service characters of one interchange, escaped for patterns; `released` patterns also
-    take released characters in `an` values, at the cost of one more branch per value."""
+    take released characters in `an` values, at the cost of matching those a character at a time."""
 
     component: str
     data: str
@@ -72,13 +72,11 @@ class Chars:
     # without the branch `optional` would add.
 
     def text(self, low: int, high: int) -> str:
-        """`an`: `low` to `high` characters of any kind. A released character counts as one; the
-        second branch (a release before the next separator) takes those values."""
-        s, r = self.specials, self.release
-        plain = f"[^{s}]{{{low},{high}}}"
+        """`an`: `low` to `high` characters of any kind; a released character counts as one."""
+        s = self.specials
         if not self.released:
-            return plain
-        return f"(?:{plain}|(?=[^{s}]*{r})(?:[^{s}]|{r}[^\\n]){{{low},{high}}})"
+            return f"[^{s}]{{{low},{high}}}"
+        return f"(?:[^{s}]|{self.release}[^\\n]){{{low},{high}}}"
 
     def alphabetic(self, low: int, high: int) -> str:
         """`a`: no digit. Only ASCII, because `str.isdigit` also knows other scripts' digits."""

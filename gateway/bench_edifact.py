@@ -114,7 +114,7 @@ def _timed(work: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def run(size: int = 2_200_000, repeat: int = 3) -> dict[str, object]:
+def run(size: int = 2_200_000, repeat: int = 5) -> dict[str, object]:
     """Measure both on the same generated interchange, best of `repeat` runs each; the ratio is
     pydifact's time over the gateway's. The runs alternate, so that a burst of load on a shared
     machine falls on both sides rather than on all of one side's runs."""

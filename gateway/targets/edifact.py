@@ -12,7 +12,15 @@ Every message written is valid against the directory's UN table: each carries it
 group is mandatory, names the buyer (`sender`, who received the goods) and the supplier
 (`receiver`) as EANCOM does, with the warehouse as the delivery party. A record the message cannot
 carry (an inventory count without a counted quantity, more tracking numbers than DESADV's
-reference group holds) is a finding, not a message.
+reference group holds) is a finding, not a message. ORDERS names the buyer (`sender`) and the
+supplier: the order's own `vendor_id` when it has one, else `receiver` (EANCOM's NAD BY and SU).
+
+Before a byte of a message is written, the rendered UNH..UNT is checked by the reader's own
+schema validation (`MessageSchema.check` of `schemas/edifact/<MESSAGE>_<DIRECTORY>.json`, with
+its fast path and per-segment caches). A value the message cannot hold (a description over 35
+characters, a non-numeric quantity) is never truncated: the record gets the validator's located
+findings (`record` = doc_id, segment, element, component; `segment_index` counts from the
+message's UNH) and nothing is written for it, so the pipeline quarantines the input at `write`.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from typing import Any, ClassVar
 from gateway.canonical.records import InventoryAdjustment, PurchaseOrder, Receipt, Record, Shipment
 from gateway.config import TargetConfig
 from gateway.errors import Finding
-from gateway.formats.edifact_syntax import CHARSETS, Delimiters
+from gateway.formats.edifact_envelope import Interchange, Message
+from gateway.formats.edifact_schema import schema_for
+from gateway.formats.edifact_syntax import CHARSETS, Delimiters, Scanner, SyntaxFault
 from gateway.mappings.edifact_common import FUNCTION_CODES
 from gateway.targets.base import FileInfo, Opener, Output, unknown_options
 
@@ -95,6 +105,11 @@ class Serializer:
         self.table = str.maketrans({c: d.release + c for c in specials})
 
     def render(self, seg: Seg) -> str:
+        """The segment's text with its terminator."""
+        return self.text(seg) + self.d.terminator
+
+    def text(self, seg: Seg) -> str:
+        """The segment's text without its terminator, as a reader's scanner hands it on."""
         d = self.d
         parts = [seg[0]]
         for element in seg[1:]:
@@ -107,7 +122,7 @@ class Serializer:
                 parts.append(str(element or "").translate(self.table))
         while len(parts) > 1 and not parts[-1]:
             parts.pop()
-        return d.data.join(parts) + d.terminator
+        return d.data.join(parts)
 
 
 def _line_items(line: Any) -> list[Seg]:
@@ -218,10 +233,16 @@ def invrpt(r: InventoryAdjustment, c: Context = Context()) -> list[Seg]:
 
 
 def orders(r: PurchaseOrder, c: Context = Context()) -> list[Seg]:
-    """ORDERS body for a purchase order."""
+    """ORDERS body for a purchase order. EANCOM names the buyer (the interchange sender, who
+    orders) and the supplier: the order's own `vendor_id` (a buyer-assigned code) when it has one,
+    else the interchange receiver."""
     segs: list[Seg] = [["BGM", "220", r.po_number or r.doc_id, FUNCTION_CODES[r.function]]]
     segs += _dtm("137", r.issued_at or r.order_date or c.now) + _dtm("2", r.expected_date)
-    segs += [["NAD", "SU", [r.vendor_id, "", "92"]]] if r.vendor_id else []
+    segs += _nad("BY", c.sender, c.sender_qualifier)
+    if r.vendor_id:
+        segs.append(["NAD", "SU", [r.vendor_id, "", "92"]])
+    else:
+        segs += _nad("SU", c.receiver, c.receiver_qualifier)
     segs += [["NAD", "DP", [r.warehouse, "", "92"]]] if r.warehouse else []
     segs += [["CUX", ["2", r.currency, "9"]]] if r.currency else []
     for line in r.lines:
@@ -256,11 +277,57 @@ class EdifactWriter:
         self.messages = 0
         self.ref = ""
         self.serializer = Serializer(target.delimiters)
+        # What the gateway's reader would tokenize the interchange with: the target's service
+        # characters and, in syntax 4, the repetition separator UNA (or its absence) announces.
+        self.scanner = Scanner(())
+        self.scanner.use(target.delimiters)
+        if target.version == "4":
+            repetition = target.delimiters.reserved if target.una else "*"
+            self.scanner.repetition = repetition if repetition.strip() else None
+        self.interchange = Interchange(
+            target.syntax, target.version, target.sender, target.sender_qualifier, target.receiver,
+            target.receiver_qualifier, "", "", "",
+        )  # fmt: skip
 
     def _emit(self, segs: list[Seg]) -> None:
         assert self.out is not None
         text = "".join(self.serializer.render(s) + "\n" for s in segs)
         self.out.write(text.encode(self.t.codec))
+
+    def _check(
+        self, record: Record, message_type: str, ref: str, raws: list[str], tags: list[str]
+    ) -> list[Finding]:
+        """The findings of the reader's schema validation for one rendered message (UNH..UNT
+        texts): the same `MessageSchema.check` an inbound message goes through."""
+        t = self.t
+        name = f"{message_type}_{t.directory}"
+        schema = schema_for(name)
+        if schema is None:
+            return [
+                Finding(
+                    "unknown_message",
+                    f"no schema for {message_type} {t.directory}: the message cannot be checked",
+                    {"record": record.doc_id},
+                    name,
+                    "schemas/edifact/<MESSAGE>_<DIRECTORY>.json",
+                )
+            ]
+        found: list[Finding] = []
+
+        def report(code: str, message: str, *, value: str | None = None, rule: str | None = None,
+                   **location: Any) -> None:  # fmt: skip
+            found.append(Finding(code, message, {"record": record.doc_id, **location}, value, rule))
+
+        message = Message(
+            ref, message_type, "D", t.directory[1:], "UN", t.association, self.interchange, 1,
+            self.scanner, raws, tags,
+        )  # fmt: skip
+        try:
+            schema.check(message, report)
+        except SyntaxFault as fault:
+            report("syntax_error", fault.message, value=fault.raw or None, rule="ISO 9735 syntax",
+                   segment_index=fault.index)  # fmt: skip
+        return found
 
     def _start(self) -> None:
         t = self.t
@@ -314,18 +381,19 @@ class EdifactWriter:
                     f"edifact target, {message_type} {t.directory}",
                 )
             ]
-        if self.out is None:
-            self._start()
-        self.messages += 1
-        ref = str(self.messages)
+        ref = str(self.messages + 1)
+        segs = [
+            ["UNH", ref, [message_type, "D", t.directory[1:], "UN", t.association]],
+            *body,
+            ["UNT", str(len(body) + 2), ref],
+        ]
+        texts = [self.serializer.text(s) for s in segs]
+        found = self._check(record, message_type, ref, texts, [s[0] for s in segs])
+        if found:
+            return found
+        terminator = t.delimiters.terminator
         try:
-            self._emit(
-                [
-                    ["UNH", ref, [message_type, "D", self.t.directory[1:], "UN", self.t.association]],
-                    *body,
-                    ["UNT", str(len(body) + 2), ref],
-                ]
-            )
+            data = "".join(text + terminator + "\n" for text in texts).encode(t.codec)
         except UnicodeEncodeError as exc:
             return [
                 Finding(
@@ -336,6 +404,11 @@ class EdifactWriter:
                     f"target syntax {self.t.syntax}",
                 )
             ]
+        if self.out is None:
+            self._start()
+        assert self.out is not None
+        self.out.write(data)
+        self.messages += 1
         return []
 
     def close(self) -> None:
@@ -396,6 +469,10 @@ class EdifactTarget:
         directory = str(o.get("directory", "D96A"))
         if len(directory) != 4 or directory[0] != "D":
             problems.append("directory: like D96A or D01B")
+        else:
+            missing = [kind for kind, _ in BUILDERS.values() if schema_for(f"{kind}_{directory}") is None]
+            if missing:  # every message is checked against its schema before it is written
+                problems.append(f"directory: no schema for {', '.join(missing)} {directory} (D96A, D01B)")
         return problems
 
     def writer(self, file: FileInfo, open_output: Opener) -> EdifactWriter:

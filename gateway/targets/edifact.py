@@ -97,11 +97,12 @@ def _dtm(qualifier: str, iso: str | None) -> list[Seg]:
 class Serializer:
     """Renders segments with release escaping and counts them."""
 
-    def __init__(self, d: Delimiters) -> None:
+    def __init__(self, d: Delimiters, repetition: str | None = None) -> None:
         self.d = d
         specials = {d.release, d.component, d.data, d.terminator}
-        if d.reserved.strip():
-            specials.add(d.reserved)
+        # The reserved character, and in syntax 4 without UNA the default repetition
+        # separator `*`, split values for a reader: both are released.
+        specials |= {c for c in (d.reserved, repetition) if c and c.strip()}
         self.table = str.maketrans({c: d.release + c for c in specials})
 
     def render(self, seg: Seg) -> str:
@@ -276,14 +277,16 @@ class EdifactWriter:
         self.out: Output | None = None
         self.messages = 0
         self.ref = ""
-        self.serializer = Serializer(target.delimiters)
         # What the gateway's reader would tokenize the interchange with: the target's service
         # characters and, in syntax 4, the repetition separator UNA (or its absence) announces.
+        repetition = None
+        if target.version == "4":
+            announced = target.delimiters.reserved if target.una else "*"
+            repetition = announced if announced.strip() else None
+        self.serializer = Serializer(target.delimiters, repetition)
         self.scanner = Scanner(())
         self.scanner.use(target.delimiters)
-        if target.version == "4":
-            repetition = target.delimiters.reserved if target.una else "*"
-            self.scanner.repetition = repetition if repetition.strip() else None
+        self.scanner.repetition = repetition
         self.interchange = Interchange(
             target.syntax, target.version, target.sender, target.sender_qualifier, target.receiver,
             target.receiver_qualifier, "", "", "",

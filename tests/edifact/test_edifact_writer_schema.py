@@ -174,3 +174,21 @@ def test_run_once_quarantines_the_input_at_write(root: Path) -> None:
     assert finding["rule"] == "schema edifact/DESADV_D96A, IMD 7008 an..35"
     assert "(IMD), element 3.4: " in (quarantined / "error.txt").read_text()
     assert "is longer than 35 characters" in (quarantined / "error.txt").read_text()
+
+
+@pytest.mark.parametrize("una", [False, True])
+def test_syntax_4_releases_the_repetition_separator(
+    tmp_path: Path, make_config: Callable[..., Config], una: bool
+) -> None:
+    # Without UNA a syntax 4 reader splits repetitions at `*`; with the default UNA the
+    # reserved character is the space, which separates nothing.
+    description = "Widget * 2 pack"
+    record = record_from_dict(_shipment(line={"description": description}))
+    written, findings = _write([record], syntax_version="4", una=una)
+    assert findings == []
+    assert (b"Widget ?* 2 pack" in written) is not una
+    path = tmp_path / "desadv.edi"
+    path.write_bytes(written)
+    (shipment,), report = records(path, make_config())
+    assert report.valid, report.findings
+    assert shipment.lines[0].description == description  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import run_cli
 from helpers_edifact import records
+from test_edifact_cli import CONFIG as CLI_CONFIG
 from test_edifact_roundtrip import PARTNER, PURCHASE, SHIPMENT, _Buffer, _write
 
 from gateway.canonical.build import record_from_dict
@@ -128,25 +129,9 @@ def test_orders_names_buyer_and_supplier(tmp_path: Path, make_config: Callable[.
     assert report.findings == [] and back[0].to_dict()["vendor_id"] == "4012345000009"
 
 
-CONFIG = """
-[[source]]
-name = "wms"
-path = "inbound"
-side = "wms"
-settle_seconds = 0.05
-poll_seconds = 0.1
-
-[[target]]
-name = "erp-edi"
-format = "edifact"
-sender = "4012345000009"
-receiver = "5412345000013"
-
-[[route]]
-doc_type = "shipment"
-from = ["wms"]
-to = ["erp-edi"]
-"""
+# The end-to-end configuration of the CLI tests, with the EDIFACT target alone.
+CONFIG = CLI_CONFIG.replace('to = ["erp-edi", "canonical"]', 'to = ["erp-edi"]')
+assert CONFIG != CLI_CONFIG
 HEADER = "shipment_id,ship_date,line_no,sku,description,quantity_shipped\n"
 
 

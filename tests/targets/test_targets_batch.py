@@ -6,6 +6,8 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -276,24 +278,35 @@ class TestRecovery:
         assert len(output.read_text().splitlines()) == 4
 
 
-@pytest.mark.service
-def test_the_service_publishes_a_batch_when_its_window_closes_and_stops_warmly(tmp_path: Path) -> None:
+@contextmanager
+def service(tmp_path: Path, config_text: str) -> Iterator[tuple[Path, Path, subprocess.Popen[str]]]:
+    """`gateway run` as a real process on a fresh root; killed at the end if still running."""
     root = tmp_path / "root"
     (root / "inbound").mkdir(parents=True)
     config = tmp_path / "gateway.toml"
-    config.write_text(
+    config.write_text(config_text, encoding="utf-8")
+    assert run_cli("--config", config, "--root", root, "config", "check").returncode == 0
+    with (tmp_path / "service.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--config", str(config), "--root", str(root), "run"],
+            stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        )  # fmt: skip
+        try:
+            yield root, config, proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.mark.service
+def test_the_service_publishes_a_batch_when_its_window_closes_and_stops_warmly(tmp_path: Path) -> None:
+    text = (
         '[[source]]\nname = "wms"\nside = "wms"\nsettle_seconds = 0.1\npoll_seconds = 0.2\n\n'
         '[[target]]\nname = "ns"\nformat = "netsuite"\nadjustment_account = "Adj"\nbatch_window = 2\n\n'
-        '[[route]]\ndoc_type = "shipment"\nfrom = ["wms"]\nto = ["ns"]\n',
-        encoding="utf-8",
+        '[[route]]\ndoc_type = "shipment"\nfrom = ["wms"]\nto = ["ns"]\n'
     )
-    assert run_cli("--config", config, "--root", root, "config", "check").returncode == 0
-    log = (tmp_path / "service.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--config", str(config), "--root", str(root), "run"],
-        stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
-    )  # fmt: skip
-    try:
+    with service(tmp_path, text) as (root, config, proc):
         drop(root, ("a.csv", shipment(1)), ("b.csv", shipment(2)))
         outbound = root / "outbound" / "ns"
         wait_for(lambda: outbound.exists() and any(outbound.glob("*.csv")), 30, "the batch")
@@ -304,42 +317,24 @@ def test_the_service_publishes_a_batch_when_its_window_closes_and_stops_warmly(t
         assert batches["waiting_records"] == 0 and batches["unpublished_batches"] == []
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.mark.service
 def test_sigkill_while_batches_are_written_then_restart_sends_every_record_once(tmp_path: Path) -> None:
-    root = tmp_path / "root"
-    (root / "inbound").mkdir(parents=True)
-    config = tmp_path / "gateway.toml"
-    config.write_text(
+    text = (
         '[[source]]\nname = "inbound"\nsettle_seconds = 0.1\npoll_seconds = 0.2\n\n'
         '[[target]]\nname = "lines"\nformat = "jsonl"\nbatch_size = 4\n\n'
-        '[[route]]\ndoc_type = "inventory_adjustment"\nto = ["lines"]\n',
-        encoding="utf-8",
+        '[[route]]\ndoc_type = "inventory_adjustment"\nto = ["lines"]\n'
     )
     names = [f"adj{i:02}" for i in range(30)]
-    for name in names:
-        rows = "".join(f"{name},SKU-{k},delta,{k}\n" for k in range(2000))
-        (root / "inbound" / f"{name}.csv").write_text("adjustment_id,sku,mode,quantity_change\n" + rows)
-    log = (tmp_path / "service.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--config", str(config), "--root", str(root), "run"],
-        stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
-    )  # fmt: skip
-    outbound = root / "outbound" / "lines"
-    try:
+    with service(tmp_path, text) as (root, config, proc):
+        for name in names:
+            rows = "".join(f"{name},SKU-{k},delta,{k}\n" for k in range(2000))
+            (root / "inbound" / f"{name}.csv").write_text("adjustment_id,sku,mode,quantity_change\n" + rows)
+        outbound = root / "outbound" / "lines"
         wait_for(lambda: outbound.exists() and any(outbound.glob("*.jsonl")), 60, "a first batch")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
     result = run_cli("--config", config, "--root", root, "run", "--once")
     assert result.returncode == 0, result.stderr
     assert not list(outbound.glob("*.tmp"))

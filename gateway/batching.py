@@ -80,6 +80,8 @@ class Batcher:
 
     def next_due(self) -> float | None:
         """Seconds until the earliest open batch's window closes (0 when one is due now)."""
+        if not self.batched:
+            return None
         due = []
         blocked = self._blocked()
         for name, target in self.batched.items():
@@ -93,6 +95,8 @@ class Batcher:
         """Close and publish every batch that is full or whose window has passed (every open
         one with `force`). A target whose earlier batch still waits for `resume` (its
         destination was down) closes none, so its batches go out in order."""
+        if not self.batched:
+            return
         blocked = self._blocked()
         for name, target in self.batched.items():
             if name in blocked:

@@ -11,7 +11,8 @@ Element checks are cached per distinct segment text: real interchanges repeat th
 (`QTY+21:8`, `UNS+S`) thousands of times, and a segment's validity depends only on its text and
 the service characters. The texts not seen before are first matched, all of a message's at once,
 against a pattern compiled from the same definitions (`edifact_fastpath`); only when that fails
-does each go through the detailed check, which locates the problems.
+does each go through the detailed check, which locates the problems. The segment-table walk
+(groups, order, status, repetitions) is `edifact_structure`, checked once per message shape.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from gateway.formats.edifact_envelope import Message, Report
 from gateway.formats.edifact_fastpath import NEVER, Chars, optional
+from gateway.formats.edifact_structure import GroupNode, Node, SegmentNode, check_structure, tags
 from gateway.formats.edifact_syntax import Delimiters, Element, Segment
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "edifact"
@@ -98,32 +100,6 @@ class Composite:
         return chars.composite(parts, self.mandatory)
 
 
-@dataclass(frozen=True)
-class SegmentNode:
-    """A segment's place in the message table."""
-
-    tag: str
-    mandatory: bool
-    max: int
-
-
-@dataclass(frozen=True)
-class GroupNode:
-    """A segment group: triggered by its first child."""
-
-    name: str
-    mandatory: bool
-    max: int
-    children: tuple[SegmentNode | GroupNode, ...]
-
-    @property
-    def trigger(self) -> str:
-        """The tag that starts a repetition of the group."""
-        first = self.children[0]
-        return first.tag if isinstance(first, SegmentNode) else first.trigger
-
-
-Node = SegmentNode | GroupNode
 Problem = tuple[str, str, int, int | None, str, str]  # code, message, element, component, value, rule
 Dialect = tuple[Delimiters, str | None]  # service characters and syntax 4 repetition separator
 
@@ -271,7 +247,7 @@ class MessageSchema:
         elements: dict[str, list[tuple[str, bool]]] = {}
         # Only the message's own segments: any other is a structure finding anyway, and leaving
         # it out keeps the pattern small (it is compiled in Python, about 3 µs a character).
-        for tag in _tags(self.structure).difference(("UNH", "UNT")).intersection(self.segments):
+        for tag in tags(self.structure).difference(("UNH", "UNT")).intersection(self.segments):
             specs = self.segments[tag]
             parts = elements[tag] = []
             for spec in specs:
@@ -378,91 +354,11 @@ class MessageSchema:
             def collect(code: str, message: str, **kw: Any) -> None:
                 collected.append((code, message, {**kw, "segment_index": kw["segment_index"] - base}))
 
-            self._check_structure(segments, collect)
+            check_structure(self.structure, self.segments, segments, collect, self.name)
             found = self.shapes[shape] = tuple(collected)
         start = message.start
         for code, text, kw in found:
             report(code, text, **{**kw, "segment_index": kw["segment_index"] + start})
-
-    def _check_structure(self, segments: list[Segment], report: Any) -> None:
-        missing: list[tuple[str, Segment]] = []
-        pos = _match(self.structure, segments, 0, missing, report, self.name)
-        if pos < len(segments):
-            seg = segments[pos]
-            known = (
-                "is not expected here (out of order)" if seg.tag in self.segments else "is not in the message"
-            )
-            report(
-                "unexpected_segment",
-                f"segment {seg.tag} {known}",
-                rule=f"schema edifact/{self.name}",
-                segment=seg.tag,
-                segment_index=seg.index,
-            )
-            return
-        for what, seg in missing:
-            report(
-                "missing_segment",
-                f"mandatory {what} is missing before this segment",
-                rule=f"schema edifact/{self.name}",
-                segment=seg.tag,
-                segment_index=seg.index,
-            )
-
-
-def _tags(nodes: tuple[Node, ...]) -> set[str]:
-    """Every segment tag in a message table."""
-    tags: set[str] = set()
-    for node in nodes:
-        tags.update(_tags(node.children) if isinstance(node, GroupNode) else (node.tag,))
-    return tags
-
-
-def _match(
-    nodes: tuple[Node, ...],
-    segs: list[Segment],
-    pos: int,
-    missing: list[tuple[str, Segment]],
-    report: Report,
-    name: str,
-    group: bool = False,
-) -> int:
-    n = len(segs)
-    for i, node in enumerate(nodes):
-        count = 0
-        if isinstance(node, SegmentNode):
-            tag = node.tag
-            # A group's trigger takes one segment: the next one starts the next repetition.
-            limit = node.max if group and i == 0 else n
-            while pos < n and segs[pos].tag == tag and count < limit:
-                count += 1
-                if count == node.max + 1:
-                    report(
-                        "too_many_repetitions",
-                        f"{tag} may occur at most {node.max} times here",
-                        rule=f"schema edifact/{name}",
-                        segment=tag,
-                        segment_index=segs[pos].index,
-                    )
-                pos += 1
-            what = f"segment {tag}"
-        else:
-            trigger = node.trigger
-            while pos < n and segs[pos].tag == trigger:
-                count += 1
-                if count == node.max + 1:
-                    report(
-                        "too_many_repetitions",
-                        f"group {node.name} may occur at most {node.max} times",
-                        rule=f"schema edifact/{name}",
-                        segment=trigger,
-                        segment_index=segs[pos].index,
-                    )
-                pos = _match(node.children, segs, pos, missing, report, name, True)
-            what = f"group {node.name} ({trigger})"
-        if count == 0 and node.mandatory:
-            missing.append((what, segs[min(pos, n - 1)]))
-    return pos
 
 
 @functools.cache

@@ -1,9 +1,10 @@
 """The ledger: what happened to every file, durably, so nothing is lost or posted twice.
 
-`Ledger` is the interface the service uses; `SqliteLedger` implements it on one SQLite file in
-WAL mode. The methods are small and each is one transaction, so a PostgreSQL implementation for
-several gateway instances can follow the same shape (a claim there becomes an INSERT guarded by
-a unique key on source and path).
+`Ledger` (ledger_protocol.py) is the interface the service uses; `SqliteLedger` implements it
+on one SQLite file in WAL mode, with the batch tables of ledger_batches.py. The methods are small
+and each is one transaction, so a PostgreSQL implementation for several gateway instances can
+follow the same shape (a claim there becomes an INSERT guarded by a unique key on source and
+path).
 
 A file moves through these states:
 
@@ -22,12 +23,14 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from gateway.ledger_batches import BATCH_SCHEMA, Backlog, BatchRow, BatchTables
+from gateway.ledger_batches import BATCH_SCHEMA, BatchTables
+from gateway.ledger_protocol import FileRow, Ledger, OutputRow
+
+__all__ = ["FINAL", "UNFINISHED", "FileRow", "Ledger", "OutputRow", "SqliteLedger", "new_file_id", "now"]
 
 UNFINISHED = ("claimed", "processing", "publishing")
 FINAL = ("accepted", "quarantined", "duplicate", "vanished", "retried", "discarded")
@@ -102,102 +105,6 @@ def now() -> str:
 def new_file_id() -> str:
     """A sortable, unique id: arrival time to the second plus 48 random bits."""
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(6)
-
-
-@dataclass(frozen=True)
-class FileRow:
-    """One file as the ledger knows it."""
-
-    file_id: str
-    source: str
-    original_name: str
-    source_path: str
-    work_path: str | None
-    size: int | None
-    mtime_ns: int | None
-    sha256: str | None
-    format: str | None
-    encoding: str | None
-    state: str
-    stage: str | None
-    records: int | None
-    detail: str | None
-    retry_of: str | None
-    received_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class OutputRow:
-    """One outbound file of a processed input."""
-
-    file_id: str
-    target: str
-    path: str
-    tmp_path: str
-    state: str
-    records: int
-    at: str
-
-
-class Ledger(Protocol):
-    """What the gateway needs from durable storage. **Protocol.**
-
-    Every method is one transaction. `SqliteLedger` implements it for one instance; a
-    PostgreSQL implementation for several instances needs the same methods, with `claim`
-    guarded by a unique key on source and path.
-    """
-
-    # Files and their states
-    def claim(self, source: str, name: str, source_path: str, size: int, mtime_ns: int,
-              work_dir: Path, retry_of: str | None = None) -> FileRow: ...  # fmt: skip
-    def drop_claim(self, file_id: str) -> None: ...
-    def update(self, file_id: str, **fields: Any) -> None: ...
-    def get(self, file_id: str) -> FileRow | None: ...
-    def in_states(self, *states: str) -> list[FileRow]: ...
-    def unfinished(self) -> list[FileRow]: ...
-    def unarchived(self) -> list[FileRow]: ...
-    def find(self, query: str) -> list[FileRow]: ...
-    def fetched(self, source: str, name: str, source_path: str, size: int,
-                mtime_ns: int) -> FileRow | None: ...  # fmt: skip
-    # Duplicates and business keys
-    def accepted_with_sha(self, sha256: str, exclude: str) -> str | None: ...
-    def accepted_with_key(self, kind: str, value: str, exclude: str) -> str | None: ...
-    def add_keys(self, file_id: str, keys: list[tuple[str, str]]) -> None: ...
-    def keys(self, file_id: str) -> list[tuple[str, str]]: ...
-    # Outputs: staging, intent, published
-    def record_output(self, output: OutputRow) -> None: ...
-    def intend(self, file_id: str, outputs: list[OutputRow], keys: list[tuple[str, str]] = ...,
-               **fields: Any) -> None: ...  # fmt: skip
-    def accept(self, file_id: str, published: list[str], **fields: Any) -> None: ...
-    def forget_outputs(self, file_id: str) -> None: ...
-    def outputs(self, file_id: str) -> list[OutputRow]: ...
-    # Timeline, sequences, sources
-    def event(self, file_id: str | None, event: str, **detail: Any) -> None: ...
-    def events(self, file_id: str) -> list[tuple[str, str, dict[str, Any]]]: ...
-    def next_sequence(self, name: str) -> int: ...
-    def source_seen(self, name: str, *, reachable: bool, error: str | None = None) -> None: ...
-    def source_rows(self) -> dict[str, dict[str, Any]]: ...
-    def counts(self) -> dict[str, dict[str, int]]: ...
-    def close(self) -> None: ...
-    # Cross-file batches (ledger_batches.py)
-    def stage_items(self, file_id: str, target: str, records: list[str], at: str) -> None: ...
-    def backlog(self, target: str) -> Backlog: ...
-    def backlog_targets(self) -> dict[str, int]: ...
-    def close_batch(self, batch_id: str, target: str, limit: int | None, at: str) -> BatchRow | None: ...
-    def batches(self, *states: str) -> list[BatchRow]: ...
-    def batch_records(self, batch_id: str, chunk: int = ...) -> Iterator[tuple[int, str, str]]: ...
-    def set_aside(self, batch_id: str, deferred: list[int], refused: list[int]) -> None: ...
-    def requeue_refused(self, target: str) -> int: ...
-    def refused_items(self, target: str) -> int: ...
-    def batch(self, batch_id: str) -> BatchRow | None: ...
-    def batch_files(self, batch_id: str) -> list[str]: ...
-    def file_batches(self, file_id: str) -> list[tuple[str, str, int]]: ...
-    def record_batch_output(self, batch_id: str, target: str, path: str, tmp: str, state: str) -> None: ...
-    def batch_outputs(self, batch_id: str) -> list[tuple[str, str, str]]: ...
-    def forget_batch_outputs(self, batch_id: str) -> None: ...
-    def intend_batch(self, batch_id: str) -> None: ...
-    def publish_batch(self, batch_id: str, at: str, events: list[tuple[str, str]]) -> None: ...
 
 
 class SqliteLedger(BatchTables):

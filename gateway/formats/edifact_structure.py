@@ -99,13 +99,7 @@ def _match(
             while pos < n and segs[pos].tag == tag and count < limit:
                 count += 1
                 if count == node.max + 1:
-                    report(
-                        "too_many_repetitions",
-                        f"{tag} may occur at most {node.max} times here",
-                        rule=f"schema edifact/{name}",
-                        segment=tag,
-                        segment_index=segs[pos].index,
-                    )
+                    _too_many(report, name, f"{tag} may occur at most {node.max} times here", segs[pos])
                 pos += 1
             what = f"segment {tag}"
         else:
@@ -113,15 +107,15 @@ def _match(
             while pos < n and segs[pos].tag == trigger:
                 count += 1
                 if count == node.max + 1:
-                    report(
-                        "too_many_repetitions",
-                        f"group {node.name} may occur at most {node.max} times",
-                        rule=f"schema edifact/{name}",
-                        segment=trigger,
-                        segment_index=segs[pos].index,
-                    )
+                    text = f"group {node.name} may occur at most {node.max} times"
+                    _too_many(report, name, text, segs[pos])
                 pos = _match(node.children, segs, pos, missing, report, name, True)
             what = f"group {node.name} ({trigger})"
         if count == 0 and node.mandatory:
             missing.append((what, segs[min(pos, n - 1)]))
     return pos
+
+
+def _too_many(report: Any, name: str, message: str, seg: Segment) -> None:
+    report("too_many_repetitions", message, rule=f"schema edifact/{name}", segment=seg.tag,
+           segment_index=seg.index)  # fmt: skip

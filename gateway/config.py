@@ -175,12 +175,12 @@ SOURCE_KEYS = {
     # SFTP
     "host", "port", "username", "key_file", "password_file", "password_env", "known_hosts",
     "host_key_fingerprint", "remote_dir", "after", "max_files_per_poll", "timeout_seconds",
-    # EDIFACT reader options (gateway/formats/edifact.py)
+    # EDIFACT reader options (gateway/formats/edifact/reader.py)
     "edifact_charset_check", "edifact_orders_as", "edifact_max_segment", "acknowledge_to",
     "edifact_partial",
-    # XML reader options (gateway/formats/xml.py, xml_safe.py)
+    # XML reader options (gateway/formats/xml/reader.py, xml_safe.py)
     "xml_layout", "xml_max_bytes", "xml_max_depth", "xml_huge_tree",
-    # IDoc reader options (gateway/mappings/idoc_common.py)
+    # IDoc reader options (gateway/formats/idoc/mappings/common.py)
     "idoc_sku", "idoc_orders_as",
 }  # fmt: skip
 SFTP_REQUIRED = ("host", "username", "remote_dir")
@@ -201,7 +201,7 @@ def _source(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> Sourc
             p.items.append(
                 f"{where}known_hosts: required (or host_key_fingerprint); host keys are always verified"
             )
-        from gateway.sftp_connection import problems as sftp_problems
+        from gateway.sources.sftp_connection import problems as sftp_problems
 
         found = [f"{where}{problem}" for problem in sftp_problems(options)]
         p.items.extend(problem for problem in found if problem not in p.items)

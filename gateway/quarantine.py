@@ -17,7 +17,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.delivery.local import fsync_dir
 from gateway.errors import Finding
-from gateway.ledger import FileRow, Ledger, now
+from gateway.ledger.sqlite import FileRow, Ledger, now
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -20,9 +20,9 @@ import structlog
 
 from gateway.config import Config
 from gateway.errors import FileVanished, StopRequested, TransientError
-from gateway.ledger import Ledger
+from gateway.ledger.sqlite import Ledger
 from gateway.notify import Notifier
-from gateway.pipeline import Pipeline
+from gateway.pipeline.process import Pipeline
 from gateway.sources.base import Candidate, Source
 from gateway.sources.registry import SOURCES
 

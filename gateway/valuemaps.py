@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.formats.csv_schema import SCHEMA_ROOT
+from gateway.resources import SCHEMAS as SCHEMA_ROOT
 
 KINDS = ("warehouse", "uom", "carrier", "reason_code", "service_level", "location")
 

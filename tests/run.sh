@@ -20,6 +20,6 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
-.venv/bin/ruff check gateway tests
+.venv/bin/ruff check gateway benchmarks tests
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -26,7 +26,7 @@ import structlog
 from gateway.config import TargetConfig
 from gateway.delivery.local import SyncedFile
 from gateway.errors import DeliveryFailed
-from gateway.sftp_connection import Connection, ServerSettings, remove_if_present
+from gateway.sources.sftp_connection import Connection, ServerSettings, remove_if_present
 
 log = structlog.get_logger("gateway")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from gateway.formats.base import Reader
-from gateway.formats.csv import CsvReader
-from gateway.formats.edifact import EdifactReader
-from gateway.formats.idoc import IdocReader
-from gateway.formats.idoc_xml import IdocXmlReader
-from gateway.formats.xml import XmlReader
+from gateway.formats.csv.reader import CsvReader
+from gateway.formats.edifact.reader import EdifactReader
+from gateway.formats.idoc.reader import IdocReader
+from gateway.formats.idoc.xml import IdocXmlReader
+from gateway.formats.xml.reader import XmlReader
 
 FORMATS: dict[str, type[Reader]] = {
     "idoc-xml": IdocXmlReader,

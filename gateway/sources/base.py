@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.config import SourceConfig
-from gateway.ledger import FileRow, Ledger
+from gateway.ledger.sqlite import FileRow, Ledger
 
 
 @dataclass(frozen=True)

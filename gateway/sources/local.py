@@ -20,10 +20,10 @@ import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from gateway.claim import claim, finish_claim
 from gateway.config import SourceConfig
 from gateway.errors import SourceUnavailable
-from gateway.ledger import FileRow, Ledger
+from gateway.ledger.sqlite import FileRow, Ledger
+from gateway.pipeline.claim import claim, finish_claim
 from gateway.sources.base import Candidate, Readiness, is_ignored
 
 log = structlog.get_logger("gateway")

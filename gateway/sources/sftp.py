@@ -30,13 +30,13 @@ from typing import Any
 import structlog
 from paramiko.sftp import CMD_DATA, CMD_READ, int64
 
-from gateway.claim import finish_claim
 from gateway.config import SourceConfig
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
-from gateway.ledger import FileRow, Ledger
-from gateway.sftp_connection import Connection, ServerSettings, problems, remove_if_present
+from gateway.ledger.sqlite import FileRow, Ledger
+from gateway.pipeline.claim import finish_claim
 from gateway.sources.base import Candidate, Readiness, is_ignored
+from gateway.sources.sftp_connection import Connection, ServerSettings, problems, remove_if_present
 
 log = structlog.get_logger("gateway")
 

@@ -41,7 +41,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from gateway.formats.csv_schema import SCHEMA_ROOT
+from gateway.resources import SCHEMAS as SCHEMA_ROOT
 from gateway.valuemaps import Unmapped, ValueMap
 
 KINDS = ("text", "code", "date", "decimal", "zerofill", "division", "customer_no", "join", "product", "total")

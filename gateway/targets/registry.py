@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from gateway.formats.csv.writer import CanonicalCsvTarget
+from gateway.formats.edifact.writer import ContrlTarget, EdifactTarget
+from gateway.formats.idoc.writer import IdocTarget
+from gateway.formats.xml.writer import XmlTarget
 from gateway.targets.base import Target
-from gateway.targets.canonical_csv import CanonicalCsvTarget
-from gateway.targets.edifact import ContrlTarget, EdifactTarget
-from gateway.targets.idoc import IdocTarget
 from gateway.targets.jsonl import JsonlTarget
 from gateway.targets.netsuite import NetsuiteTarget
 from gateway.targets.quickbooks import FORMATS as QUICKBOOKS_FORMATS
 from gateway.targets.sage100 import Sage100Target
-from gateway.targets.xml import XmlTarget
 
 TARGETS: dict[str, type[Target]] = {
     "jsonl": JsonlTarget,

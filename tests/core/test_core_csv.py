@@ -12,8 +12,8 @@ from gateway.canonical.records import Record
 from gateway.config import Config
 from gateway.errors import Finding, RejectedFile
 from gateway.formats.base import Inbound, ReadContext
-from gateway.formats.csv import CsvReader
-from gateway.formats.csv_schema import layouts
+from gateway.formats.csv.reader import CsvReader
+from gateway.formats.csv.schema import layouts
 from tests.conftest import SAMPLES
 
 

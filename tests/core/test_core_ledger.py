@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger import OutputRow, SqliteLedger
+from gateway.ledger.sqlite import OutputRow, SqliteLedger
 
 
 @pytest.fixture(name="ledger")

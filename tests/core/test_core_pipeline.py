@@ -12,7 +12,7 @@ import pytest
 from gateway import quarantine
 from gateway.config import Config
 from gateway.formats.base import Inbound
-from gateway.ledger import SqliteLedger
+from gateway.ledger.sqlite import SqliteLedger
 from gateway.service import Service
 from gateway.sources.base import Candidate
 from tests.conftest import SAMPLES
@@ -207,7 +207,7 @@ class TestQuarantineWorkflow:
         fixed = make_config(
             source=[{"name": "wms", "side": "erp", "path": "inbound", "settle_seconds": 0.05}]
         )
-        from gateway.cli import _retry
+        from gateway.cli.main import _retry
 
         assert _retry(fixed, ledger, [old.file_id]) == 0
         new = next(r for r in ledger.files() if r.retry_of == old.file_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gateway import check
+from gateway.cli import check
 from gateway.config import Config, SourceConfig
 
 ORDER = (

@@ -8,8 +8,8 @@ from pathlib import Path
 from helpers_edifact import ORDER, validate
 
 from gateway.config import Config
-from gateway.formats.edifact_contrl import acknowledge
-from gateway.formats.edifact_syntax import Scanner
+from gateway.formats.edifact.contrl import acknowledge
+from gateway.formats.edifact.syntax import Scanner
 
 
 def _segments(text: str) -> dict[str, list[object]]:

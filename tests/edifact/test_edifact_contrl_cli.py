@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import run_cli
 from helpers_edifact import ORDER, RETAILER_SOURCE
 
-from gateway.formats.edifact_syntax import Scanner
+from gateway.formats.edifact.syntax import Scanner
 
 CONFIG = RETAILER_SOURCE + """acknowledge_to = "retailer-contrl"
 
@@ -53,7 +53,7 @@ def test_a_rejection_is_answered_once_across_a_crash(root: Path) -> None:
     quarantine: the second attempt quarantines the file again and sends nothing new."""
     import shutil
 
-    from gateway.ledger import SqliteLedger
+    from gateway.ledger.sqlite import SqliteLedger
 
     config = root / "gateway.toml"
     config.write_text(CONFIG)

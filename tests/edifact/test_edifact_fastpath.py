@@ -20,11 +20,11 @@ from helpers_edifact import ORDER, validate
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gateway.bench_edifact import interchange
+from benchmarks.edifact import interchange
 from gateway.config import Config
-from gateway.formats.edifact_envelope import Envelope
-from gateway.formats.edifact_fastpath import Chars
-from gateway.formats.edifact_schema import (
+from gateway.formats.edifact.envelope import Envelope
+from gateway.formats.edifact.fastpath import Chars
+from gateway.formats.edifact.schema import (
     SCHEMA_DIR,
     Composite,
     GroupNode,
@@ -33,8 +33,8 @@ from gateway.formats.edifact_schema import (
     Simple,
     schema_for,
 )
-from gateway.formats.edifact_segment import DEFAULT, Delimiters, Unescaper, ends_released, split_escaped
-from gateway.formats.edifact_syntax import Scanner, SyntaxFault
+from gateway.formats.edifact.segment import DEFAULT, Delimiters, Unescaper, ends_released, split_escaped
+from gateway.formats.edifact.syntax import Scanner, SyntaxFault
 
 NAMES = sorted(p.stem for p in SCHEMA_DIR.glob("*.json") if not p.stem.startswith("segments_"))
 DIALECTS = [

@@ -44,7 +44,7 @@ def test_release_before_a_line_break_deep_in_a_large_file(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> None:
     """Found where it stands, also among segments the scanner hands on as raw text."""
-    from gateway.bench_edifact import interchange
+    from benchmarks.edifact import interchange
 
     text = interchange(300_000)
     at = text.index("M?'Donald", 200_000)

@@ -12,8 +12,8 @@ from helpers_edifact import records
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
 from gateway.config import Config, TargetConfig
+from gateway.formats.edifact.writer import EdifactTarget
 from gateway.targets.base import FileInfo
-from gateway.targets.edifact import EdifactTarget
 
 PARTNER = {"sender": "5412345000013", "receiver": "4012345000009"}
 ENVELOPE = ("doc_type", "source", "sender", "receiver", "issued_at")

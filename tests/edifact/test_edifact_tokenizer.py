@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydifact.parser import Parser
 
-from gateway.formats.edifact_syntax import Scanner, SyntaxFault, parse_una
+from gateway.formats.edifact.syntax import Scanner, SyntaxFault, parse_una
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -130,7 +130,7 @@ def test_no_terminator_is_stopped_early() -> None:
 
 
 def test_benchmark_runs_and_agrees_with_pydifact() -> None:
-    from gateway import bench_edifact
+    from benchmarks import edifact as bench_edifact
 
     result = bench_edifact.run(size=60_000, repeat=1)
     assert result["edifact_segments"] == result["pydifact_segments"]
@@ -139,7 +139,7 @@ def test_benchmark_runs_and_agrees_with_pydifact() -> None:
 
 
 def test_raw_batches_parse_like_segments() -> None:
-    from gateway.bench_edifact import interchange
+    from benchmarks.edifact import interchange
 
     text = interchange(30_000)
     lazy = [

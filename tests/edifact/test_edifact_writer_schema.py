@@ -16,8 +16,8 @@ from test_edifact_roundtrip import PARTNER, PURCHASE, SHIPMENT, _Buffer, _write
 
 from gateway.canonical.build import record_from_dict
 from gateway.config import Config, TargetConfig
+from gateway.formats.edifact.writer import EdifactTarget
 from gateway.targets.base import FileInfo
-from gateway.targets.edifact import EdifactTarget
 
 LONG = "Stainless steel widget, blue, 40 mm x"  # 37 characters: D96A IMD 7008 is an..35
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway import check
+from gateway.cli import check
 from gateway.config import Config, SourceConfig
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "inbound" / "idoc"

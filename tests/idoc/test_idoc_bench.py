@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import bench_idoc
+from benchmarks import idoc as bench_idoc
 
 
 def test_bench_idoc_small_run() -> None:

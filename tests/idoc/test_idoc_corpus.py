@@ -96,7 +96,7 @@ def test_layouts_follow_the_field_order_of_real_idoc_xml(corpus: Path) -> None:
     """SAP writes IDoc-XML fields in segment order: every layout must list them in that order."""
     from lxml import etree
 
-    from gateway.formats import idoc_schema
+    from gateway.formats.idoc import schema as idoc_schema
 
     layouts = idoc_schema.segment_types()
     problems = []

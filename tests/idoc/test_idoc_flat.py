@@ -9,8 +9,8 @@ import pytest
 from helpers_idoc import SAMPLES, codes, read
 
 from gateway.config import Config
-from gateway.formats import idoc_schema
-from gateway.formats.idoc_flat import FlatParser
+from gateway.formats.idoc import schema as idoc_schema
+from gateway.formats.idoc.flat import FlatParser
 
 DD = idoc_schema.records()["EDI_DD40"]
 PO = SAMPLES / "orders05-purchase-order.idoc"

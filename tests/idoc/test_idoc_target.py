@@ -12,9 +12,9 @@ from helpers_idoc import codes, read
 
 from gateway.canonical.build import record_from_dict
 from gateway.config import Config, TargetConfig
-from gateway.ledger import SqliteLedger
+from gateway.formats.idoc.writer import IdocTarget
+from gateway.ledger.sqlite import SqliteLedger
 from gateway.targets.base import FileInfo
-from gateway.targets.idoc import IdocTarget
 
 PARTNER = {
     "client": "100",

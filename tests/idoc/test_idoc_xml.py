@@ -8,7 +8,7 @@ from pathlib import Path
 from helpers_idoc import SAMPLES, codes, read
 
 from gateway.config import Config
-from gateway.formats.idoc_xml import IdocXmlReader, sap_name, xml_name
+from gateway.formats.idoc.xml import IdocXmlReader, sap_name, xml_name
 
 ORDER = """<ORDERS05>
   <IDOC BEGIN="1">

@@ -3,7 +3,7 @@
     .venv/bin/python tests/perf/edifact_perf.py [--mb 200]
 
 1. Speed: the gateway's parse + validate against pydifact's parser on a generated 2.2 MB
-   interchange, both measured in this run (gateway/bench_edifact.py; `gateway bench` can call it).
+   interchange, both measured in this run (benchmarks/edifact.py; `gateway bench` can call it).
 2. Memory: a generated interchange of --mb megabytes is validated and mapped to canonical records
    by the real reader in a child process, which reports its peak RSS (resource.getrusage).
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from gateway import check, config
+from gateway import config
+from gateway.cli import check
 from gateway.config import SourceConfig
 path = Path(sys.argv[1])
 cfg = config.parse({}, path.parent)
@@ -39,7 +40,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=200)
     args = parser.parse_args()
-    from gateway import bench_edifact
+    from benchmarks import edifact as bench_edifact
 
     speed = bench_edifact.run()
     print("speed", json.dumps(speed))

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gateway.bench_xml import flat_memory
+from benchmarks.xml import flat_memory
 
 if __name__ == "__main__":
     megabytes = float(sys.argv[1]) if len(sys.argv) > 1 else 500.0

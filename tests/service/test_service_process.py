@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger import SqliteLedger
+from gateway.ledger.sqlite import SqliteLedger
 from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.service

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.sshd import SSHD, Sshd
 from gateway.config import SourceConfig
-from gateway.sshd import SSHD, Sshd
 
 
 def _require_sshd() -> None:

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from gateway import config as config_module
-from gateway.claim import claim
 from gateway.delivery.sftp import SftpDelivery
 from gateway.errors import DeliveryFailed
-from gateway.ledger import SqliteLedger
-from gateway.pipeline import Pipeline
+from gateway.ledger.sqlite import SqliteLedger
+from gateway.pipeline.claim import claim
+from gateway.pipeline.process import Pipeline
 from tests.sftp.conftest import server_options
 
 ADJUSTMENT = (

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import parse
 from gateway.errors import ConfigError
-from gateway.sftp_connection import SSH_ERRORS, breaks_connection, describe, fingerprint, problems
+from gateway.sources.sftp_connection import SSH_ERRORS, breaks_connection, describe, fingerprint, problems
 
 
 def _subclasses(base: type) -> set[type]:
@@ -37,7 +37,7 @@ def test_every_ssh_exception_has_a_mapping() -> None:
         for c in _subclasses(paramiko.SSHException)
         if c.__module__.startswith("paramiko") and c not in SSH_ERRORS
     ]
-    assert missing == [], f"add these to gateway.sftp_connection.SSH_ERRORS: {missing}"
+    assert missing == [], f"add these to gateway.sources.sftp_connection.SSH_ERRORS: {missing}"
     assert paramiko.SFTPError in SSH_ERRORS
 
 

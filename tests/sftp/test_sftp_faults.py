@@ -14,7 +14,7 @@ import pytest
 
 from gateway import config as config_module
 from gateway.errors import SourceUnavailable
-from gateway.ledger import SqliteLedger
+from gateway.ledger.sqlite import SqliteLedger
 from gateway.service import Service
 from gateway.sources import sftp as sftp_source
 from tests.sftp.conftest import server_options, settled

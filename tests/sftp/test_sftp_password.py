@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger import SqliteLedger
+from gateway.ledger.sqlite import SqliteLedger
 from tests.sftp.conftest import settled
 
 

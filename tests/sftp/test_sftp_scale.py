@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.ledger import SqliteLedger
+from gateway.ledger.sqlite import SqliteLedger
 
 N = 10_000
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import FileVanished, SourceUnavailable
-from gateway.ledger import SqliteLedger
-from gateway.sftp_connection import HostKeyRejected
+from gateway.ledger.sqlite import SqliteLedger
+from gateway.sources.sftp_connection import HostKeyRejected
 from tests.sftp.conftest import settled
 
 
@@ -185,7 +185,7 @@ def test_unknown_host_key_is_refused(sshd, make_source, remote: Path, tmp_path: 
 
 
 def test_changed_host_key_is_refused(sshd, make_source, tmp_path: Path) -> None:
-    from gateway.sshd import keygen
+    from benchmarks.sshd import keygen
 
     other = keygen(tmp_path / "other", "ed25519")
     blob = Path(f"{other}.pub").read_text().split()[:2]
@@ -227,7 +227,7 @@ def test_wrong_password_is_an_auth_error(
 
 
 def test_password_from_file_is_read_without_newline(sshd, tmp_path: Path) -> None:
-    from gateway.sftp_connection import ServerSettings
+    from gateway.sources.sftp_connection import ServerSettings
 
     secret = tmp_path / "pw"
     secret.write_text("s3cret\n")
@@ -236,7 +236,7 @@ def test_password_from_file_is_read_without_newline(sshd, tmp_path: Path) -> Non
 
 
 def test_wrong_user_key_is_refused(sshd, make_source, tmp_path: Path) -> None:
-    from gateway.sshd import keygen
+    from benchmarks.sshd import keygen
 
     stranger = keygen(tmp_path / "stranger", "ed25519")
     source = make_source(key_file=str(stranger))

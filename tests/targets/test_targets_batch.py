@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from gateway import config as config_module
-from gateway import report
+from gateway.cli import report
 from gateway.config import Config
 from gateway.errors import ConfigError
-from gateway.ledger import SqliteLedger, new_file_id, now
+from gateway.ledger.sqlite import SqliteLedger, new_file_id, now
 from gateway.service import Service
 from tests.conftest import REPO, run_cli
 from tests.service.test_service_process import wait_for

@@ -10,11 +10,11 @@ import pytest
 from gateway import config as config_module
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
-from gateway.check import Report, read
+from gateway.cli.check import Report, read
 from gateway.config import TargetConfig
 from gateway.errors import Finding
+from gateway.formats.csv.writer import CanonicalCsvTarget
 from gateway.targets.base import FileInfo
-from gateway.targets.canonical_csv import CanonicalCsvTarget
 from tests.targets.test_targets_golden import ALL_SAMPLES, INBOUND
 from tests.targets.test_targets_rules import Memory
 

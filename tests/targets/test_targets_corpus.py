@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway import config as config_module
-from gateway.check import convert_to_target
+from gateway.cli.check import convert_to_target
 
 DELVRY = "idoc-xml/sap-samples__DELVRY07_DESADV_S4_755.xml"
 

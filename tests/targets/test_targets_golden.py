@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gateway import config as config_module
-from gateway.check import convert_to_target
+from gateway.cli.check import convert_to_target
 
 REPO = Path(__file__).resolve().parents[2]
 INBOUND = REPO / "samples" / "inbound" / "csv"

@@ -10,7 +10,7 @@ from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
 from gateway.config import Config
 from gateway.errors import ConfigError
-from gateway.routing import Router
+from gateway.pipeline.routing import Router
 
 TARGETS = [
     {"name": "sage", "format": "sage100"},

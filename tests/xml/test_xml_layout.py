@@ -11,9 +11,9 @@ from lxml import etree
 
 from gateway.canonical.build import record_from_dict
 from gateway.config import Config
-from gateway.formats.xml import XmlReader
-from gateway.formats.xml_layout import LayoutError, load_layout
-from gateway.formats.xml_mapping import node_path, pick, put, read_document, write_document
+from gateway.formats.xml.layout import LayoutError, load_layout
+from gateway.formats.xml.mapping import node_path, pick, put, read_document, write_document
+from gateway.formats.xml.reader import XmlReader
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -168,9 +168,9 @@ def test_copying_the_erp_layout_is_enough(tmp_path: Path) -> None:
 def test_schema_location_tells_layouts_with_one_root_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_config: Callable[..., Config]
 ) -> None:
-    from gateway import check
-    from gateway.formats import xml as xml_module
-    from gateway.formats.xml_layout import layouts
+    from gateway.cli import check
+    from gateway.formats.xml import reader as xml_module
+    from gateway.formats.xml.layout import layouts
 
     for version in ("1", "2"):
         folder = tmp_path / "layouts" / f"items_v{version}"

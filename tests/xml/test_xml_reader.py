@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from gateway import check
+from gateway.cli import check
 from gateway.config import Config
-from gateway.formats.xml_layout import layouts
+from gateway.formats.xml.layout import layouts
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "inbound" / "xml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from gateway.formats.xml_safe import XmlLimits, check_prolog, declared_encoding, parse_safely
+from gateway.formats.xml.safe import XmlLimits, check_prolog, declared_encoding, parse_safely
 
 SECRET = "TOP-SECRET-LINE"
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from gateway import check
 from gateway.canonical.build import record_from_dict
+from gateway.cli import check
 from gateway.config import Config, TargetConfig
+from gateway.formats.xml.writer import XmlTarget
 from gateway.targets.base import FileInfo
-from gateway.targets.xml import XmlTarget
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "inbound" / "xml"

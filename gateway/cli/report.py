@@ -1,0 +1,131 @@
+"""What `gateway status` and `gateway trace` tell an operator, read from the ledger and folders."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway import quarantine
+from gateway.config import Config, TargetConfig
+from gateway.ledger.batches import BatchRow
+from gateway.ledger.sqlite import Ledger, SqliteLedger
+
+
+def status(config: Config) -> dict[str, Any]:
+    """Per source: reachable, last poll, files by state; quarantine size; last errors."""
+    polls: dict[str, dict[str, Any]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    batches: list[dict[str, Any]] = []
+    orphans: dict[str, int] = {}
+    if config.ledger_path.exists():
+        ledger = SqliteLedger(config.ledger_path)
+        try:
+            polls, counts = ledger.source_rows(), ledger.counts()
+            backlogs = ledger.backlog_targets()
+            batches = [_batches(ledger, t) for t in config.targets if t.batched or t.name in backlogs]
+            configured = {t.name for t in config.targets}
+            orphans = {name: n for name, n in backlogs.items() if name not in configured}
+        finally:
+            ledger.close()
+    sources = []
+    for source in config.sources:
+        poll = polls.get(source.name, {})
+        local_ok = source.type == "local" and source.path.is_dir()
+        reachable = bool(poll["reachable"]) if poll else local_ok
+        sources.append({
+            "name": source.name,
+            "type": source.type,
+            "side": source.side,
+            "reachable": reachable,
+            "last_poll": poll.get("last_poll"),
+            "last_error": poll.get("last_error"),
+            "files": counts.get(source.name, {}),
+        })  # fmt: skip
+    waiting = quarantine.entries(config)
+    return {
+        "state_dir": str(config.state_dir),
+        "sources": sources,
+        "batches": batches,
+        "batch_records_without_target": orphans,
+        "quarantine": len(waiting),
+        "last_errors": [
+            {"file_id": e.file_id, "source": e.source, "stage": e.stage, "error": e.first_error}
+            for e in waiting[-5:]
+        ],
+    }
+
+
+def _batches(ledger: Ledger, target: TargetConfig) -> dict[str, Any]:
+    backlog = ledger.backlog(target.name)
+    unpublished = [b for b in ledger.batches("writing", "publishing") if b.target == target.name]
+    return {
+        "target": target.name,
+        "batch_size": target.batch_size,
+        "batch_window": target.batch_window,
+        "waiting_records": backlog.records,
+        "waiting_since": backlog.first_at,
+        "unpublished_batches": [b.batch_id for b in unpublished],
+        "refused_records": ledger.refused_items(target.name),
+    }
+
+
+def render_status(data: dict[str, Any]) -> str:
+    """The status for a person."""
+    lines = [f"state: {data['state_dir']}"]
+    for s in data["sources"]:
+        files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
+        reach = "reachable" if s["reachable"] else "UNREACHABLE"
+        poll = s["last_poll"] or "never"
+        lines.append(f"source {s['name']} ({s['type']}, {s['side']}): {reach}, last poll {poll}; {files}")
+        if s["last_error"]:
+            lines.append(f"  last error: {s['last_error']}")
+    for b in data.get("batches", []):
+        since = f" since {b['waiting_since']}" if b["waiting_since"] else ""
+        line = f"batches {b['target']}: {b['waiting_records']} record(s) waiting{since}"
+        if b["unpublished_batches"]:
+            line += f"; {len(b['unpublished_batches'])} batch(es) waiting to be published"
+        if b["refused_records"]:
+            line += f"; {b['refused_records']} record(s) REFUSED (see trace)"
+        lines.append(line)
+    for name, n in data.get("batch_records_without_target", {}).items():
+        lines.append(f"batches {name}: {n} record(s) waiting for a target no longer configured")
+    lines.append(f"quarantine: {data['quarantine']} file(s)")
+    lines.extend(f"  {e['file_id']} [{e['stage']}] {e['error']}" for e in data["last_errors"])
+    return "\n".join(lines)
+
+
+def trace(ledger: Ledger, query: str) -> str:
+    """Every matching file's (or batch's) timeline, outputs and keys; empty when nothing matches."""
+    batch = ledger.batch(query)
+    blocks = [] if batch is None else [_trace_batch(ledger, batch)]
+    for row in ledger.find(query):
+        lines = [
+            f"{row.file_id}  {row.original_name}  ({row.source})  state {row.state}",
+            f"  sha256 {row.sha256}  size {row.size}  format {row.format}  encoding {row.encoding}",
+        ]
+        if row.retry_of:
+            lines.append(f"  retry of {row.retry_of}")
+        for at, event, detail in ledger.events(row.file_id):
+            extra = json.dumps(detail, ensure_ascii=False) if detail else ""
+            lines.append(f"  {at}  {event}  {extra}".rstrip())
+        for output in ledger.outputs(row.file_id):
+            lines.append(
+                f"  output {output.state}: {output.path} ({output.target}, {output.records} records)"
+            )
+        for target, batch_id, records in ledger.file_batches(row.file_id):
+            lines.append(f"  batched for {target}: {batch_id or 'waiting for its batch'} ({records} records)")
+        keys = ledger.keys(row.file_id)
+        if keys:
+            lines.append("  keys: " + ", ".join(f"{k}={v}" for k, v in keys))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _trace_batch(ledger: Ledger, batch: BatchRow) -> str:
+    lines = [
+        f"batch {batch.batch_id}  ({batch.target})  state {batch.state}  {batch.records} records",
+        f"  first record {batch.first_at}  closed {batch.closed_at}  published {batch.published_at}",
+    ]
+    lines.extend(f"  file {file_id}" for file_id in ledger.batch_files(batch.batch_id))
+    lines.extend(f"  output {state}: {path}" for path, _, state in ledger.batch_outputs(batch.batch_id))
+    return "\n".join(lines)

@@ -1,0 +1,254 @@
+"""CSV in: decode, sniff the dialect, recognise the layout, check every cell, assemble documents.
+
+The stdlib tokenizer reads rows because it knows where each row starts (a quoted field may span
+lines, and a finding must name the line a person sees in an editor) and it reports ragged rows
+instead of padding them. Rows are then checked a chunk at a time with pandas, so memory stays
+flat however long the file is, and consecutive rows with the same key become one document.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from gateway.canonical.build import record_from_dict
+from gateway.canonical.records import Record
+from gateway.errors import InvalidContent, reject
+from gateway.formats.base import ReadContext
+from gateway.formats.csv.schema import Column, Layout, check_chunk, layouts, recognise
+from gateway.formats.csv.table import DocumentBuilder, compile_paths
+
+CHUNK_ROWS = 5000
+MAX_LINE = 1 << 20
+DELIMITERS = ",;\t|"
+
+
+class LineTooLong(Exception):
+    """A physical line longer than any real CSV row: stop instead of buffering it."""
+
+
+def _lines(stream: io.TextIOBase, limit: int) -> Iterator[str]:
+    while line := stream.readline(limit + 1):
+        if len(line) > limit:
+            raise LineTooLong
+        yield line
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """The candidate delimiter that occurs most often outside quotes in the header line."""
+    unquoted = first_line.split('"')[::2]
+    counts = {d: sum(part.count(d) for part in unquoted) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class CsvReader:
+    """Delimited text with a header row, in one of the layouts of `schemas/csv/`."""
+
+    name: ClassVar[str] = "csv"
+
+    @staticmethod
+    def sniff(head: bytes) -> bool:
+        """Any text is a CSV candidate; detection asks the other formats first."""
+        return b"\x00" not in head
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        """Yield one record per document; every bad cell is a finding with line and column."""
+        encoding = ctx.decide_encoding()
+        options = ctx.file.source.options
+        with ctx.file.path.open("rb") as raw:
+            raw.seek(encoding.bom)
+            text = io.TextIOWrapper(raw, encoding=encoding.name, newline="", errors="strict")
+            try:
+                yield from self._rows(ctx, text, options)
+            except UnicodeDecodeError as exc:
+                raise reject(InvalidContent, "undecodable", f"not valid {encoding.name}: {exc.reason}",
+                             rule=f"encoding {encoding.name} ({encoding.method})") from exc  # fmt: skip
+            finally:
+                text.detach()
+
+    def _rows(self, ctx: ReadContext, text: io.TextIOWrapper, options: dict[str, Any]) -> Iterator[Record]:
+        ctx.stage = "validate"
+        lines = _lines(text, int(options.get("csv_max_line", MAX_LINE)))
+        try:
+            first = next(lines, "")
+        except LineTooLong:
+            raise reject(InvalidContent, "line_too_long", "the header line is too long", line=1,
+                         rule=f"csv_max_line {MAX_LINE}") from None  # fmt: skip
+        delimiter = options.get("csv_delimiter") or sniff_delimiter(first)
+
+        def all_lines() -> Iterator[str]:
+            yield first
+            yield from lines
+
+        reader = csv.reader(all_lines(), delimiter=delimiter, quotechar='"', strict=True)
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            raise reject(InvalidContent, "empty", "the file has no header row", line=1) from None
+        layout = self._layout(ctx, header, options)
+        if layout is None:
+            return
+        yield from _Assembler(ctx, layout, header).run(reader)
+
+    @staticmethod
+    def _layout(ctx: ReadContext, header: list[str], options: dict[str, Any]) -> Layout | None:
+        for i, name in enumerate(header):
+            if name in header[:i]:
+                ctx.add("duplicate_column", "the column appears twice", line=1, column=name)
+        named = options.get("csv_layout")
+        if named:
+            layout = layouts().get(named)
+            if layout is None:
+                ctx.add("unknown_layout", f"no CSV layout named {named!r}", rule="source csv_layout")
+                return None
+            closest: Layout | None = layout
+        else:
+            layout, closest = recognise(header)
+        if layout is not None:
+            return layout
+        if closest is None:
+            ctx.add("unknown_layout", "no CSV layouts are installed", line=1)
+            return None
+        missing, unknown = closest.matches(header)
+        known = len(header) - len(unknown)
+        if not named:
+            ctx.add(
+                "unknown_layout",
+                f"the header matches no layout; the closest is {closest.name}"
+                f" ({known} of {len(header)} columns known)",
+                line=1,
+            )
+        rule = f"layout {closest.name}"
+        for name in missing:
+            ctx.add("missing_column", "required column is missing", line=1, column=name, rule=rule)
+        for name in unknown:
+            ctx.add("unknown_column", "column is not in the layout", line=1, column=name, rule=rule)
+        # Check the known columns too, so one run shows every problem in the file.
+        return closest if known else None
+
+
+class _Assembler:
+    """Checks rows a chunk at a time and groups consecutive rows into documents."""
+
+    def __init__(self, ctx: ReadContext, layout: Layout, header: list[str]) -> None:
+        self.ctx = ctx
+        self.layout = layout
+        self.header = header
+        self.columns: list[Column | None] = [layout.by_name.get(h) for h in header]
+        self.key_at = [header.index(k.lower()) for k in layout.key if k.lower() in header]
+        self.steps = compile_paths([(i, c.name, c.to) for i, c in enumerate(self.columns) if c is not None])
+        self.key: tuple[str, ...] | None = None
+        self.builder: DocumentBuilder | None = None
+        self.started: dict[tuple[str, ...], int] = {}
+
+    def run(self, reader: Any) -> Iterator[Record]:
+        chunk: list[list[str]] = []
+        lines: list[int] = []
+        last_line = reader.line_num
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except LineTooLong:
+                self.ctx.add("line_too_long", "a line is longer than any real row; reading stopped",
+                             line=reader.line_num + 1, rule="csv_max_line")  # fmt: skip
+                break
+            except csv.Error as exc:
+                hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
+                self.ctx.add("malformed_csv", f"{exc}{hint}; reading stopped", line=last_line + 1)
+                break
+            start, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(self.header):
+                self.ctx.add(
+                    "ragged_row", f"has {len(row)} fields, the header has {len(self.header)}",
+                    line=start, rule="every row has the header's columns",
+                )  # fmt: skip
+                continue
+            chunk.append(row)
+            lines.append(start)
+            if len(chunk) >= CHUNK_ROWS:
+                yield from self._chunk(chunk, lines)
+                chunk, lines = [], []
+        if chunk:
+            yield from self._chunk(chunk, lines)
+        if self.builder is not None:
+            yield from self._finish()
+
+    def _chunk(self, rows: list[list[str]], lines: list[int]) -> Iterator[Record]:
+        frame = pd.DataFrame(rows, columns=range(len(self.header)), dtype=object)
+        values: list[list[Any]] = []
+        bad_rows: set[int] = set()
+        stripped = {i: frame[i].str.strip() for i in range(len(self.header))}
+        for i, column in enumerate(self.columns):
+            if column is None:
+                values.append([None] * len(rows))
+                continue
+            normalised, problems = check_chunk(column, stripped[i], lines)
+            if column.required_when and column.required_when[0] in self.header:
+                other, wanted = column.required_when
+                missing = (stripped[self.header.index(other)] == wanted) & (stripped[i] == "")
+                problems = itertools.chain(problems, (
+                    (lines[n], "", "required", f"a value is required when {other} is {wanted}")
+                    for n in missing.to_numpy().nonzero()[0]
+                ))  # fmt: skip
+            for line, value, code, message in problems:
+                self.ctx.add(code, message, value=value, line=line, column=column.name,
+                             rule=f"{self.layout.name}.{column.name}: {column.rule}")  # fmt: skip
+                bad_rows.add(line)
+            values.append(normalised.tolist())
+        by_row = list(zip(*values, strict=True))
+        for r, row in enumerate(rows):
+            key = tuple(row[i].strip() for i in self.key_at)
+            if key != self.key:
+                if self.builder is not None:
+                    yield from self._finish()
+                self._start(key, lines[r])
+            if lines[r] in bad_rows or self.ctx.findings:
+                continue  # the file will be quarantined; keep checking, stop building
+            assert self.builder is not None
+            self.builder.add(lines[r], row, by_row[r])
+
+    def _start(self, key: tuple[str, ...], line: int) -> None:
+        first = self.started.get(key)
+        if first is not None:
+            self.ctx.add(
+                "split_document", f"rows of this document are not consecutive (first on line {first})",
+                line=line, column=self.layout.key[0], value="/".join(key),
+                rule="consecutive rows with the same key form one document",
+            )  # fmt: skip
+        self.started.setdefault(key, line)
+        self.key = key
+        self.builder = DocumentBuilder(self.layout.item, self.steps, self._contradiction)
+
+    def _contradiction(self, line: int, column: str, value: str, message: str) -> None:
+        self.ctx.add("inconsistent_header", message, value=value, line=line, column=column,
+                     rule="header fields repeat unchanged on every row of a document")  # fmt: skip
+
+    def _finish(self) -> Iterator[Record]:
+        assert self.builder is not None and self.key is not None
+        builder, self.builder = self.builder, None
+        if self.ctx.findings:
+            return
+        doc_id = "/".join(self.key)
+        self.ctx.key(self.layout.doc_type, doc_id)
+        data = {
+            "doc_type": self.layout.doc_type,
+            "doc_id": doc_id,
+            "source": self.ctx.lineage(),
+            **builder.document(),
+        }
+        self.ctx.stage = "map"
+        try:
+            yield record_from_dict(data)
+        except (TypeError, ValueError) as exc:
+            self.ctx.add("unmappable", str(exc), line=self.started[self.key], rule=self.layout.name)
+        self.ctx.stage = "validate"

@@ -1,0 +1,229 @@
+"""CSV layouts as data: `schemas/csv/*.toml`, and their column checks run a chunk at a time.
+
+A layout names its document type, the key columns whose change starts a new document, and its
+columns: `[header]` ones, repeated on every row of a document, and `[line]` ones, one per row.
+Each column has a type (`string`, `integer`, `decimal`, `date`, `datetime`, `boolean`, `enum`),
+whether a value is required, and optional `max_length`, `pattern`, `formats` (dates, strptime
+style), `values` (enum), `required_when` (`"mode=delta"`) and `to`, the canonical path it fills
+(default: its own name, under `line.` for line columns; `gateway.formats.csv.table` lists the path
+forms). Checks are vectorised with pandas over a chunk of rows, so a million-row file costs a
+few column operations per chunk rather than a Python call per cell.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gateway.resources import SCHEMAS
+
+SCHEMA_ROOT = SCHEMAS
+TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean", "enum")
+DECIMAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+INTEGER = r"[+-]?\d+"
+TRUE = frozenset({"true", "yes", "y", "1"})
+FALSE = frozenset({"false", "no", "n", "0"})
+DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
+DEFAULT_DATETIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a layout."""
+
+    name: str
+    type: str = "string"
+    required: bool = False
+    in_header: bool = False
+    max_length: int | None = None
+    pattern: str | None = None
+    formats: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    required_when: tuple[str, str] | None = None
+
+    @property
+    def rule(self) -> str:
+        """How the rule reads in a finding: `decimal, required, max 35`."""
+        parts = [self.type]
+        if self.required:
+            parts.append("required")
+        if self.required_when:
+            parts.append("required when {}={}".format(*self.required_when))
+        if self.max_length:
+            parts.append(f"max {self.max_length}")
+        if self.pattern:
+            parts.append(f"pattern {self.pattern}")
+        if self.formats:
+            parts.append("format " + " or ".join(self.formats))
+        if self.values:
+            parts.append("one of " + "|".join(self.values))
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A CSV layout: the columns of one document type's file."""
+
+    name: str
+    doc_type: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    item: str = "lines"
+    recognise: bool = True
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, Column]:
+        """Columns by their lower-case name."""
+        return {c.name.lower(): c for c in self.columns}
+
+    def matches(self, header: list[str]) -> tuple[list[str], list[str]]:
+        """(missing required columns, unknown columns) of a normalised header row."""
+        names = set(header)
+        missing = [c.name for c in self.columns if c.in_header and c.name.lower() not in names]
+        unknown = [h for h in header if h not in self.by_name]
+        return missing, unknown
+
+
+def _column(name: str, spec: dict[str, Any], where: str) -> Column:
+    kind = spec.get("type", "string")
+    if kind not in TYPES:
+        raise ValueError(f"{where}.{name}.type: unknown type {kind!r}")
+    pattern = spec.get("pattern")
+    if pattern:
+        re.compile(pattern)
+    if kind == "enum" and not spec.get("values"):
+        raise ValueError(f"{where}.{name}.values: an enum needs values")
+    default_formats = {"date": DEFAULT_DATE_FORMATS, "datetime": DEFAULT_DATETIME_FORMATS}
+    required = bool(spec.get("required", False))
+    to = spec.get("to", name)
+    when = spec.get("required_when")
+    return Column(
+        name=name,
+        type=kind,
+        required=required,
+        in_header=bool(spec.get("in_header", required)),
+        max_length=spec.get("max_length"),
+        pattern=pattern,
+        formats=tuple(spec.get("formats", default_formats.get(kind, ()))),
+        values=tuple(spec.get("values", ())),
+        to=tuple(to) if isinstance(to, list) else (to,),
+        required_when=(when.split("=", 1)[0], when.split("=", 1)[1]) if when else None,
+    )
+
+
+def load_layout(path: Path, envelope: dict[str, Any] | None = None) -> Layout:
+    """Read one layout file; `envelope` columns are added to its header unless it has them."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data["header"] = {**(envelope or {}), **data.get("header", {})}
+    where = path.name
+    columns = tuple(
+        _column(name, {"to": f"{prefix}{name}", **spec}, f"{where}.{table}")
+        for table, prefix in (("header", ""), ("line", "line."))
+        for name, spec in data.get(table, {}).items()
+    )
+    return Layout(
+        name=data.get("layout", path.stem),
+        doc_type=data["doc_type"],
+        key=tuple(data["key"]),
+        columns=columns,
+        item=data.get("item", "lines"),
+        recognise=data.get("recognise", True),
+    )
+
+
+@functools.cache
+def layouts(root: Path = SCHEMA_ROOT) -> dict[str, Layout]:
+    """Every CSV layout shipped in `schemas/csv/`, by name."""
+    folder = root / "csv"
+    envelope = tomllib.loads((folder / "_envelope.toml").read_text(encoding="utf-8"))["header"]
+    found = (load_layout(p, envelope) for p in sorted(folder.glob("[!_]*.toml")))
+    return {layout.name: layout for layout in found}
+
+
+def recognise(header: list[str]) -> tuple[Layout | None, Layout | None]:
+    """(the layout this header is, or None; the closest layout, to explain a miss)."""
+    best: tuple[int, Layout] | None = None
+    for layout in layouts().values():
+        if not layout.recognise:
+            continue
+        missing, unknown = layout.matches(header)
+        if not missing and not unknown:
+            return layout, layout
+        # The document key is the strongest hint of what a file was meant to be.
+        has_key = all(k.lower() in header for k in layout.key)
+        score = len(set(header) & set(layout.by_name)) * 2 - len(missing) - len(unknown) + 4 * has_key
+        if best is None or score > best[0]:
+            best = (score, layout)
+    return None, best[1] if best else None
+
+
+def check_chunk(
+    column: Column, values: pd.Series, lines: list[int]
+) -> tuple[pd.Series, Iterator[tuple[int, str, str, str]]]:
+    """Check one column of a chunk; return normalised values and (line, value, code, message)."""
+    present = values != ""
+    problems: list[tuple[pd.Series, str, str]] = []
+    if column.required:
+        problems.append((~present, "required", "a value is required"))
+    if column.max_length:
+        too_long = present & (values.str.len() > column.max_length)
+        problems.append((too_long, "too_long", f"longer than {column.max_length} characters"))
+    if column.pattern:
+        problems.append((present & ~values.str.fullmatch(column.pattern), "pattern",
+                         "does not match the pattern"))  # fmt: skip
+    normalised = values
+    if column.type in ("integer", "decimal"):
+        regex = INTEGER if column.type == "integer" else DECIMAL
+        bad = present & ~values.str.fullmatch(regex)
+        problems.append((bad, "not_numeric", f"is not {'an integer' if regex == INTEGER else 'a decimal'}"))
+        normalised = values.str.lstrip("+")
+    elif column.type in ("date", "datetime"):
+        normalised, bad = _dates(column, values)
+        problems.append((present & bad, "bad_date", "is not a valid date"))
+    elif column.type == "boolean":
+        lower = values.str.lower()
+        problems.append((present & ~lower.isin(TRUE | FALSE), "not_boolean", "is not true or false"))
+        normalised = lower.map(lambda v: True if v in TRUE else (False if v in FALSE else None))
+    elif column.type == "enum":
+        problems.append((present & ~values.isin(column.values), "not_allowed", "is not an allowed value"))
+
+    def found() -> Iterator[tuple[int, str, str, str]]:
+        for mask, code, message in problems:
+            for i in mask.to_numpy().nonzero()[0]:
+                yield lines[i], str(values.iat[int(i)]), code, message
+
+    return normalised, found()
+
+
+def _dates(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse with each format in turn; ISO text out, and where nothing parsed."""
+    result = pd.Series([""] * len(values), index=values.index, dtype=object)
+    unparsed = values != ""
+    for fmt in column.formats:
+        if not unparsed.any():
+            break
+        parsed = pd.to_datetime(values.where(unparsed), format=fmt, errors="coerce")
+        ok = parsed.notna() & unparsed
+        if not ok.any():
+            continue
+        has_time = any(d in fmt for d in ("%H", "%M", "%S"))
+        if column.type == "date" or not has_time:
+            text = parsed[ok].dt.strftime("%Y-%m-%d")
+        else:
+            text = parsed[ok].map(lambda t: t.isoformat())
+        result[ok] = text
+        unparsed &= ~ok
+    return result, unparsed

@@ -1,0 +1,107 @@
+"""What every IDoc mapping shares: the envelope, SAP numbers and dates, material numbers.
+
+Source options (keys of the `[[source]]` table) that shape the mapping:
+
+- `idoc_sku`: `as_is` (default) keeps SAP material numbers as written; `strip_zeros` drops the
+  leading zeros of all-digit numbers (SAP's ALPHA conversion undone). Either way the number as
+  SAP wrote it stays under the line's (or product's) `extensions.sap_matnr`.
+- `idoc_orders_as`: `auto` (default), `sales_order` or `purchase_order` for ORDERS IDocs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.schema import is_customer_segment, sap_date, sap_decimal
+
+SKU_MODES = ("as_is", "strip_zeros")
+
+
+def sku_of(matnr: str, options: dict[str, Any]) -> str | None:
+    """The canonical sku of a SAP material number under the source's `idoc_sku` option."""
+    if not matnr:
+        return None
+    if options.get("idoc_sku", "as_is") == "strip_zeros" and matnr.isdigit():
+        return matnr.lstrip("0") or "0"
+    return matnr
+
+
+def number(value: str) -> str | None:
+    """A SAP decimal field as a canonical decimal string (None when empty)."""
+    return sap_decimal(value) if value else None
+
+
+def date(value: str) -> str | None:
+    """A SAP date as ISO 8601 (None for empty or 00000000)."""
+    return sap_date(value)
+
+
+def stamp(day: str, time: str) -> str | None:
+    """A SAP date and time as ISO 8601 local date-time, or the date alone."""
+    iso = sap_date(day)
+    if iso and time and time.isdigit() and len(time) == 6:
+        return f"{iso}T{time[:2]}:{time[2:4]}:{time[4:]}"
+    return iso
+
+
+def envelope(idoc: Idoc, doc_type: str, doc_id: str) -> dict[str, Any]:
+    """The canonical envelope of a record read from `idoc`."""
+    c = idoc.control
+    custom = [
+        compact({"segment": s.segnam or s.name, "fields": s.fields, "sdata": None if s.fields else s.raw})
+        for s in idoc.segments
+        if is_customer_segment(s.name)
+    ]
+    return {
+        "doc_type": doc_type,
+        "doc_id": doc_id,
+        "issued_at": stamp(c.get("CREDAT", ""), c.get("CRETIM", "")),
+        "sender": {"id": c.get("SNDPRN") or None, "scheme": _scheme(c.get("SNDPRT", ""))},
+        "receiver": {"id": c.get("RCVPRN") or None, "scheme": _scheme(c.get("RCVPRT", ""))},
+        "extensions": {
+            "idoc": {
+                "docnum": idoc.docnum,
+                "basic_type": idoc.basic_type,
+                "extension": idoc.extension or None,
+                "message_type": idoc.message_type,
+                "direction": c.get("DIRECT") or None,
+            },
+            **({"idoc_segments": custom} if custom else {}),
+        },
+    }
+
+
+def _scheme(partner_type: str) -> str:
+    return f"SAP {partner_type}" if partner_type else "SAP"
+
+
+def qualified(segments: list[Segment], qualifier_field: str, value_field: str) -> dict[str, str]:
+    """`{qualifier: value}` of qualified segments (E1EDK03, E1EDP19 …), first one wins."""
+    out: dict[str, str] = {}
+    for seg in segments:
+        q = seg.get(qualifier_field)
+        if q and q not in out and seg.get(value_field):
+            out[q] = seg.get(value_field)
+    return out
+
+
+def require(seg: Segment | None, name: str, idoc: Idoc, report: Report, rule: str) -> str | None:
+    """A field the mapping cannot do without; a located finding when it is empty."""
+    value = seg.get(name) if seg is not None else ""
+    if value:
+        return value
+    where = seg.where() if seg is not None else idoc.where()
+    report(
+        "missing_field",
+        f"{name} is required to build the canonical record",
+        rule=rule,
+        field=name,
+        **{**where, "record": idoc.docnum or "?"},
+    )
+    return None
+
+
+def compact(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without empty values, so a record says only what the IDoc said."""
+    return {k: v for k, v in data.items() if v not in (None, "", [], {})}

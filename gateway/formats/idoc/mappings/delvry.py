@@ -1,0 +1,117 @@
+"""DELVRY03/DELVRY07 (DESADV, SHPORD/SHPCON, WHSORD/WHSCON) → shipment.
+
+Handling units (E1EDL37, SSCC in EXIDV) become packages; their contents (E1EDL44) tell which
+package each delivery item went in. A batch split (sub-items with HIPOS) is carried by its
+sub-items, each with its batch, and the main item, whose quantity they split, is left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
+from gateway.formats.idoc.model import Idoc, Report, Segment
+
+
+def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:
+    """The canonical shipment of a delivery IDoc."""
+    head = next((s for s in idoc.roots() if s.name == "E1EDL20"), None)
+    vbeln = require(head, "VBELN", idoc, report, f"mapping idoc/{idoc.basic_type}: E1EDL20.VBELN")
+    if head is None or vbeln is None:
+        return None
+    items = head.all("E1EDL24")
+    split = {i.get("HIPOS") for i in items if i.get("HIPOS").strip("0")}
+    hu_of: dict[str, str] = {}
+    packages = []
+    for hu in head.all("E1EDL37"):
+        packages.append(
+            compact(
+                {
+                    "sscc": hu.get("EXIDV") or None,
+                    "tracking_number": hu.get("EXIDV2") or None,
+                    "weight": number(hu.get("BRGEW")),
+                }
+            )
+        )
+        for content in hu.all("E1EDL44"):
+            if content.get("POSNR"):
+                hu_of.setdefault(content.get("POSNR"), hu.get("EXIDV"))
+    lines = [_line(i, hu_of, options) for i in items if i.get("POSNR") not in split]
+    orders = [ref.get("BELNR") for i in items for ref in i.all("E1EDL43") if ref.get("QUALF") == "C"] + [
+        i.get("VGBEL") for i in items if i.get("VGBEL")
+    ]
+    parties = {p.get("PARTNER_Q"): p for p in reversed(head.all("E1ADRM1"))}
+    carrier = parties.get("SP")
+    controls = {c.get("QUALF") for c in head.all("E1EDL18")}
+    data = envelope(idoc, "shipment", vbeln)
+    data.update(
+        compact(
+            {
+                "function": "cancel" if "DEL" in controls else "replace" if "CHG" in controls else "original",
+                "shipment_id": vbeln,
+                "order_number": next((o for o in orders if o), None),
+                "ship_date": _ship_date(head),
+                "carrier": carrier.get("PARTNER_ID") if carrier else None,
+                "service_level": head.get("VSBED") or None,
+                "tracking_numbers": [p["tracking_number"] for p in packages if p.get("tracking_number")],
+                "packages": packages,
+                "warehouse": next((i.get("WERKS") for i in items if i.get("WERKS")), None)
+                or head.get("VSTEL")
+                or None,
+                "lines": lines,
+            }
+        )
+    )
+    data["extensions"].update(
+        compact(
+            {
+                "shipping_point": head.get("VSTEL") or None,
+                "bill_of_lading": head.get("BOLNR") or None,
+                "gross_weight": number(head.get("BTGEW")),
+                "weight_uom": head.get("GEWEI") or None,
+                "controls": sorted(c for c in controls if c),
+            }
+        )
+    )
+    return data
+
+
+def _ship_date(head: Segment) -> str | None:
+    """Actual goods issue (E1EDT13 006 ISDD), else its planned date, else the delivery date."""
+    deadlines = {d.get("QUALF"): d for d in head.all("E1EDT13")}
+    gi = deadlines.get("006")
+    if gi is not None:
+        return date(gi.get("ISDD")) or date(gi.get("NTANF"))
+    dates = qualified(head.all("E1EDT13"), "QUALF", "NTANF")
+    return date(dates.get("007", ""))
+
+
+def _line(item: Segment, hu_of: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
+    matnr = item.get("MATNR")
+    shipped = number(item.get("LFIMG"))
+    return compact(
+        {
+            "line_no": item.get("POSNR") or None,
+            "sku": sku_of(matnr, options),
+            "gtin": item.get("EAN11") or None,
+            "buyer_sku": item.get("KDMAT") or None,
+            "description": item.get("ARKTX") or None,
+            "quantity": shipped,
+            "uom": item.get("VRKME") or None,
+            "lot": item.get("CHARG") or None,
+            "expiry": date(item.get("VFDAT")),
+            "location": item.get("LGORT") or None,
+            "quantity_shipped": shipped,
+            "quantity_ordered": number(item.get("ORMNG")),
+            "package_sscc": hu_of.get(item.get("POSNR")),
+            "extensions": compact(
+                {
+                    "sap_matnr": matnr or None,
+                    "plant": item.get("WERKS") or None,
+                    "parent_line": item.get("HIPOS") if item.get("HIPOS").strip("0") else None,
+                    "reference_doc": item.get("VGBEL") or None,
+                    "reference_line": item.get("VGPOS") or None,
+                }
+            ),
+        }
+    )

@@ -1,0 +1,158 @@
+"""ORDERS01/ORDERS05 (ORDERS, ORDCHG, ORDRSP) → sales_order or purchase_order.
+
+Which one: the source option `idoc_orders_as` when set; otherwise an order confirmation
+(ORDRSP) or an order SAP receives (DIRECT 2) is a sales order, and an order SAP sends with a
+purchasing organisation (E1EDK14 QUALF 014) or a purchasing document type is a purchase order.
+Material qualifiers follow the side: on a purchase order E1EDP19 001 is our (the buyer's)
+material and 002 the vendor's; on a sales order 002 is ours and 001 the customer's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
+from gateway.formats.idoc.model import Idoc, Report, Segment
+
+#: Purchasing document types (EKKO-BSART) of the standard system.
+PURCHASE_TYPES = {"NB", "FO", "UB", "EC", "LP", "LPA", "MK", "WK", "ZNB"}
+ORDER_AS = ("auto", "sales_order", "purchase_order")
+
+
+def order_kind(idoc: Idoc, k01: Segment, options: dict[str, Any]) -> str:
+    """`sales_order` or `purchase_order` for this ORDERS IDoc."""
+    forced = options.get("idoc_orders_as", "auto")
+    if forced in ("sales_order", "purchase_order"):
+        return str(forced)
+    if idoc.message_type == "ORDRSP" or idoc.control.get("DIRECT") == "2":
+        return "sales_order"
+    orgs = qualified(list(idoc.walk("E1EDK14")), "QUALF", "ORGID")
+    if "014" in orgs or k01.get("BSART") in PURCHASE_TYPES:
+        return "purchase_order"
+    return "sales_order"
+
+
+def party(seg: Segment | None, role: str) -> dict[str, Any] | None:
+    """A canonical party from an E1EDKA1/E1EDPA1 segment."""
+    if seg is None:
+        return None
+    return compact(
+        {
+            "role": role,
+            "id": seg.get("PARTN") or seg.get("LIFNR") or None,
+            "scheme": "SAP",
+            "name": seg.get("NAME1") or None,
+            "address_lines": [x for x in (seg.get("STRAS"), seg.get("STRS2")) if x],
+            "city": seg.get("ORT01") or None,
+            "region": seg.get("REGIO") or None,
+            "postal_code": seg.get("PSTLZ") or None,
+            "country": seg.get("LAND1") or None,
+        }
+    )
+
+
+def _function(idoc: Idoc, k01: Segment) -> str:
+    action = k01.get("ACTION")
+    if action == "003":
+        return "cancel"
+    if idoc.message_type in ("ORDCHG", "ORDRSP") or action in ("002", "004"):
+        return "replace"
+    return "original"
+
+
+def map_orders(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:
+    """The canonical order of an ORDERS IDoc."""
+    roots = idoc.roots()
+    k01 = next((s for s in roots if s.name == "E1EDK01"), None)
+    kind = order_kind(idoc, k01, options) if k01 is not None else "sales_order"
+    refs = qualified(list(idoc.walk("E1EDK02")), "QUALF", "BELNR")
+    number_ = (k01.get("BELNR") if k01 else "") or refs.get("001", "")
+    if not number_:
+        require(k01, "BELNR", idoc, report, f"mapping idoc/{idoc.basic_type}: E1EDK01.BELNR or E1EDK02 001")
+        return None
+    dates = qualified(list(idoc.walk("E1EDK03")), "IDDAT", "DATUM")
+    partners = {s.get("PARVW"): s for s in reversed([s for s in roots if s.name == "E1EDKA1"])}
+    purchase = kind == "purchase_order"
+    lines = [_line(item, purchase, options) for item in roots if item.name == "E1EDP01"]
+    warehouse = next((ln.pop("_werks") for ln in lines if ln.get("_werks")), None)
+    for ln in lines:
+        ln.pop("_werks", None)
+    schedule = [d for item in roots if item.name == "E1EDP01" for d in _schedule_dates(item)]
+    data = envelope(idoc, kind, number_)
+    data.update(
+        compact(
+            {
+                "function": _function(idoc, k01) if k01 else "original",
+                "order_date": date(dates.get("012", "")) or date(dates.get("022", "")),
+                "warehouse": warehouse,
+                "currency": k01.get("CURCY") if k01 else None,
+                "lines": lines,
+            }
+        )
+    )
+    if purchase:
+        vendor = partners.get("LF")
+        data.update(
+            compact(
+                {
+                    "po_number": number_,
+                    "vendor_id": (vendor.get("PARTN") or vendor.get("LIFNR")) if vendor else None,
+                    "expected_date": date(dates.get("002", "")) or (min(schedule) if schedule else None),
+                }
+            )
+        )
+    else:
+        sold_to = partners.get("AG")
+        data.update(
+            compact(
+                {
+                    "order_number": number_,
+                    "customer_id": sold_to.get("PARTN") if sold_to else None,
+                    "customer_po": refs.get("001") if refs.get("001") != number_ else None,
+                    "requested_ship_date": date(dates.get("002", ""))
+                    or (min(schedule) if schedule else None),
+                    "ship_to": party(partners.get("WE"), "ship_to"),
+                    "bill_to": party(partners.get("RE"), "bill_to"),
+                }
+            )
+        )
+    return data
+
+
+def _schedule_dates(item: Segment) -> list[str]:
+    return [d for s in item.all("E1EDP20") if (d := date(s.get("EDATU")))]
+
+
+def _line(item: Segment, purchase: bool, options: dict[str, Any]) -> dict[str, Any]:
+    ids = qualified(item.all("E1EDP19"), "QUALF", "IDTNR")
+    texts = qualified(item.all("E1EDP19"), "QUALF", "KTEXT")
+    ours, theirs = ("001", "002") if purchase else ("002", "001")
+    matnr = item.get("MATNR") or ids.get(ours, "")
+    line: dict[str, Any] = compact(
+        {
+            "line_no": item.get("POSEX") or None,
+            "sku": sku_of(matnr, options),
+            "gtin": ids.get("003"),
+            "description": texts.get(ours) or next(iter(texts.values()), None),
+            "quantity": number(item.get("MENGE")),
+            "uom": item.get("MENEE") or None,
+            "unit_price": number(item.get("VPREI")),
+            "location": item.get("LGORT") or None,
+            "extensions": compact(
+                {
+                    "sap_matnr": matnr or None,
+                    "price_unit": number(item.get("PEINH")),
+                    "net_amount": number(item.get("NETWR")),
+                    "plant": item.get("WERKS") or None,
+                    "action": item.get("ACTION") or None,
+                }
+            ),
+        }
+    )
+    if purchase:
+        line.update(compact({"vendor_sku": ids.get(theirs)}))
+    elif ids.get(theirs):
+        line["buyer_sku"] = ids[theirs]
+    if item.get("WERKS"):
+        line["_werks"] = item.get("WERKS")
+    return line

@@ -1,0 +1,157 @@
+"""WMMBID02 goods movements (WMMBXY) → receipt, transfer or inventory_adjustment.
+
+The movement type (BWART) of the items decides: goods receipts (101 …) are receipts, stock
+transfers (301/311 …) transfers, everything that changes stock without a partner document
+(551 scrapping, 701/702 physical-inventory differences …) an adjustment, signed by direction.
+One IDoc carries one kind of movement; a mix is a finding, as is an unknown movement type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.formats.idoc.mappings.common import compact, date, envelope, number, sku_of
+from gateway.formats.idoc.model import Idoc, Report, Segment
+
+#: Movement type → (canonical document, stock direction +1/-1, reason text).
+MOVEMENTS: dict[str, tuple[str, int, str]] = {
+    "101": ("receipt", 1, "goods receipt for purchase order"),
+    "102": ("receipt", -1, "goods receipt reversal"),
+    "103": ("receipt", 1, "goods receipt into blocked stock"),
+    "105": ("receipt", 1, "release from blocked stock"),
+    "301": ("transfer", 1, "plant to plant transfer"),
+    "303": ("transfer", 1, "plant to plant transfer, removal"),
+    "305": ("transfer", 1, "plant to plant transfer, placement"),
+    "311": ("transfer", 1, "storage location transfer"),
+    "313": ("transfer", 1, "storage location transfer, removal"),
+    "315": ("transfer", 1, "storage location transfer, placement"),
+    "201": ("inventory_adjustment", -1, "consumption for cost center"),
+    "202": ("inventory_adjustment", 1, "consumption reversal"),
+    "501": ("inventory_adjustment", 1, "receipt without purchase order"),
+    "502": ("inventory_adjustment", -1, "receipt without purchase order, reversal"),
+    "551": ("inventory_adjustment", -1, "scrapping"),
+    "552": ("inventory_adjustment", 1, "scrapping reversal"),
+    "561": ("inventory_adjustment", 1, "initial stock entry"),
+    "562": ("inventory_adjustment", -1, "initial stock entry reversal"),
+    "701": ("inventory_adjustment", 1, "physical inventory difference, gain"),
+    "702": ("inventory_adjustment", -1, "physical inventory difference, loss"),
+    "711": ("inventory_adjustment", -1, "warehouse inventory difference, loss"),
+    "712": ("inventory_adjustment", 1, "warehouse inventory difference, gain"),
+}
+
+
+def _signed(quantity: str | None, sign: int, shkzg: str) -> str | None:
+    if quantity is None:
+        return None
+    if shkzg in ("S", "H"):
+        sign = 1 if shkzg == "S" else -1
+    if sign < 0 and not quantity.startswith("-"):
+        return "-" + quantity
+    return quantity
+
+
+def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:
+    """The canonical document of a goods movement IDoc."""
+    head = next((s for s in idoc.roots() if s.name == "E1MBXYH"), None)
+    if head is None:
+        return None
+    items = head.all("E1MBXYI")
+    kinds: dict[str, Segment] = {}
+    for item in items:
+        bwart = item.get("BWART")
+        movement = MOVEMENTS.get(bwart)
+        if movement is None:
+            report(
+                "unknown_movement_type",
+                f"movement type {bwart or '(empty)'} has no canonical meaning",
+                value=bwart,
+                rule=f"WMMBID02 BWART: {', '.join(MOVEMENTS)}",
+                field="BWART",
+                **{**item.where(), "record": idoc.docnum or "?"},
+            )
+            return None
+        kinds.setdefault(movement[0], item)
+    if len(kinds) > 1:
+        second = list(kinds.values())[1]
+        report(
+            "mixed_movements",
+            f"one IDoc mixes {' and '.join(kinds)} movements",
+            value=second.get("BWART"),
+            rule="one kind of goods movement per WMMBID02 IDoc",
+            field="BWART",
+            **{**second.where(), "record": idoc.docnum or "?"},
+        )
+        return None
+    kind = next(iter(kinds), "inventory_adjustment")
+    doc_id = head.get("XBLNR") or idoc.docnum
+    posted = date(head.get("BUDAT")) or date(head.get("BLDAT"))
+    plant = next((i.get("WERKS") for i in items if i.get("WERKS")), None)
+    data = envelope(idoc, kind, doc_id)
+    data["extensions"].update(
+        compact({"bill_of_lading": head.get("FRBNR") or None, "transaction": head.get("TCODE") or None})
+    )
+    lines = [_line(n, i, kind, options) for n, i in enumerate(items, start=1)]
+    if kind == "receipt":
+        data.update(
+            compact(
+                {
+                    "receipt_id": doc_id,
+                    "po_number": next((i.get("EBELN") for i in items if i.get("EBELN")), None),
+                    "received_at": posted,
+                    "warehouse": plant,
+                    "lines": lines,
+                }
+            )
+        )
+    elif kind == "transfer":
+        data.update(
+            compact(
+                {
+                    "transfer_id": doc_id,
+                    "from_warehouse": plant,
+                    "to_warehouse": next((i.get("UMWRK") for i in items if i.get("UMWRK")), None) or plant,
+                    "status": "completed",
+                    "completed_at": posted,
+                    "lines": lines,
+                }
+            )
+        )
+    else:
+        data.update(
+            compact({"adjustment_id": doc_id, "adjusted_at": posted, "warehouse": plant, "lines": lines})
+        )
+    return data
+
+
+def _line(n: int, item: Segment, kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    bwart = item.get("BWART")
+    _, sign, reason = MOVEMENTS[bwart]
+    quantity = number(item.get("ERFMG"))
+    signed = _signed(quantity, sign, item.get("SHKZG"))
+    matnr = item.get("MATNR")
+    line: dict[str, Any] = {
+        "line_no": item.get("EBELP") if kind == "receipt" and item.get("EBELP") else str(n),
+        "sku": sku_of(matnr, options),
+        "quantity": signed,
+        "uom": item.get("ERFME") or None,
+        "lot": item.get("CHARG") or None,
+        "expiry": date(item.get("VFDAT")),
+        "location": item.get("LGORT") or None,
+        "extensions": compact(
+            {
+                "sap_matnr": matnr or None,
+                "movement_type": bwart,
+                "plant": item.get("WERKS") or None,
+                "purchase_order": item.get("EBELN") or None,
+            }
+        ),
+    }
+    if kind == "receipt":
+        line["quantity_received"] = signed
+    elif kind == "transfer":
+        line.update(from_location=item.get("LGORT") or None, to_location=item.get("UMLGO") or None)
+    else:
+        line.update(
+            mode="delta", quantity_change=signed, reason_code=item.get("GRUND") or bwart, reason=reason
+        )
+    return compact(line)

@@ -1,0 +1,247 @@
+"""IDoc segment schemas, read from the data files in `schemas/idoc/`.
+
+A basic type (ORDERS05) lists its segments with parent and occurrences; segment types
+(E1EDK01) carry their field layouts, shared by every basic type that uses them; a customer
+extension (CIMTYP) names the basic type it extends and adds its own segments and layouts.
+The record layouts of the file port (EDI_DC40, EDI_DD40 and the release 3 pair) are data too.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from gateway.resources import SCHEMAS
+
+SCHEMA_DIR = SCHEMAS / "idoc"
+FIELD_TYPES = ("c", "n", "d", "date", "time")
+#: Segment definition names (`E2EDK01005`, `Z2XYZ000`) name a version of a segment type.
+_DEFINITION = re.compile(r"^([EZY])2(\w+?)(\d{3})?$")
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of a record or segment: where it sits in the data and what it holds."""
+
+    name: str
+    offset: int
+    length: int
+    type: str = "c"
+
+    @property
+    def end(self) -> int:
+        """The offset just after the field."""
+        return self.offset + self.length
+
+    @property
+    def rule(self) -> str:
+        """How a finding names the field's definition."""
+        return f"{self.name} {self.type}{self.length} at {self.offset}"
+
+
+@dataclass(frozen=True)
+class SegmentDef:
+    """A segment type's (or a record's) fields, in data order."""
+
+    name: str
+    fields: tuple[FieldDef, ...]
+    by_name: dict[str, FieldDef] = field(default_factory=dict, compare=False)
+
+    @property
+    def length(self) -> int:
+        """The length of the data up to the end of the last known field."""
+        return self.fields[-1].end if self.fields else 0
+
+    @functools.cached_property
+    def spans(self) -> tuple[tuple[str, int, int], ...]:
+        """(name, start, end) of every field, computed once: slicing is the hot loop."""
+        return tuple((f.name, f.offset, f.end) for f in self.fields)
+
+    def slice(self, data: str) -> dict[str, str]:
+        """The fields of fixed-width `data`, right-trimmed; fields past its end are absent."""
+        size = len(data)
+        return {name: data[start:end].rstrip() for name, start, end in self.spans if start < size}
+
+    def pack(self, values: dict[str, str], width: int | None = None) -> str:
+        """Fixed-width data from field values, padded to `width` (default: the layout's)."""
+        out = [" "] * max(width or 0, self.length)
+        for f in self.fields:
+            value = values.get(f.name)
+            if value:
+                text = value[: f.length].ljust(f.length)
+                out[f.offset : f.end] = text
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A segment's place in a basic type: its parent segment and how often it may occur."""
+
+    name: str
+    parent: str
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class BasicType:
+    """A basic type, or a basic type with a customer extension."""
+
+    name: str
+    nodes: dict[str, Node]
+    segments: dict[str, SegmentDef]
+    extension: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`ORDERS05` or `ORDERS05/ZORDERS05EXT` for rules."""
+        return f"{self.name}/{self.extension}" if self.extension else self.name
+
+    def children(self, parent: str) -> list[Node]:
+        """The segments whose parent is `parent` ('' for the top level), in schema order."""
+        return [n for n in self.nodes.values() if n.parent == parent]
+
+
+def _fields(name: str, rows: list[Any]) -> SegmentDef:
+    offset = 0
+    out: list[FieldDef] = []
+    for row in rows:
+        fname, length = str(row[0]), int(row[1])
+        ftype = str(row[2]) if len(row) > 2 else "c"
+        if ftype not in FIELD_TYPES:
+            raise ValueError(f"schemas/idoc: {name}.{fname}: unknown field type {ftype!r}")
+        out.append(FieldDef(fname, offset, length, ftype))
+        offset += length
+    return SegmentDef(name, tuple(out), {f.name: f for f in out})
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@functools.cache
+def records() -> dict[str, SegmentDef]:
+    """The file port's record layouts: EDI_DC40, EDI_DD40, EDI_DC, EDI_DD."""
+    data = _load_toml(SCHEMA_DIR / "_records.toml")
+    return {name: _fields(name, table["fields"]) for name, table in data.items()}
+
+
+@functools.cache
+def segment_types() -> dict[str, SegmentDef]:
+    """Every standard segment type's layout, by type name."""
+    data = _load_toml(SCHEMA_DIR / "_segments.toml")
+    return {name: _fields(name, table["fields"]) for name, table in data.items()}
+
+
+@functools.cache
+def _definitions() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(SCHEMA_DIR.glob("*.toml")):
+        if path.name.startswith("_"):
+            continue
+        data = _load_toml(path)
+        key = str(data.get("extension") or data.get("basic_type") or path.stem)
+        found[key] = data
+    return found
+
+
+def _nodes(rows: list[Any]) -> dict[str, Node]:
+    return {str(r[0]): Node(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+@functools.cache
+def basic_type(name: str, extension: str = "") -> BasicType | None:
+    """The schema of basic type `name` with extension `extension`; None when not shipped.
+
+    An extension without its own schema file still reads as its basic type: the IDoc's
+    extension segments are then kept undecoded, as SAP's file port keeps them in SDATA.
+    """
+    base = _definitions().get(name)
+    if base is None or "basic_type" not in base:
+        return None
+    nodes = _nodes(base.get("segments", []))
+    segments = dict(segment_types())
+    ext = _definitions().get(extension) if extension else None
+    if ext is not None and ext.get("extends") == name:
+        nodes.update(_nodes(ext.get("segments", [])))
+        for seg, table in ext.get("segment", {}).items():
+            segments[seg] = _fields(seg, table["fields"])
+    used = {n: segments[n] for n in nodes if n in segments}
+    return BasicType(name, nodes, used, extension or None)
+
+
+def shipped() -> list[str]:
+    """The basic types with a schema file."""
+    return sorted(k for k, v in _definitions().items() if "basic_type" in v)
+
+
+@functools.lru_cache(maxsize=4096)
+def type_name(segnam: str) -> str:
+    """The segment type a file's SEGNAM names: `E2EDK01005` → `E1EDK01`, else as given."""
+    name = segnam.strip()
+    match = _DEFINITION.match(name)
+    if match:
+        return f"{match.group(1)}1{match.group(2)}"
+    return name
+
+
+def is_customer_segment(name: str) -> bool:
+    """Segments in the customer (Z*, Y*) or a partner (/NS/...) namespace."""
+    return name[:1] in {"Z", "Y", "/"}
+
+
+def check_value(f: FieldDef, value: str, *, width: bool = True) -> tuple[str, str] | None:
+    """Why `value` does not fit field `f` as (code, message), or None when it does.
+
+    `width=False` skips the length check: IDoc-XML is not bound to the flat widths, and SAP's
+    own S/4 output exceeds some of them (a 10-character E1EDKA1.PSTLZ in the corpus).
+    """
+    if width and len(value) > f.length:
+        return "too_long", f"is longer than {f.length} characters"
+    if not value:
+        return None
+    if f.type == "n" and not value.isdigit():
+        return "not_numeric", "is not a number of digits (NUMC)"
+    if f.type == "d" and sap_decimal(value) is None:
+        return "not_numeric", "is not a decimal number"
+    if f.type == "date" and value != "00000000" and not _valid_date(value):
+        return "invalid_date", "is not a date YYYYMMDD"
+    if f.type == "time" and not (len(value) == 6 and value.isdigit() and value[:2] <= "24"):
+        return "invalid_time", "is not a time HHMMSS"
+    return None
+
+
+def _valid_date(value: str) -> bool:
+    if len(value) != 8 or not value.isdigit():
+        return False
+    month, day = int(value[4:6]), int(value[6:8])
+    return 1 <= month <= 12 and 1 <= day <= 31
+
+
+def sap_decimal(value: str) -> str | None:
+    """A SAP number as a canonical decimal string: `' 12.500-'` → `'-12.500'`; None if not one."""
+    text = value.strip()
+    if not text:
+        return None
+    if text.endswith("-"):
+        text = "-" + text[:-1].strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    return str(number) if "E" not in str(number) else format(number, "f")
+
+
+def sap_date(value: str | None) -> str | None:
+    """YYYYMMDD as ISO 8601; SAP's empty date (00000000) and blanks as None."""
+    if not value or value.strip("0 ") == "" or not _valid_date(value):
+        return None
+    return f"{value[:4]}-{value[4:6]}-{value[6:8]}"

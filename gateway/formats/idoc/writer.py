@@ -1,0 +1,201 @@
+"""SAP IDoc out, for a file port: flat files (default) or IDoc-XML.
+
+Goods movements (WMMBID02, message WMMBXY) from receipts, transfers and inventory
+adjustments; delivery confirmations (DELVRY07, message SHPCON or WHSCON) from shipments; and,
+when `acknowledge` is on, a STATUS IDoc (SYSTAT01) per input file acknowledging every inbound
+IDoc whose records reached this target. One output file per input file and basic type.
+
+Options (all optional): `syntax` (flat|xml), `file_name` (with {file_id} and {basic_type}),
+`client`, `sender_port`, `sender_partner`, `sender_partner_type`, `receiver_port`,
+`receiver_partner`, `receiver_partner_type`, `shipment_message` (SHPCON|WHSCON),
+`movement_types` (table: receipt, receipt_reversal, transfer_plant, transfer_location, gain,
+loss), `movement_by_reason` (reason_code → BWART), `reason_codes` (reason_code → GRUND),
+`matnr_alpha` (pad all-digit skus to 18 digits), `acknowledge`, `acknowledge_status`.
+
+DOCNUMs come from the ledger sequence `idoc.docnum.<receiver_partner>` once the pipeline has
+called `bind_sequence`; without a ledger (`gateway convert`) they count from 1 per run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from gateway.canonical.records import InventoryAdjustment, Receipt, Record, Shipment, Transfer
+from gateway.config import TargetConfig
+from gateway.errors import Finding
+from gateway.formats.idoc import schema as idoc_schema
+from gateway.formats.idoc.build import DEFAULT_MOVEMENTS, Builder, Movements, delivery, goods_movement, status
+from gateway.formats.idoc.flat import format_idoc
+from gateway.formats.idoc.model import Idoc
+from gateway.formats.idoc.xml import to_xml
+from gateway.targets.base import FileInfo, Opener, unknown_options
+
+DEFAULT_NAME = "{stem}.{file_id}.{basic_type}.idoc"
+DEFAULT_XML_NAME = "{stem}.{file_id}.{basic_type}.xml"
+STRINGS = {
+    "syntax": ("flat", "xml"),
+    "shipment_message": ("SHPCON", "WHSCON"),
+    "file_name": None,
+    "client": None,
+    "sender_port": None,
+    "sender_partner": None,
+    "sender_partner_type": None,
+    "receiver_port": None,
+    "receiver_partner": None,
+    "receiver_partner_type": None,
+    "acknowledge_status": None,
+}
+TABLES = ("movement_types", "movement_by_reason", "reason_codes")
+FLAGS = ("matnr_alpha", "acknowledge")
+#: Control record widths the partner options must fit.
+WIDTHS = {"client": 3, "sender_port": 10, "receiver_port": 10, "sender_partner": 10,
+          "receiver_partner": 10, "sender_partner_type": 2, "receiver_partner_type": 2,
+          "acknowledge_status": 2}  # fmt: skip
+
+Sequence = Callable[[str], int]
+
+
+class IdocTarget:
+    """The `idoc` target format."""
+
+    format: ClassVar[str] = "idoc"
+
+    def __init__(self, config: TargetConfig) -> None:
+        o = config.options
+        self.syntax = str(o.get("syntax", "flat"))
+        default = DEFAULT_XML_NAME if self.syntax == "xml" else DEFAULT_NAME
+        self.pattern = str(o.get("file_name", default))
+        self.partner = {
+            "MANDT": str(o.get("client", "")),
+            "SNDPOR": str(o.get("sender_port", "")),
+            "SNDPRT": str(o.get("sender_partner_type", "LS")),
+            "SNDPRN": str(o.get("sender_partner", "")),
+            "RCVPOR": str(o.get("receiver_port", "")),
+            "RCVPRT": str(o.get("receiver_partner_type", "LS")),
+            "RCVPRN": str(o.get("receiver_partner", "")),
+        }
+        self.shipment_message = str(o.get("shipment_message", "SHPCON"))
+        self.moves = Movements(
+            types={**DEFAULT_MOVEMENTS, **{str(k): str(v) for k, v in o.get("movement_types", {}).items()}},
+            by_reason={str(k): str(v) for k, v in o.get("movement_by_reason", {}).items()},
+            reasons={str(k): str(v) for k, v in o.get("reason_codes", {}).items()},
+        )
+        self.alpha = bool(o.get("matnr_alpha", False))
+        self.acknowledge = bool(o.get("acknowledge", False))
+        self.ack_status = str(o.get("acknowledge_status", "53"))
+        local = itertools.count(1)
+        self.sequence: Sequence = lambda _name: next(local)
+
+    def bind_sequence(self, sequence: Sequence) -> None:
+        """Take DOCNUMs from a durable sequence (the ledger's `next_sequence`)."""
+        self.sequence = sequence
+
+    @staticmethod
+    def check(config: TargetConfig) -> list[str]:
+        """Problems with the options, each as `key: problem`."""
+        o = config.options
+        problems = unknown_options(config, set(STRINGS) | set(TABLES) | set(FLAGS))
+        for key, choices in STRINGS.items():
+            if key not in o:
+                continue
+            if not isinstance(o[key], str):
+                problems.append(f"{key}: expected a string")
+            elif choices and o[key] not in choices:
+                problems.append(f"{key}: must be one of {', '.join(choices)}")
+            elif key in WIDTHS and len(o[key]) > WIDTHS[key]:
+                problems.append(f"{key}: longer than the control record's {WIDTHS[key]} characters")
+        for key in TABLES:
+            if key in o and not isinstance(o[key], dict):
+                problems.append(f"{key}: expected a table")
+        for key in FLAGS:
+            if key in o and not isinstance(o[key], bool):
+                problems.append(f"{key}: expected true or false")
+        pattern = str(o.get("file_name", DEFAULT_NAME))
+        if "{file_id}" not in pattern or "{basic_type}" not in pattern:
+            problems.append("file_name: must contain {file_id} and {basic_type}")
+        return problems
+
+    def writer(self, file: FileInfo, open_output: Opener) -> IdocWriter:
+        """A writer for one input file."""
+        return IdocWriter(self, file, open_output)
+
+
+class IdocWriter:
+    """Collects one input file's IDocs and writes a file per basic type when closed."""
+
+    def __init__(self, target: IdocTarget, file: FileInfo, open_output: Opener) -> None:
+        self.target = target
+        self.file = file
+        self.open_output = open_output
+        self.idocs: dict[str, list[Idoc]] = {}
+        self.acknowledged: list[tuple[str, str]] = []
+        self.now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+
+    def write(self, record: Record) -> list[Finding]:
+        """Turn one record into its IDoc; findings when it cannot be one."""
+        t = self.target
+        self._note_inbound(record)
+        builder: Builder | None = None
+        message = ""
+        if isinstance(record, (Receipt, Transfer, InventoryAdjustment)):
+            builder, message = goods_movement(record, t.moves, t.alpha), "WMMBXY"
+        elif isinstance(record, Shipment):
+            builder, message = delivery(record, t.alpha), t.shipment_message
+        elif t.acknowledge:
+            return []  # only acknowledged
+        else:
+            return [Finding("not_representable", f"no IDoc carries a {record.doc_type} to SAP",
+                            {"record": record.doc_id}, record.doc_type,
+                            "idoc target: receipt, transfer, inventory_adjustment, shipment")]  # fmt: skip
+        if builder.findings:
+            return builder.findings
+        self._add(builder.idoc, message)
+        return []
+
+    def _note_inbound(self, record: Record) -> None:
+        src = record.source
+        inbound = self.target.acknowledge and src.format in ("idoc", "idoc-xml") and src.message_ref
+        if inbound and all(docnum != src.message_ref for docnum, _ in self.acknowledged):
+            self.acknowledged.append((str(src.message_ref), record.doc_id))
+
+    def _add(self, idoc: Idoc, message: str) -> None:
+        t = self.target
+        basic_type = idoc.control["IDOCTYP"]
+        receiver = t.partner["RCVPRN"] or "default"
+        docnum = f"{t.sequence(f'idoc.docnum.{receiver}'):016d}"
+        idoc.control = {
+            "TABNAM": "EDI_DC40",
+            "DOCNUM": docnum,
+            "DIRECT": "2",
+            "IDOCTYP": basic_type,
+            "MESTYP": message,
+            "CREDAT": self.now[:8],
+            "CRETIM": self.now[8:],
+            **{k: v for k, v in t.partner.items() if v},
+        }
+        self.idocs.setdefault(basic_type, []).append(idoc)
+
+    def close(self) -> None:
+        """Write the acknowledgement, then one file per basic type."""
+        t = self.target
+        if self.acknowledged:
+            ack = status(
+                self.acknowledged, t.partner["MANDT"], t.ack_status, "processed by gateway", self.now
+            )
+            self._add(ack, "STATUS")
+        for basic_type, idocs in self.idocs.items():
+            name = self.file.output_name(t.pattern, basic_type=basic_type)
+            out = self.open_output(name)
+            try:
+                if t.syntax == "xml":
+                    out.write(to_xml(idocs, basic_type))
+                else:
+                    schema = idoc_schema.basic_type(basic_type)
+                    assert schema is not None
+                    lines = [line for idoc in idocs for line in format_idoc(idoc, schema.segments)]
+                    out.write(("\n".join(lines) + "\n").encode("utf-8"))
+            finally:
+                out.close()

@@ -1,0 +1,93 @@
+"""Claiming: the ledger first, then the move into work/, then the hash.
+
+After `claim` returns, the file is ours: it sits in `work/` under a name derived from its file
+id, the ledger knows its sha256, and whatever happens next, `recover` can finish the job. A
+crash between the ledger row and the move is healed by `finish_claim` on start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from gateway.delivery.local import fsync_dir
+from gateway.errors import FileVanished
+from gateway.ledger.sqlite import FileRow, Ledger
+
+BLOCK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def move_durably(source: Path, destination: Path, *, copy: bool = False) -> None:
+    """Rename (or copy) `source` to `destination` and sync both folders.
+
+    Across filesystems the copy is synced before the original goes, so a crash leaves two
+    copies at worst, never none.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if copy:
+            raise OSError(18, "copy requested")
+        os.rename(source, destination)
+    except OSError as exc:
+        if exc.errno != 18:  # EXDEV: another filesystem
+            raise
+        tmp = destination.with_name(destination.name + ".part")
+        shutil.copyfile(source, tmp)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.rename(tmp, destination)
+        if not copy:
+            source.unlink()
+    fsync_dir(destination.parent)
+    if not copy:
+        fsync_dir(source.parent)
+
+
+def claim(
+    ledger: Ledger,
+    work_dir: Path,
+    source: str,
+    path: Path,
+    size: int,
+    mtime_ns: int,
+    *,
+    name: str | None = None,
+    copy: bool = False,
+    retry_of: str | None = None,
+) -> FileRow:
+    """Take `path` into work/; raises FileVanished if it is gone before it could be moved."""
+    row = ledger.claim(source, name or path.name, str(path), size, mtime_ns, work_dir, retry_of)
+    return finish_claim(ledger, row, copy=copy)
+
+
+def finish_claim(ledger: Ledger, row: FileRow, *, copy: bool = False) -> FileRow:
+    """Complete a claim whose ledger row exists: move (if not yet), hash, mark processing."""
+    assert row.work_path is not None
+    work = Path(row.work_path)
+    if not work.exists():
+        try:
+            move_durably(Path(row.source_path), work, copy=copy)
+        except FileNotFoundError:
+            ledger.update(row.file_id, state="vanished", work_path=None)
+            raise FileVanished(row.source_path) from None
+        except OSError:
+            # Nothing moved (full disk, permissions): the file is still offered at its source
+            # and will be claimed afresh, so this attempt must not linger as a claim.
+            ledger.drop_claim(row.file_id)
+            raise
+    stat = work.stat()
+    ledger.update(row.file_id, state="processing", sha256=sha256_of(work), size=stat.st_size)
+    result = ledger.get(row.file_id)
+    assert result is not None
+    return result

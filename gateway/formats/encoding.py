@@ -4,6 +4,14 @@ The order is the design's: a byte-order mark; the charset the format declares; t
 configured encoding; strict UTF-8 over the whole file; then detection restricted to plausible
 encodings and accepted only above a confidence threshold. Below it the file is rejected rather
 than mis-decoded, because a wrong guess silently corrupts names and addresses downstream.
+
+One exception comes before the declared and configured charsets: a file that is valid UTF-8 and
+holds multi-byte sequences is UTF-8 when the charset it would otherwise get is a single-byte
+one. Every byte sequence "fits" ISO 8859-1 or Windows-1252, so such a label cannot be checked
+against the bytes, and real senders (an EDIFACT UNOC interchange written by a UTF-8 system, a
+source configured `cp1252` that also receives UTF-8 exports) would otherwise turn `Café` into
+`CafÃ©`. The reverse mistake needs Latin-1 text whose every accented letter happens to form a
+UTF-8 sequence, which real text does not do. The decision keeps the charset it overrode.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ class Encoding:
     bom: int
     method: str
     confidence: float | None = None
+    #: The declared or configured single-byte charset that valid UTF-8 content overrode.
+    overrode: str | None = None
 
 
 def normalise(name: str) -> str:
@@ -59,6 +69,31 @@ def sniff_bom(head: bytes) -> Encoding | None:
         if head.startswith(bom):
             return Encoding(name, len(bom), "bom", 1.0)
     return None
+
+
+def is_single_byte(name: str) -> bool:
+    """Whether every byte of codec `name` stands for one character (ASCII, ISO 8859, cp125x)."""
+    return normalise(name) != "utf-8" and len(bytes(range(0x80, 0x100)).decode(name, "replace")) == 0x80
+
+
+def utf8_content(path: Path, skip: int = 0) -> bool:
+    """Whether the file is valid UTF-8 and holds at least one multi-byte sequence."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    high = False
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        while block := fh.read(BLOCK):
+            if not block.isascii():
+                high = True
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    return False
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return high
 
 
 def first_error(path: Path, encoding: str, skip: int = 0) -> tuple[int, int, int] | None:
@@ -101,11 +136,14 @@ def decide(
     for name, method in ((declared, "declared"), (configured, "configured")):
         if name:
             try:
-                return Encoding(normalise(name), 0, method)
+                chosen = normalise(name)
             except LookupError:
                 raise DecodeError([Finding(
                     "unknown_encoding", f"the {method} encoding is not known", {}, name,
                 )]) from None  # fmt: skip
+            if is_single_byte(chosen) and utf8_content(path):
+                return Encoding("utf-8", 0, f"utf-8 content, not the {method} {chosen}", 1.0, chosen)
+            return Encoding(chosen, 0, method)
     bad = first_error(path, "utf-8")
     if bad is None:
         return Encoding("utf-8", 0, "utf-8", 1.0)

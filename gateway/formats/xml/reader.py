@@ -74,7 +74,7 @@ class XmlReader:
             if entity is not None:
                 raise InvalidContent([entity])
         # libxml2 reads the declaration and BOM itself; what we inferred, Python decodes for it.
-        inferred = encoding.method in {"configured", "detected"}
+        inferred = encoding.method in {"configured", "detected"} or encoding.overrode is not None
         source: Path | Transcoded = ctx.file.path
         if inferred:
             source = Transcoded(ctx.file.path, encoding.name, encoding.bom)

@@ -21,6 +21,18 @@ BINARY = re.compile(
     b"[" + re.escape(bytes(c for c in range(32) if c not in TEXT_CONTROLS)) + b"]"
 )
 
+#: Formats the gateway does not read but meets in real drop folders, recognised so that the
+#: operator is told what arrived instead of being shown the closest CSV layout.
+FOREIGN: tuple[tuple[str, re.Pattern[bytes]], ...] = (
+    ("an ANSI ASC X12 interchange (ISA)", re.compile(rb"ISA[^\w\s]")),
+    ("a TRADACOMS transmission (STX)", re.compile(rb"STX=")),
+    # VDA 4905/4913/4987-style fixed records: a record type such as 511/711 and version 01-09,
+    # in lines of 128 characters.
+    ("a VDA fixed-record file", re.compile(rb"(?:511|512|711|712|551|611|811)0[1-9][^\r\n]{123}\r?\n")),
+    ("JSON", re.compile(rb"[{\[]\s*[\"{\[\]}]")),
+)
+READ = "the gateway reads CSV, XML, SAP IDoc (flat and XML) and UN/EDIFACT"
+
 
 def head_of(path: Path) -> bytes:
     """The first bytes of a file, as text bytes: BOM removed, UTF-16/32 re-encoded as UTF-8."""
@@ -46,11 +58,14 @@ def detect(path: Path, name: str, rules: tuple[tuple[str, str], ...] = ()) -> st
         offset = control.start()
         raise reject(
             UnknownFormat, "binary", f"binary content (control byte 0x{head[offset]:02x} at offset {offset})",
-            rule="text formats only: CSV, XML, EDIFACT, IDoc",
+            rule=READ,
         )  # fmt: skip
     stripped = head.lstrip()
     if not stripped:
         raise reject(UnknownFormat, "empty", "the file holds only blank space")
+    for what, pattern in FOREIGN:
+        if pattern.match(stripped):
+            raise reject(UnknownFormat, "unknown_format", f"{what}, which the gateway does not read", rule=READ)
     for fmt, reader in FORMATS.items():
         if reader.sniff(stripped):
             return fmt

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway import logging, quarantine
+from gateway import logging, quarantine, rootlock
 from gateway.cli import check, report
 from gateway.config import Config, load
 from gateway.errors import ConfigError, FileVanished, TransientError
@@ -95,11 +95,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     logging.configure()
     for name in ("work", "quarantine", "archive"):
         config.folder(name).mkdir(parents=True, exist_ok=True)
-    ledger = SqliteLedger(config.ledger_path)
-    try:
-        return Service(config, ledger).run(once=args.once)
-    finally:
-        ledger.close()
+    with rootlock.hold(config.state_dir):
+        ledger = SqliteLedger(config.ledger_path)
+        try:
+            return Service(config, ledger).run(once=args.once)
+        finally:
+            ledger.close()
 
 
 def _source(config: Config, args: argparse.Namespace) -> Any:

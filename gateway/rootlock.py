@@ -1,0 +1,43 @@
+"""One service per state root: an exclusive `flock` on `<root>/gateway.lock` while `run` runs.
+
+Two services on one root would each recover the other's in-flight files, record spurious
+`vanished` rows and publish twice. The lock is the kernel's, so it is released when the holder
+dies however it dies (SIGKILL, OOM), and a stale lock file never blocks a restart. The holder's
+pid and host are written into the file so that the refusal can name them. Commands that only
+read (`status`, `trace`, `quarantine list`) do not take it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gateway.errors import ConfigError
+
+LOCK_NAME = "gateway.lock"
+
+
+@contextmanager
+def hold(root: Path) -> Iterator[None]:
+    """Hold the root's lock for the duration, or raise `ConfigError` naming the holder."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise ConfigError([
+                f"state root {root} is in use by {holder}: one service per root; stop it first "
+                "(status, trace and quarantine commands work while it runs)"
+            ]) from None  # fmt: skip
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"gateway pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

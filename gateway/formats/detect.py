@@ -63,9 +63,10 @@ def detect(path: Path, name: str, rules: tuple[tuple[str, str], ...] = ()) -> st
     stripped = head.lstrip()
     if not stripped:
         raise reject(UnknownFormat, "empty", "the file holds only blank space")
-    for what, pattern in FOREIGN:
-        if pattern.match(stripped):
-            raise reject(UnknownFormat, "unknown_format", f"{what}, which the gateway does not read", rule=READ)
+    for what, foreign in FOREIGN:
+        if foreign.match(stripped):
+            raise reject(UnknownFormat, "unknown_format", f"{what}, which the gateway does not read",
+                         rule=READ)  # fmt: skip
     for fmt, reader in FORMATS.items():
         if reader.sniff(stripped):
             return fmt

@@ -120,7 +120,8 @@ class Service:
                 self.ledger.source_seen(name, reachable=False, error=str(exc))
                 log.warning("source_unavailable", source=name, error=str(exc))
                 continue
-            self.ledger.source_seen(name, reachable=True)
+            refused = "; ".join(source.refused.values())
+            self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
             # A burst in one source must not starve the others: the rest waits one round.
             for candidate in ready[:BATCH]:
                 if self.stop_requested:

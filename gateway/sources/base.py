@@ -76,10 +76,28 @@ def is_ignored(name: str, config: SourceConfig) -> bool:
     return any(fnmatch(name, pattern) for pattern in config.ignore)
 
 
+def unsafe_name(name: str) -> str | None:
+    """Why a listed name cannot be taken as one file of the polled folder, or None if it can.
+
+    A name becomes part of paths in work/, quarantine/ and archive/ and of the remote path read,
+    so it must be one plain path component: a server that lists `../../etc/x`, `sub/x.csv` or
+    `/abs/x.csv` (hostile or broken) must not make the gateway read or write anywhere else.
+    """
+    if name in ("", ".", ".."):
+        return f"{name!r} is not a file name"
+    if "/" in name:
+        return f"{name!r} holds a path separator: only names inside the polled folder are taken"
+    if "\0" in name:
+        return f"{name!r} holds a NUL character"
+    return None
+
+
 class Source(Protocol):
     """A place files arrive. **Protocol.**"""
 
     config: SourceConfig
+    #: Names the last poll listed but refused (name → why), for `gateway status` and the log.
+    refused: dict[str, str]
 
     def start(self) -> None:
         """Connect or start watching."""

@@ -69,6 +69,8 @@ class LocalSource:
         self.wake = wake
         self.readiness = Readiness(config.settle_seconds)
         self.observer: Any = None
+        #: A directory entry is always one path component: nothing is refused by name here.
+        self.refused: dict[str, str] = {}
 
     def start(self) -> None:
         """Create the folder if needed and watch it."""

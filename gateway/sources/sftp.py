@@ -35,7 +35,7 @@ from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.pipeline.claim import finish_claim
-from gateway.sources.base import Candidate, Readiness, is_ignored
+from gateway.sources.base import Candidate, Readiness, is_ignored, unsafe_name
 from gateway.sources.sftp_connection import Connection, ServerSettings, problems, remove_if_present
 
 log = structlog.get_logger("gateway")
@@ -68,6 +68,7 @@ class SftpSource:
         self.due: float | None = None  # when the first file not yet settled could be
         self.archive_ready = False
         self.ledger: Ledger | None = None
+        self.refused: dict[str, str] = {}
 
     def path_of(self, name: str) -> str:
         """The remote path of a file in the polled folder."""
@@ -94,10 +95,15 @@ class SftpSource:
         again: list[str] = []
         suffix = self.config.done_suffix
         due: float | None = None
+        refused: dict[str, str] = {}
         try:
             with self.conn.session(f"listing {self.remote_dir}") as sftp:
                 for attrs in sftp.listdir_iter(self.remote_dir, read_aheads=64):
                     name = attrs.filename
+                    why = unsafe_name(name)
+                    if why is not None:
+                        refused[name] = why
+                        continue
                     if suffix and name.endswith(suffix):
                         done.add(name.removesuffix(suffix))
                         continue
@@ -133,6 +139,9 @@ class SftpSource:
             old_fetched.update(fetched)
             raise
         self.readiness, self.fetched, self.due = fresh, fetched, due
+        for name in refused.keys() - self.refused.keys():
+            log.warning("name_refused", source=self.config.name, name=name, reason=refused[name])
+        self.refused = refused
         self.fetch_retry = {k: v for k, v in self.fetch_retry.items() if k in fresh.seen}
         self.action_retry = {k: v for k, v in self.action_retry.items() if k in fetched}
         if suffix:

@@ -175,6 +175,8 @@ SOURCE_KEYS = {
     # SFTP
     "host", "port", "username", "key_file", "password_file", "password_env", "known_hosts",
     "host_key_fingerprint", "remote_dir", "after", "max_files_per_poll", "timeout_seconds",
+    # CSV reader options (gateway/formats/csv/reader.py)
+    "csv_delimiter", "csv_layout", "csv_max_line", "csv_max_columns",
     # EDIFACT reader options (gateway/formats/edifact/reader.py)
     "edifact_charset_check", "edifact_orders_as", "edifact_max_segment", "acknowledge_to",
     "edifact_partial",

@@ -209,3 +209,30 @@ class TestBadInput:
         _, findings = read(write(tmp_path, data), cfg)
         assert findings[0].code == "mixed_encoding"
         assert findings[0].location == {"line": 3, "column": 6}
+
+
+class TestHostileShapes:
+    """Inputs that must not reach an output or stall the service (the hardening issue)."""
+
+    def test_nul_after_the_first_4_kb_is_located(self, cfg: Config, tmp_path: Path) -> None:
+        rows = "".join(f"ADJ-{i},SKU-{i},delta,{i}\n" for i in range(400))
+        text = "adjustment_id,sku,mode,quantity_change\n" + rows + "ADJ-X,SK\x00U,delta,1\n"
+        assert len(text.encode()) > 8192
+        records, findings = read(write(tmp_path, text), cfg)
+        assert records == []
+        assert [(f.code, f.location) for f in findings] == [("binary", {"line": 402, "column": 9})]
+
+    def test_a_header_wider_than_the_limit_is_refused_at_once(self, cfg: Config, tmp_path: Path) -> None:
+        header = ",".join(f"c{i}" for i in range(200_000))
+        _, findings = read(write(tmp_path, header + "\n"), cfg, csv_max_line=4 << 20)
+        assert [(f.code, f.location, f.rule) for f in findings] == [
+            ("too_many_columns", {"line": 1}, "csv_max_columns 10000")
+        ]
+
+    def test_a_wide_header_within_a_raised_limit_is_read_through(self, cfg: Config, tmp_path: Path) -> None:
+        # 30,000 columns: the duplicate-column check was quadratic (minutes); now one pass.
+        header = ",".join(["sku", "sku", *(f"c{i}" for i in range(30_000))])
+        _, findings = read(write(tmp_path, header + "\nA\n"), cfg, csv_max_columns=40_000)
+        codes = [f.code for f in findings]
+        assert codes[0] == "duplicate_column" and codes.count("duplicate_column") == 1
+        assert "unknown_column" in codes

@@ -25,6 +25,8 @@ from gateway.formats.csv.table import DocumentBuilder, compile_paths
 
 CHUNK_ROWS = 5000
 MAX_LINE = 1 << 20
+#: Real layouts have tens of columns; a header of hundreds of thousands is an attack or an accident.
+MAX_COLUMNS = 10_000
 DELIMITERS = ",;\t|"
 
 
@@ -33,9 +35,15 @@ class LineTooLong(Exception):
 
 
 def _lines(stream: io.TextIOBase, limit: int) -> Iterator[str]:
+    number = 0
     while line := stream.readline(limit + 1):
+        number += 1
         if len(line) > limit:
             raise LineTooLong
+        if "\x00" in line:
+            # Detection only sees the first 4 KB; a NUL further on would be copied into outputs.
+            raise reject(InvalidContent, "binary", "a NUL character: binary content in a text file",
+                         line=number, column=line.index("\x00") + 1, rule="text formats only")  # fmt: skip
         yield line
 
 
@@ -91,6 +99,10 @@ class CsvReader:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
             raise reject(InvalidContent, "empty", "the file has no header row", line=1) from None
+        limit = int(options.get("csv_max_columns", MAX_COLUMNS))
+        if len(header) > limit:
+            raise reject(InvalidContent, "too_many_columns", f"the header has {len(header)} columns",
+                         line=1, rule=f"csv_max_columns {limit}")  # fmt: skip
         layout = self._layout(ctx, header, options)
         if layout is None:
             return
@@ -98,9 +110,11 @@ class CsvReader:
 
     @staticmethod
     def _layout(ctx: ReadContext, header: list[str], options: dict[str, Any]) -> Layout | None:
-        for i, name in enumerate(header):
-            if name in header[:i]:
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
                 ctx.add("duplicate_column", "the column appears twice", line=1, column=name)
+            seen.add(name)
         named = options.get("csv_layout")
         if named:
             layout = layouts().get(named)

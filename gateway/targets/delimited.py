@@ -9,6 +9,11 @@ input whose `{stem}` is `batch` and whose `{file_id}` is the batch id. A cell
 that the encoding cannot carry, or that would break the row (a line break, or a delimiter
 where quoting is off), is refused with a located finding rather than replaced, because a `?`
 in an item code posts to the wrong item.
+
+People open these files in Excel, which runs a cell starting with `=`, `+`, `-`, `@`, tab or
+CR as a formula (CSV injection). `formula_guard` neutralises such a text with a leading `'`
+(`quote`, the default), refuses it as a finding (`refuse`), or leaves it (`off`); numbers such as
+`-15` or `+2.5` are never touched.
 """
 
 from __future__ import annotations
@@ -36,7 +41,11 @@ COMMON_OPTIONS = {
     "header",
     "done_file",
     "value_map",
+    "formula_guard",
 }
+FORMULA_GUARDS = ("quote", "refuse", "off")
+FORMULA_START = frozenset("=+-@\t\r")
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -51,6 +60,7 @@ class Defaults:
     header: bool = True
     quoting: bool = True
     line_breaks: bool = False
+    formula_guard: str = "quote"
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class DelimitedOptions:
     done_suffix: str | None
     quoting: bool
     line_breaks: bool = False
+    formula_guard: str = "quote"
 
     @classmethod
     def parse(cls, options: dict[str, Any], defaults: Defaults) -> DelimitedOptions:
@@ -82,6 +93,7 @@ class DelimitedOptions:
             done_suffix=(".ok" if done is True else str(done)) if done else None,
             quoting=defaults.quoting,
             line_breaks=defaults.line_breaks,
+            formula_guard=str(options.get("formula_guard", defaults.formula_guard)),
         )
 
 
@@ -124,7 +136,14 @@ def check_options(config: TargetConfig, defaults: Defaults, known: set[str]) -> 
     done = opts.get("done_file", False)
     if not isinstance(done, bool) and not (isinstance(done, str) and done.startswith(".") and len(done) > 1):
         problems.append("done_file: expected true, false or a suffix such as '.ok'")
+    if opts.get("formula_guard", defaults.formula_guard) not in FORMULA_GUARDS:
+        problems.append(f"formula_guard: must be one of {', '.join(FORMULA_GUARDS)}")
     return problems
+
+
+def is_formula(value: str) -> bool:
+    """Whether a spreadsheet would run `value` as a formula: a formula start that is no number."""
+    return value[:1] in FORMULA_START and value != "" and NUMBER.fullmatch(value) is None
 
 
 def safe_part(text: str) -> str:
@@ -144,6 +163,8 @@ class RowFile:
     def write_rows(self, rows: Iterable[list[str]]) -> None:
         """Write rows whose cells `cell_problem` accepted."""
         opts = self.options
+        if opts.formula_guard == "quote":
+            rows = [["'" + c if is_formula(c) else c for c in row] for row in rows]
         if opts.quoting:
             buffer = io.StringIO()
             csv.writer(buffer, delimiter=opts.delimiter, lineterminator=opts.line_ending).writerows(rows)
@@ -155,8 +176,24 @@ class RowFile:
         self.out.write(text.encode(opts.encoding))
 
 
-def cell_problem(value: str, options: DelimitedOptions) -> tuple[str, str, str] | None:
-    """(code, message, rule) when a cell cannot be written as it is, else None."""
+def cell_problem(
+    value: str, options: DelimitedOptions, max_length: int | None = None
+) -> tuple[str, str, str] | None:
+    """(code, message, rule) when a cell cannot be written as it is, else None; `max_length`
+    is the column's, which the `'` that neutralises a formula must fit in too."""
+    if options.formula_guard == "refuse" and is_formula(value):
+        return (
+            "formula_injection",
+            f"starts with {value[0]!r}, which a spreadsheet runs as a formula",
+            "formula_guard = 'refuse': text may not start with =, +, -, @, tab or CR",
+        )
+    if options.formula_guard == "quote" and max_length and len(value) >= max_length and is_formula(value):
+        return (
+            "too_long",
+            f"is {len(value) + 1} characters with the ' that neutralises its formula,"
+            f" at most {max_length} fit",
+            "formula_guard = 'quote' prefixes text starting with =, +, -, @, tab or CR",
+        )
     if ("\r" in value or "\n" in value) and not options.line_breaks:
         return "line_break", "contains a line break", "one row per line: line breaks are refused"
     if not options.quoting and options.delimiter in value:
@@ -191,6 +228,7 @@ class Outputs:
         self.open_output = open_output
         self.options = options
         self.files: dict[tuple[str, int], RowFile] = {}
+        self.names: set[str] = set()
         self.seq = 0
 
     def file_for(self, layout: str, doc_id: str, doc_type: str) -> RowFile:
@@ -208,9 +246,24 @@ class Outputs:
                 seq=self.seq,
                 doc_type=doc_type,
             )
+            name = self._unique(name)
             found = RowFile(name, self.open_output(name), self.options)
             self.files[key] = found
         return found
+
+    def _unique(self, name: str) -> str:
+        """`name`, or `name` with `~2`, `~3`... before its extension when an earlier output of
+        this file has it: `SHP/1`, `SHP_1` and `SHP 1` all become `SHP_1` in a file name, and
+        one document's output must never overwrite another's. The order of documents in the
+        input decides the suffix, so a retry names the outputs the same way."""
+        stem, dot, ext = name.rpartition(".")
+        stem, dot = (stem, dot) if dot else (name, "")
+        candidate, n = name, 1
+        while candidate in self.names:
+            n += 1
+            candidate = f"{stem}~{n}{dot}{ext}"
+        self.names.add(candidate)
+        return candidate
 
     def close(self) -> None:
         """Close every data file, then publish the done-files after all of them."""

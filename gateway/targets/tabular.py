@@ -74,7 +74,7 @@ def render(
                         Finding(exc.code, exc.message, where, value, f"{layout.name}: {exc.rule}")
                     )
                     continue
-                problem = cell_problem(text, options) if options is not None else None
+                problem = cell_problem(text, options, spec.max) if options is not None else None
                 if problem is not None:
                     findings.append(
                         Finding(problem[0], problem[1], where, text, f"{spec.name}: {problem[2]}")

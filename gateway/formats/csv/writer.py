@@ -206,7 +206,7 @@ class CanonicalCsvWriter:
                             f"{layout.name}.{column.name}: {column.rule}",
                         )
                     )
-                encoded = cell_problem(text, self.options)
+                encoded = cell_problem(text, self.options, column.max_length)
                 if encoded is not None:
                     findings.append(Finding(encoded[0], encoded[1], where, text, encoded[2]))
         if findings:

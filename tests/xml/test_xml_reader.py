@@ -95,16 +95,27 @@ def _write(tmp_path: Path, text: str, name: str = "doc.xml") -> Path:
     return path
 
 
+PARTIES = (
+    "<cac:DespatchSupplierParty><cac:Party><cbc:EndpointID schemeID=\"0088\">4098765000002</cbc:EndpointID>"
+    "</cac:Party></cac:DespatchSupplierParty>"
+    "<cac:DeliveryCustomerParty><cac:Party><cbc:EndpointID schemeID=\"0088\">4012345000009</cbc:EndpointID>"
+    "</cac:Party></cac:DeliveryCustomerParty>\n"
+)
+LINE_REST = "<cac:OrderLineReference><cbc:LineID>NA</cbc:LineID></cac:OrderLineReference><cac:Item/>"
+
+
 def test_every_schema_violation_is_reported_with_line_and_xpath(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> None:
     doc = (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + UBL_DA + "<cbc:ID>DA-1</cbc:ID>\n"
-        "<cbc:IssueDate>2026-13-45</cbc:IssueDate>\n"
+        "<cbc:IssueDate>2026-13-45</cbc:IssueDate>\n" + PARTIES +
         "<cac:DespatchLine><cbc:ID>1</cbc:ID>\n"
-        '<cbc:DeliveredQuantity unitCode="EA">ten</cbc:DeliveredQuantity></cac:DespatchLine>\n'
+        '<cbc:DeliveredQuantity unitCode="EA">ten</cbc:DeliveredQuantity>'
+        + LINE_REST + "</cac:DespatchLine>\n"
         "<cac:DespatchLine><cbc:ID>2</cbc:ID>\n"
-        '<cbc:DeliveredQuantity unitCode="EA">1,5</cbc:DeliveredQuantity></cac:DespatchLine>\n'
+        '<cbc:DeliveredQuantity unitCode="EA">1,5</cbc:DeliveredQuantity>'
+        + LINE_REST + "</cac:DespatchLine>\n"
         "</DespatchAdvice>\n"
     )
     records, report = read(_write(tmp_path, doc), make_config())
@@ -112,14 +123,15 @@ def test_every_schema_violation_is_reported_with_line_and_xpath(
     located = [(f.code, f.location["line"], f.location["xpath"]) for f in report.findings]
     assert located == [
         ("schema_violation", 4, "/DespatchAdvice/cbc:IssueDate"),
-        ("schema_violation", 6, "/DespatchAdvice/cac:DespatchLine[1]/cbc:DeliveredQuantity"),
-        ("schema_violation", 8, "/DespatchAdvice/cac:DespatchLine[2]/cbc:DeliveredQuantity"),
+        ("schema_violation", 7, "/DespatchAdvice/cac:DespatchLine[1]/cbc:DeliveredQuantity"),
+        ("schema_violation", 9, "/DespatchAdvice/cac:DespatchLine[2]/cbc:DeliveredQuantity"),
     ]
-    assert "xs:date" in report.findings[0].message
-    assert report.findings[0].rule == "ubl.despatch_advice schema.xsd"
+    assert "2026-13-45" in report.findings[0].message
+    assert report.findings[0].rule == "ubl.despatch_advice UBL-DespatchAdvice-2.4.xsd"
 
 
-def test_missing_required_field_is_located(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+def test_a_missing_mandatory_element_is_located(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    # OASIS requires IssueDate and the parties: the official schema names what is missing, and where.
     doc = (
         UBL_DA
         + "<cbc:ID>DA-1</cbc:ID>\n<cac:DespatchLine>\n<cbc:ID>1</cbc:ID>\n"
@@ -127,9 +139,22 @@ def test_missing_required_field_is_located(tmp_path: Path, make_config: Callable
     )
     _, report = read(_write(tmp_path, doc), make_config())
     (finding,) = report.findings
-    assert finding.code == "missing"
+    assert finding.code == "schema_violation"
     assert finding.location == {"line": 3, "xpath": "/DespatchAdvice/cac:DespatchLine"}
-    assert "quantity_shipped" in finding.message
+    assert "IssueDate" in finding.message
+
+
+def test_an_empty_value_is_valid_ubl(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    # OASIS allows empty text (the shipped schema once required text everywhere): a valid file
+    # with an empty Note is read, not refused.
+    doc = (
+        UBL_DA + "<cbc:ID>DA-1</cbc:ID>\n<cbc:IssueDate>2026-11-26</cbc:IssueDate>\n<cbc:Note/>\n" + PARTIES
+        + "<cac:DespatchLine><cbc:ID>1</cbc:ID>\n<cbc:DeliveredQuantity>2</cbc:DeliveredQuantity>"
+        + LINE_REST + "</cac:DespatchLine>\n</DespatchAdvice>"
+    )
+    records, report = read(_write(tmp_path, doc), make_config())
+    assert report.valid, [f.to_dict() for f in report.findings]
+    assert records[0]["lines"][0]["quantity_shipped"] == "2"
 
 
 def test_streamed_documents_are_validated_one_by_one(

@@ -104,21 +104,35 @@ def test_round_trip_from_canonical_csv_fields(tmp_path: Path, make_config: Calla
     assert without_source(back) == without_source(record.to_dict())
 
 
+PARTIES = {
+    "sender": {"id": "4098765000002", "scheme": "0088"},
+    "receiver": {"id": "4012345000009", "scheme": "0088"},
+}
+
+
+def shipment(n: int, **extra: Any) -> dict[str, Any]:
+    return {"doc_type": "shipment", "doc_id": f"S{n}", "shipment_id": f"S{n}", "issued_at": "2026-11-26",
+            **PARTIES, "lines": [{"line_no": "1", "sku": "A", "quantity_shipped": "1"}], **extra}  # fmt: skip
+
+
 def test_one_file_per_document_for_ubl() -> None:
     writer, outputs = writer_for("ubl.despatch_advice")
     for n in (1, 2):
-        record = record_from_dict(
-            {
-                "doc_type": "shipment",
-                "doc_id": f"S{n}",
-                "shipment_id": f"S{n}",
-                "lines": [{"line_no": "1", "sku": "A", "quantity_shipped": "1"}],
-            }
-        )
-        assert writer.write(record) == []
+        assert writer.write(record_from_dict(shipment(n))) == []
     writer.close()
     assert sorted(outputs) == ["in.f1.1.xml", "in.f1.2.xml"]
     assert b"<cbc:ID>S2</cbc:ID>" in outputs["in.f1.2.xml"].kept
+
+
+def test_a_shipment_ubl_cannot_carry_whole_is_refused_not_cut() -> None:
+    # UBL gives a consignment one carrier-assigned ID and requires an issue date.
+    writer, outputs = writer_for("ubl.despatch_advice")
+    two = writer.write(record_from_dict(shipment(1, tracking_numbers=["1Z1", "1Z2"])))
+    undated = writer.write(record_from_dict(shipment(2, issued_at=None)))
+    writer.close()
+    assert [f.code for f in two] == ["schema_violation"] and "CarrierAssignedID" in two[0].message
+    assert [f.code for f in undated] == ["schema_violation"] and "IssueDate" in undated[0].message
+    assert outputs == {}
 
 
 def test_a_record_that_would_fail_the_schema_is_a_finding_and_writes_nothing() -> None:
@@ -167,6 +181,7 @@ def test_a_date_time_is_written_as_the_day_where_the_layout_holds_a_date() -> No
             "doc_type": "receipt",
             "doc_id": "R1",
             "issued_at": "2026-11-26T15:55:00+01:00",
+            **PARTIES,
             "lines": [{"line_no": "1", "quantity_received": "2"}],
         }
     )

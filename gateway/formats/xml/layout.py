@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 from gateway.canonical.records import RECORD_TYPES
+from gateway.formats.xml.order import SchemaOrder
 from gateway.formats.xml.safe import safe_parser
 from gateway.resources import SCHEMAS
 
@@ -78,6 +79,9 @@ class GroupMap:
     compiled: etree.XPath
     steps: tuple[Step, ...] | None
     fields: tuple[FieldMap, ...]
+    #: How many leading steps all items share when writing; the rest is created per item
+    #: (`each = "cac:OrderLine"` on `cac:OrderLine/cac:LineItem`: one OrderLine per line).
+    shared: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,11 @@ class XmlLayout:
         """True when documents are elements repeated under the root (read one at a time)."""
         return self.document is not None
 
+    @property
+    def schema_name(self) -> str:
+        """The XSD's file name, as findings cite it (`UBL-Order-2.4.xsd`, `schema.xsd`)."""
+        return Path(self.schema_file).name
+
     @functools.cached_property
     def schema(self) -> etree.XMLSchema:
         """The layout's XSD (imports resolved from local files only)."""
@@ -115,6 +124,11 @@ class XmlLayout:
             return etree.XMLSchema(etree.parse(str(path), safe_parser()))
         except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
             raise LayoutError(f"{path.name} of layout {self.name}: {exc}") from exc
+
+    @functools.cached_property
+    def order(self) -> SchemaOrder:
+        """The child order the layout's XSD prescribes, for writing."""
+        return SchemaOrder.of(self.folder / self.schema_file)
 
     def write_nsmap(self) -> dict[str | None, str]:
         """Namespace prefixes for writing: the root's namespace becomes the default one."""
@@ -150,7 +164,7 @@ def _field(where: str, to: str, raw: Any, namespaces: dict[str, str], problems: 
     unknown = set(spec) - {"xpath", "type", "required", "const", "default", "table", "formats"}
     if unknown:
         problems.append(f"{where}{to}: unknown key(s) {', '.join(sorted(unknown))}")
-    if not _TARGET.match(to.lstrip("_")):
+    if not _TARGET.match(to.lstrip("_^")):
         problems.append(f"{where}{to}: not a canonical path")
     kind = spec.get("type", "string")
     if kind not in TYPES:
@@ -231,10 +245,14 @@ def load_layout(folder: Path) -> XmlLayout:
         except etree.XPathError as exc:
             problems.append(f"{where}xpath: {exc}")
             continue
+        steps = _steps(xpath, namespaces)
+        each = str(group.get("each", xpath)).strip("/")
+        if xpath != each and not xpath.startswith(each + "/"):
+            problems.append(f"{where}each: {each!r} must be a leading part of the xpath {xpath!r}")
         groups.append(GroupMap(
-            to=str(group.get("to", "")), xpath=xpath, compiled=compiled,
-            steps=_steps(xpath, namespaces),
+            to=str(group.get("to", "")), xpath=xpath, compiled=compiled, steps=steps,
             fields=_fields(where + "fields.", dict(group.get("fields", {})), namespaces, problems),
+            shared=each.count("/"),
         ))  # fmt: skip
     if problems:
         raise LayoutError(f"{path.parent.name}/layout.toml: " + "; ".join(problems))

@@ -154,7 +154,7 @@ def read_fields(
     data: dict[str, Any] = {}
     findings: list[Finding] = []
     for fm in fields:
-        if fm.to.startswith("_"):
+        if fm.to.startswith(("_", "^")):
             continue
         try:
             if fm.text is not None:
@@ -225,15 +225,28 @@ def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[dic
     return data, findings
 
 
+def _child(parent: Any, step: Step) -> Any:
+    """The first child of `parent` matching `step`, or None."""
+    for child in parent.iterchildren(step.name):
+        if step.where is None or child.get(step.where[0]) == step.where[1]:
+            return child
+    return None
+
+
 def _ensure(parent: Any, steps: tuple[Step, ...]) -> Any:
     """The element at `steps` under `parent`, created where missing."""
     for step in steps:
-        found = None
-        for child in parent.iterchildren(step.name):
-            if step.where is None or child.get(step.where[0]) == step.where[1]:
-                found = child
-                break
+        found = _child(parent, step)
         parent = found if found is not None else _new(parent, step)
+    return parent
+
+
+def _find(parent: Any, steps: tuple[Step, ...]) -> Any:
+    """The element at `steps` under `parent`, or None."""
+    for step in steps:
+        parent = _child(parent, step)
+        if parent is None:
+            return None
     return parent
 
 
@@ -244,15 +257,29 @@ def _new(parent: Any, step: Step) -> Any:
     return child
 
 
-def write_fields(fields: tuple[FieldMap, ...], element: Any, data: dict[str, Any]) -> None:
-    """Write each writable field of `data` under `element`, in mapping order."""
+def write_fields(
+    fields: tuple[FieldMap, ...], element: Any, data: dict[str, Any], document: dict[str, Any] | None = None
+) -> None:
+    """Write each writable field of `data` under `element`, in mapping order.
+
+    A group's field named `^name` takes the document's `name` and only decorates what the item
+    wrote (a line's price carries the order's currency): it never creates an element.
+    """
     for fm in fields:
         if fm.steps is None:
             continue
-        values = [fm.const] if fm.const is not None else pick(data, fm.to)
+        if fm.const is not None:
+            values = [fm.const]
+        elif fm.to.startswith("^"):
+            values = pick(document or {}, fm.to[1:])
+        else:
+            values = pick(data, fm.to)
         if not values or (fm.to.startswith("_") and fm.const is None):
             continue
         *parents, last = fm.steps or (Step(""),)
+        decorated = tuple(parents) if last.attribute else (*parents, last)
+        if fm.to.startswith("^") and _find(element, decorated) is None:
+            continue
         repeat = fm.to.endswith("[]")
         for value in values if repeat else values[:1]:
             text = unconvert(fm, value)
@@ -277,10 +304,12 @@ def write_document(
     for group in layout.groups:
         if not group.steps:
             continue
-        *parents, last = group.steps
+        shared, own = group.steps[: group.shared], group.steps[group.shared :]
         for item in data.get(group.to) or []:
-            child = _new(_ensure(element, tuple(parents)), last)
-            write_fields(group.fields, child, item)
+            child = _ensure(element, shared)
+            for step in own:
+                child = _new(child, step)
+            write_fields(group.fields, child, item, data)
     return element
 
 

@@ -299,7 +299,7 @@ class _Walk:
         schema = layout.schema
         if schema.validate(element):
             return True
-        rule = f"{layout.name} {layout.schema_file}"
+        rule = f"{layout.name} {layout.schema_name}"
         for error in cast("Iterable[Any]", schema.error_log):
             message = _CLARK.sub("", error.message)
             self.ctx.add(

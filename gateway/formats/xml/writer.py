@@ -48,9 +48,10 @@ class XmlWriter:
             return [Finding("unrepresentable", f"a {record.doc_type} cannot be written as {self.layout.name}",
                             {"record": self.count}, value=record.doc_id, rule=rule)]  # fmt: skip
         element = write_document(self.layout, record.to_dict())
+        self.layout.order.apply(element)
         schema = self.layout.schema
         if not schema.validate(element):
-            rule = f"{self.layout.name} {self.layout.schema_file} (outbound)"
+            rule = f"{self.layout.name} {self.layout.schema_name} (outbound)"
             return [
                 Finding(
                     "schema_violation",

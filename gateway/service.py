@@ -120,7 +120,7 @@ class Service:
                 self.ledger.source_seen(name, reachable=False, error=str(exc))
                 log.warning("source_unavailable", source=name, error=str(exc))
                 continue
-            refused = "; ".join(source.refused.values())
+            refused = "; ".join(f"{n!r} {why}" for n, why in sorted(source.refused.items()))
             self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
             # A burst in one source must not starve the others: the rest waits one round.
             for candidate in ready[:BATCH]:

@@ -9,14 +9,18 @@ slow upload never holds back the others and a server in another time zone change
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Protocol
 
+import structlog
+
 from gateway.config import SourceConfig
 from gateway.ledger.sqlite import FileRow, Ledger
+
+log = structlog.get_logger("gateway")
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,14 @@ class Readiness:
         """Forget a file once it has been claimed."""
         self.seen.pop(name, None)
 
-    def next_due(self, at: float | None = None) -> float | None:
-        """Seconds until the earliest waiting file could be ready, or None if none waits."""
-        if not self.seen:
+    def next_due(self, at: float | None = None, skip: Collection[str] = ()) -> float | None:
+        """Seconds until the earliest waiting file could be ready, or None if none waits;
+        names in `skip` (refused ones) wait for nothing."""
+        waiting = [s.since for name, s in self.seen.items() if name not in skip]
+        if not waiting:
             return None
         at = time.monotonic() if at is None else at
-        return max(0.0, min(s.since for s in self.seen.values()) + self.settle - at)
+        return max(0.0, min(waiting) + self.settle - at)
 
 
 def is_ignored(name: str, config: SourceConfig) -> bool:
@@ -84,12 +90,18 @@ def unsafe_name(name: str) -> str | None:
     `/abs/x.csv` (hostile or broken) must not make the gateway read or write anywhere else.
     """
     if name in ("", ".", ".."):
-        return f"{name!r} is not a file name"
+        return "not a file name"
     if "/" in name:
-        return f"{name!r} holds a path separator: only names inside the polled folder are taken"
+        return "holds a path separator: only names inside the polled folder are taken"
     if "\0" in name:
-        return f"{name!r} holds a NUL character"
+        return "holds a NUL character"
     return None
+
+
+def log_refused(source: str, before: dict[str, str], now: dict[str, str]) -> None:
+    """Log each name refused by this poll that the previous one had not refused yet: once."""
+    for name in now.keys() - before.keys():
+        log.warning("name_refused", source=source, name=name, reason=now[name])
 
 
 class Source(Protocol):

@@ -24,7 +24,7 @@ from gateway.config import SourceConfig
 from gateway.errors import SourceUnavailable
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.pipeline.claim import claim, finish_claim
-from gateway.sources.base import Candidate, Readiness, is_ignored
+from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused
 
 log = structlog.get_logger("gateway")
 
@@ -35,10 +35,13 @@ def has_writer(path: str) -> bool:
     """True when another process has the file open for writing (Linux read-lease test).
 
     Where leases are unsupported (not our file without CAP_LEASE, some network filesystems)
-    the answer is False and the stability window decides alone.
+    the answer is False and the stability window decides alone. PermissionError when the
+    service may not read the file at all.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except PermissionError:
+        raise  # the service cannot read it at all: the caller refuses the file
     except OSError:
         return False
     try:
@@ -69,7 +72,6 @@ class LocalSource:
         self.wake = wake
         self.readiness = Readiness(config.settle_seconds)
         self.observer: Any = None
-        #: A directory entry is always one path component: nothing is refused by name here.
         self.refused: dict[str, str] = {}
 
     def start(self) -> None:
@@ -99,6 +101,7 @@ class LocalSource:
         except OSError as exc:
             raise SourceUnavailable(f"cannot list {self.folder}: {exc.strerror}") from exc
         present = {e.name for e in entries}
+        refused: dict[str, str] = {}
         for entry in entries:
             name = entry.name
             if is_ignored(name, self.config):
@@ -113,14 +116,24 @@ class LocalSource:
             if self.config.done_suffix and name + self.config.done_suffix not in present:
                 continue
             signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-            if self.readiness.observe(name, signature) and not has_writer(entry.path):
+            if not self.readiness.observe(name, signature):
+                continue
+            try:
+                busy = has_writer(entry.path)
+            except PermissionError as exc:
+                # Claiming it would move a file nobody here can read into work/, to sit there.
+                refused[name] = f"not readable by the service ({exc.strerror}): left in place until it is"
+                continue
+            if not busy:
                 ready.append(Candidate(name, entry.path, stat.st_size, stat.st_mtime_ns))
+        log_refused(self.config.name, self.refused, refused)
+        self.refused = refused
         self.readiness.keep_only(names)
         return sorted(ready, key=lambda c: (c.mtime_ns, c.name))
 
     def next_due(self) -> float | None:
         """Seconds until the next waiting file could settle."""
-        return self.readiness.next_due()
+        return self.readiness.next_due(skip=self.refused)
 
     def claim(self, ledger: Ledger, work_dir: Path, candidate: Candidate) -> FileRow:
         """Rename the file into work/ (the ledger row is written first)."""

@@ -35,7 +35,7 @@ from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.pipeline.claim import finish_claim
-from gateway.sources.base import Candidate, Readiness, is_ignored, unsafe_name
+from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused, unsafe_name
 from gateway.sources.sftp_connection import Connection, ServerSettings, problems, remove_if_present
 
 log = structlog.get_logger("gateway")
@@ -139,8 +139,7 @@ class SftpSource:
             old_fetched.update(fetched)
             raise
         self.readiness, self.fetched, self.due = fresh, fetched, due
-        for name in refused.keys() - self.refused.keys():
-            log.warning("name_refused", source=self.config.name, name=name, reason=refused[name])
+        log_refused(self.config.name, self.refused, refused)
         self.refused = refused
         self.fetch_retry = {k: v for k, v in self.fetch_retry.items() if k in fresh.seen}
         self.action_retry = {k: v for k, v in self.action_retry.items() if k in fetched}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.config import TargetConfig
+from gateway.findings import Code
 from gateway.targets.base import FileInfo, Opener, Output
 
 SPLITS = ("input", "document")
@@ -155,19 +156,19 @@ class RowFile:
         self.out.write(text.encode(opts.encoding))
 
 
-def cell_problem(value: str, options: DelimitedOptions) -> tuple[str, str, str] | None:
+def cell_problem(value: str, options: DelimitedOptions) -> tuple[Code, str, str] | None:
     """(code, message, rule) when a cell cannot be written as it is, else None."""
     if ("\r" in value or "\n" in value) and not options.line_breaks:
-        return "line_break", "contains a line break", "one row per line: line breaks are refused"
+        return Code.LINE_BREAK, "contains a line break", "one row per line: line breaks are refused"
     if not options.quoting and options.delimiter in value:
         return (
-            "delimiter_in_value",
+            Code.DELIMITER_IN_VALUE,
             f"contains the delimiter {options.delimiter!r}",
             "unquoted format: values may not contain the delimiter",
         )
     if not options.quoting and value.startswith('"'):
         return (
-            "leading_quote",
+            Code.LEADING_QUOTE,
             "starts with a double quote, which would be read as quoting",
             "unquoted format: a value may not start with a double quote",
         )
@@ -176,7 +177,7 @@ def cell_problem(value: str, options: DelimitedOptions) -> tuple[str, str, str] 
     except UnicodeEncodeError as exc:
         bad = value[exc.start : exc.end]
         return (
-            "unencodable",
+            Code.UNENCODABLE,
             f"character {bad!r} (U+{ord(bad[0]):04X}) cannot be written in {options.encoding}",
             f"encoding {options.encoding}; characters are never replaced",
         )

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.formats.edifact.envelope import Message, Report
+from gateway.findings import Code, Report
+from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.syntax import Segment
 
 #: UNB partner identification code qualifiers (0007) and NAD code list agencies (3055).
@@ -209,7 +210,7 @@ def envelope_fields(message: Message, h: Header) -> dict[str, Any]:
 def report_problem(report: Report, problem: MappingProblem, rule: str) -> None:
     """Turn a mapping problem into a located finding."""
     report(
-        "unmappable",
+        Code.UNMAPPABLE,
         problem.message,
         value=problem.value,
         rule=rule,

@@ -6,12 +6,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from gateway.findings import Code, Report
 from gateway.formats.idoc.mappings.common import SKU_MODES
 from gateway.formats.idoc.mappings.delvry import map_delvry
 from gateway.formats.idoc.mappings.master import map_cond, map_debmas, map_matmas
 from gateway.formats.idoc.mappings.orders import ORDER_AS, map_orders
 from gateway.formats.idoc.mappings.wmmbid import map_wmmbid
-from gateway.formats.idoc.model import Idoc, Report
+from gateway.formats.idoc.model import Idoc
 
 Mapping = Callable[[Idoc, dict[str, Any], Report], "dict[str, Any] | None"]
 
@@ -36,7 +37,7 @@ def map_idoc(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, A
     for key, allowed in (("idoc_sku", SKU_MODES), ("idoc_orders_as", ORDER_AS)):
         if key in options and options[key] not in allowed:
             report(
-                "bad_option",
+                Code.BAD_OPTION,
                 f"source option {key} must be one of {', '.join(allowed)}",
                 value=str(options[key]),
                 rule=f"source {key}",
@@ -46,7 +47,7 @@ def map_idoc(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, A
     mapping = MAPPINGS.get(family(idoc.basic_type))
     if mapping is None:
         report(
-            "unsupported_message",
+            Code.UNSUPPORTED_MESSAGE,
             f"{idoc.message_type or idoc.basic_type} ({idoc.basic_type}) has no canonical document type",
             value=idoc.basic_type,
             rule=f"IDoc mappings: {', '.join(MAPPINGS)}",

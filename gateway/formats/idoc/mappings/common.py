@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.findings import Code, Report
+from gateway.formats.idoc.model import Idoc, Segment
 from gateway.formats.idoc.schema import is_customer_segment, sap_date, sap_decimal
 
 SKU_MODES = ("as_is", "strip_zeros")
@@ -93,7 +94,7 @@ def require(seg: Segment | None, name: str, idoc: Idoc, report: Report, rule: st
         return value
     where = seg.where() if seg is not None else idoc.where()
     report(
-        "missing_field",
+        Code.MISSING_FIELD,
         f"{name} is required to build the canonical record",
         rule=rule,
         field=name,

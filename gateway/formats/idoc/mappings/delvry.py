@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.findings import Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 
 
 def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:

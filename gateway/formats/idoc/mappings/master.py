@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.findings import Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, require, sku_of
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 
 #: Master data function (MSGFN): 003 delete, 004/005 change, 009 original.
 FUNCTIONS = {"003": "cancel", "004": "replace", "005": "replace"}

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.findings import Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 
 #: Purchasing document types (EKKO-BSART) of the standard system.
 PURCHASE_TYPES = {"NB", "FO", "UB", "EC", "LP", "LPA", "MK", "WK", "ZNB"}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.findings import Code, Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, sku_of
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 
 #: Movement type → (canonical document, stock direction +1/-1, reason text).
 MOVEMENTS: dict[str, tuple[str, int, str]] = {
@@ -62,7 +63,7 @@ def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
         movement = MOVEMENTS.get(bwart)
         if movement is None:
             report(
-                "unknown_movement_type",
+                Code.UNKNOWN_MOVEMENT_TYPE,
                 f"movement type {bwart or '(empty)'} has no canonical meaning",
                 value=bwart,
                 rule=f"WMMBID02 BWART: {', '.join(MOVEMENTS)}",
@@ -74,7 +75,7 @@ def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
     if len(kinds) > 1:
         second = list(kinds.values())[1]
         report(
-            "mixed_movements",
+            Code.MIXED_MOVEMENTS,
             f"one IDoc mixes {' and '.join(kinds)} movements",
             value=second.get("BWART"),
             rule="one kind of goods movement per WMMBID02 IDoc",

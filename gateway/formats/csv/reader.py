@@ -12,12 +12,13 @@ import csv
 import io
 import itertools
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pandas as pd
 
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
+from gateway.canonical.shapes import RecordData
 from gateway.errors import InvalidContent, reject
 from gateway.findings import Code
 from gateway.formats.base import ReadContext
@@ -241,12 +242,13 @@ class _Assembler:
             return
         doc_id = "/".join(self.key)
         self.ctx.key(self.layout.doc_type, doc_id)
-        data = {
+        # The layout's `to` paths were checked against the canonical names when it was loaded.
+        data = cast("RecordData", {
             "doc_type": self.layout.doc_type,
             "doc_id": doc_id,
             "source": self.ctx.lineage(),
             **builder.document(),
-        }
+        })  # fmt: skip
         self.ctx.stage = "map"
         try:
             yield record_from_dict(data)

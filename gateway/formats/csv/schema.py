@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from gateway.canonical.build import element_type, path_problem
+from gateway.canonical.records import RECORD_TYPES
 from gateway.findings import Code
 from gateway.resources import SCHEMAS
 
@@ -130,17 +132,33 @@ def load_layout(path: Path, envelope: dict[str, Any] | None = None) -> Layout:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     data["header"] = {**(envelope or {}), **data.get("header", {})}
     where = path.name
-    columns = tuple(
-        _column(name, {"to": f"{prefix}{name}", **spec}, f"{where}.{table}")
-        for table, prefix in (("header", ""), ("line", "line."))
-        for name, spec in data.get(table, {}).items()
-    )
+    record = RECORD_TYPES.get(data["doc_type"])
+    if record is None:
+        raise ValueError(f"{where}.doc_type: {data['doc_type']!r} is not a canonical document type")
+    item_name = data.get("item", "lines")
+    # The type of the rows' item (a line, or a ship-to of a customer); None when the document
+    # has no list of objects of that name, which only a `line.` path would need.
+    item = element_type(record, item_name)
+    columns = []
+    for table, prefix in (("header", ""), ("line", "line.")):
+        for name, spec in data.get(table, {}).items():
+            column = _column(name, {"to": f"{prefix}{name}", **spec}, f"{where}.{table}")
+            for to in column.to:
+                if not to.startswith("line."):
+                    problem = path_problem(record, to)
+                elif item is None:
+                    problem = f"a {data['doc_type']} has no list of objects {item_name!r} (key `item`)"
+                else:
+                    problem = path_problem(item, to.removeprefix("line."))
+                if problem:
+                    raise ValueError(f"{where}.{table}.{name}.to: {to!r}: {problem}")
+            columns.append(column)
     return Layout(
         name=data.get("layout", path.stem),
         doc_type=data["doc_type"],
         key=tuple(data["key"]),
-        columns=columns,
-        item=data.get("item", "lines"),
+        columns=tuple(columns),
+        item=item_name,
         recognise=data.get("recognise", True),
     )
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
+from gateway.canonical.shapes import RecordData
 from gateway.errors import DecodeError, Finding, reject
 from gateway.findings import Code, Report
 from gateway.formats.base import ReadContext
@@ -43,7 +44,7 @@ from gateway.formats.encoding import sniff_bom
 BLOCK = 1 << 16  # decoded and scanned at a time: small enough to stay in the CPU's caches
 HEAD = 1 << 18  # how far into the file a set-aside part looks for its interchange's UNB
 MAX_SEGMENT = 1 << 20
-Mapper = Callable[[Message, dict[str, Any]], list[dict[str, Any]]]
+Mapper = Callable[[Message, dict[str, Any]], list[RecordData]]
 MAPPERS: dict[str, Mapper] = {
     "ORDERS": map_orders,
     "ORDRSP": map_orders,

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from lxml import etree
 
+from gateway.canonical.shapes import RecordData
 from gateway.errors import Finding
 from gateway.findings import Code
 from gateway.formats.xml.layout import FieldMap, Step, XmlLayout
@@ -210,7 +211,7 @@ def _has_indexed(fields: tuple[FieldMap, ...]) -> bool:
     return known
 
 
-def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[dict[str, Any], list[Finding]]:
+def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[RecordData, list[Finding]]:
     """The canonical dict of one document element (without `source`), and its findings."""
     data, findings = read_fields(layout.fields, element, path_of, layout.name)
     for group in layout.groups:
@@ -223,7 +224,8 @@ def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[dic
         if items:
             put(data, group.to, items)
     data["doc_type"] = layout.doc_type
-    return data, findings
+    # The layout's paths were checked against the canonical names when it was loaded.
+    return cast("RecordData", data), findings
 
 
 def _ensure(parent: Any, steps: tuple[Step, ...]) -> Any:

@@ -272,7 +272,9 @@ class _Walk:
             ctx.add(f.code, f.message, value=f.value, rule=f.rule, **f.location)
         if findings or ctx.findings:
             return
-        refs = data.pop("source", None) or {}
+        # A layout may map the envelope's references (`source.message_ref`): a dict, never a Source.
+        refs = data.pop("source", None)
+        refs = refs if isinstance(refs, dict) else None
         if not data.get("doc_id"):
             ctx.add(
                 Code.MISSING,

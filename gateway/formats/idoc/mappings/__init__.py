@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from gateway.canonical.shapes import RecordData
 from gateway.findings import Code, Report
 from gateway.formats.idoc.mappings.common import SKU_MODES
 from gateway.formats.idoc.mappings.delvry import map_delvry
@@ -14,7 +15,7 @@ from gateway.formats.idoc.mappings.orders import ORDER_AS, map_orders
 from gateway.formats.idoc.mappings.wmmbid import map_wmmbid
 from gateway.formats.idoc.model import Idoc
 
-Mapping = Callable[[Idoc, dict[str, Any], Report], "dict[str, Any] | None"]
+Mapping = Callable[[Idoc, dict[str, Any], Report], "RecordData | None"]
 
 #: Basic type family (name without its two-digit version) → mapping.
 MAPPINGS: dict[str, Mapping] = {
@@ -32,7 +33,7 @@ def family(basic_type: str) -> str:
     return re.sub(r"\d+$", "", basic_type)
 
 
-def map_idoc(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:
+def map_idoc(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordData | None:
     """The canonical record's data for `idoc`, or None after reporting why there is none."""
     for key, allowed in (("idoc_sku", SKU_MODES), ("idoc_orders_as", ORDER_AS)):
         if key in options and options[key] not in allowed:

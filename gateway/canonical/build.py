@@ -91,19 +91,26 @@ def path_problem(cls: type[Any], path: str) -> str | None:
     """Why `path` names no field of dataclass `cls`, or None when it does.
 
     Paths are what data-driven layouts write: `ship_to.city`, `tracking_numbers[]`,
-    `ship_to.address_lines[1]`, `packages[].sscc`. Anything under `extensions` is allowed: that
-    is where a partner's field without a canonical name goes, on purpose.
+    `ship_to.address_lines[1]`, `packages[].sscc`, and in target layouts `address_lines.0`.
+    Anything under `extensions` is allowed: that is where a partner's field without a canonical
+    name goes, on purpose.
     """
     current: type[Any] | None = cls
     done = ""
+    listed = False
     for step in path.split("."):
+        if listed and step.isdigit():  # an element of the list just named
+            listed = False
+            continue
         name = _INDEX.sub("", step)
         if current is None:
             return f"{done} holds a value, not fields"
-        if name not in _hints(current):
+        hints = _hints(current)
+        if name not in hints:
             return f"{name!r} is not a canonical field of {current.__name__}"
         if name == "extensions":
             return None
+        listed = typing.get_origin(hints[name]) is list
         current, done = element_type(current, name), f"{done}.{name}".lstrip(".")
     return None
 

@@ -41,6 +41,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from gateway.canonical.build import element_type, path_problem
+from gateway.canonical.records import RECORD_TYPES
 from gateway.findings import Code
 from gateway.resources import SCHEMAS as SCHEMA_ROOT
 from gateway.valuemaps import Unmapped, ValueMap
@@ -161,6 +163,38 @@ def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
     )
 
 
+def _unknown_paths(data: dict[str, Any], records: tuple[RecordSpec, ...]) -> list[str]:
+    """Every canonical path of a layout that names no canonical field, with its key."""
+    record = RECORD_TYPES.get(data["doc_type"])
+    if record is None:
+        return [f"doc_type: {data['doc_type']!r} is not a canonical document type"]
+    paths = [(key, data[key]) for key in ("when", "unless") if data.get(key)]
+    paths += [(f"limits.{key}", key) for key in data.get("limits", {})]
+    found = [f"{key}: {problem}" for key, p in paths if (problem := path_problem(record, p))]
+    return found + [
+        f"record[{i}].{column.name}.from: {p!r}: {problem}"
+        for i, rec in enumerate(records)
+        for column in rec.columns
+        for p in column.path
+        if (problem := _source_problem(record, column.over if column.kind == "total" else rec.each, p))
+    ]
+
+
+def _source_problem(record: type[Any], each: str, path: str) -> str | None:
+    """Why a column's `from` path names nothing (`item.` is an element of `each`), or None."""
+    head, _, rest = path.partition(".")
+    if head in ("#", "option"):
+        return None
+    if head != "item":
+        return path_problem(record, path)
+    if each == "document":
+        return "`item` is an element of `each`, and this record is written once per document"
+    item, problem = element_type(record, each), path_problem(record, each)
+    if problem or not rest:
+        return problem
+    return path_problem(item, rest) if item is not None else f"the elements of {each} are values"
+
+
 def load_layout(path: Path) -> Layout:
     """Read one layout file."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -175,6 +209,9 @@ def load_layout(path: Path) -> Layout:
         for i, rec in enumerate(data["record"])
     )
     known = {"layout", "doc_type", "record", "title", "when", "unless", "limits"}
+    problems = _unknown_paths(data, records)
+    if problems:
+        raise ValueError(f"{path.name}: " + "; ".join(problems))
     return Layout(
         name=data.get("layout", path.stem),
         doc_type=data["doc_type"],

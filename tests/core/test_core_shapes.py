@@ -18,6 +18,7 @@ from gateway.canonical.records import RECORD_TYPES, Party, PartyId, Record, Sour
 from gateway.formats.csv.schema import load_layout as load_csv_layout
 from gateway.formats.xml.layout import LayoutError
 from gateway.formats.xml.layout import load_layout as load_xml_layout
+from gateway.targets.layout import load_layout as load_target_layout
 from tests.conftest import REPO
 
 SHAPE_OF_CLASS = {
@@ -107,6 +108,11 @@ def test_an_unknown_field_is_a_mypy_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert "requested_ship_dat" in out and "qantity" in out and "colour" in out
 
 
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 class TestLayoutsNameCanonicalFields:
     def test_paths(self) -> None:
         """Paths as layouts write them resolve through objects, lists and `extensions`."""
@@ -150,6 +156,22 @@ class TestLayoutsNameCanonicalFields:
         envelope = tomllib.loads((folder / "_envelope.toml").read_text(encoding="utf-8"))["header"]
         loaded = [load_csv_layout(path, envelope) for path in sorted(folder.glob("[!_]*.toml"))]
         assert sorted(layout.doc_type for layout in loaded) == sorted(RECORD_TYPES)
+
+    def test_target_layout_with_an_unknown_source_is_a_load_error(self, tmp_path: Path) -> None:
+        """A target column reading a misspelt canonical field, on the document or its `item`, stops
+        the layout from loading; options, `#` and indexed list elements are fine."""
+        original = (REPO / "schemas" / "sage100" / "inventory_adjustment.toml").read_text(encoding="utf-8")
+        assert load_target_layout(_write(tmp_path / "fine.toml", original)).doc_type == "inventory_adjustment"
+        broken = original.replace('from = "adjusted_at"', 'from = "adjusted_on"')
+        broken = broken.replace('from = "item.quantity_change"', 'from = "item.quantity_chnge"')
+        with pytest.raises(ValueError) as caught:
+            load_target_layout(_write(tmp_path / "adjustments.toml", broken))
+        assert str(caught.value) == (
+            "adjustments.toml: record[0].TransactionDate.from: 'adjusted_on': 'adjusted_on' is not a "
+            "canonical field of InventoryAdjustment; record[1].TransactionQty.from: "
+            "'item.quantity_chnge': 'quantity_chnge' is not a canonical field of AdjustmentLine"
+        )
+        assert path_problem(RECORD_TYPES["customer"], "ship_to.0.address_lines.1") is None
 
     def test_xml_layout_with_an_unknown_target_is_a_load_error(self, tmp_path: Path) -> None:
         """Every misspelt path of an XML layout is named with its key, the layout's `_` ones aside."""

@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from gateway.findings import Code
+
 #: Location keys in the order a person reads them; `error.json` keeps only those set.
 LOCATION_KEYS = (
     "line",
@@ -45,7 +47,7 @@ LOCATION_KEYS = (
 class Finding:
     """One problem in one place of an input file."""
 
-    code: str
+    code: Code
     message: str
     location: dict[str, Any] = field(default_factory=dict)
     value: str | None = None
@@ -65,7 +67,7 @@ class Finding:
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         """Rebuild a finding read back from `error.json`."""
         return cls(
-            code=str(data["code"]),
+            code=Code(str(data["code"])),
             message=str(data["message"]),
             location=dict(data.get("location") or {}),
             value=data.get("value"),
@@ -190,7 +192,7 @@ class StopRequested(BaseException):
 
 def reject(
     kind: type[RejectedFile],
-    code: str,
+    code: Code,
     message: str,
     *,
     value: str | None = None,

@@ -1,21 +1,24 @@
 """Build typed canonical records from plain dicts.
 
 Mappings (CSV columns, EDIFACT segments, IDoc fields, XPath layouts) produce nested dicts with
-canonical names; this module turns them into the typed classes of `records`. A key that no
-canonical name covers is kept under `extensions` rather than dropped, so a mapping can carry a
-partner's extra field through before the canonical model has a name for it.
+canonical names (typed by `shapes`, or checked when a layout is loaded); this module turns them
+into the typed classes of `records`. A partner's field the canonical model has no name for yet
+travels under an explicit `extensions` key; any other unknown key is a bug in a mapping and
+raises, rather than being filed away where nobody looks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from gateway.canonical.records import RECORD_TYPES, Record
+from gateway.canonical.shapes import RecordData
 
 T = TypeVar("T")
 
@@ -56,25 +59,68 @@ def _plan(cls: type[Any]) -> dict[str, Converter | None]:
     return {f.name: _converter(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
-def build(cls: type[T], data: dict[str, Any]) -> T:
+def build(cls: type[T], data: Mapping[str, Any]) -> T:
     """Instantiate dataclass `cls` from `data`, nesting where the field types say so."""
     plan = _plan(cls)  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
+    unknown: list[str] = []
     for key, value in data.items():
         if key in plan:
             convert = plan[key]
             kwargs[key] = convert(value) if convert is not None and value is not None else value
         elif key != "doc_type":
-            extra[key] = value
-    if extra:
-        if "extensions" not in plan:
-            unknown = ", ".join(sorted(extra))
-            raise TypeError(f"{cls.__name__} has no field(s) {unknown}")
-        kwargs["extensions"] = {**kwargs.get("extensions", {}), **extra}
+            unknown.append(key)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
     return cls(**kwargs)
 
 
-def record_from_dict(data: dict[str, Any]) -> Record:
+_INDEX = re.compile(r"\[\d*\]$")
+
+
+def element_type(cls: type[Any], name: str) -> type[Any] | None:
+    """The dataclass a field of `cls` holds (itself, or the items of its list); None for a value
+    such as a string, or a field `cls` does not have."""
+    hint = _hints(cls).get(name)
+    if typing.get_origin(hint) is list:
+        (hint,) = typing.get_args(hint)
+    return _dataclass_in(hint)
+
+
+def path_problem(cls: type[Any], path: str) -> str | None:
+    """Why `path` names no field of dataclass `cls`, or None when it does.
+
+    Paths are what data-driven layouts write: `ship_to.city`, `tracking_numbers[]`,
+    `ship_to.address_lines[1]`, `packages[].sscc`, and in target layouts `address_lines.0`.
+    Anything under `extensions` is allowed: that is where a partner's field without a canonical
+    name goes, on purpose.
+    """
+    current: type[Any] | None = cls
+    done = ""
+    listed = False
+    for step in path.split("."):
+        if listed and step.isdigit():  # an element of the list just named
+            listed = False
+            continue
+        name = _INDEX.sub("", step)
+        if current is None:
+            return f"{done} holds a value, not fields"
+        hints = _hints(current)
+        if name not in hints:
+            return f"{name!r} is not a canonical field of {current.__name__}"
+        if name == "extensions":
+            return None
+        listed = typing.get_origin(hints[name]) is list
+        current, done = element_type(current, name), f"{done}.{name}".lstrip(".")
+    return None
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """The dataclass's fields and their types (class variables such as `doc_type` left out)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def record_from_dict(data: RecordData) -> Record:
     """Build the record named by `data["doc_type"]`."""
     return build(RECORD_TYPES[data["doc_type"]], data)

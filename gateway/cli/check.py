@@ -16,6 +16,7 @@ from gateway.canonical.records import Record
 from gateway.config import Config, SourceConfig
 from gateway.delivery.local import LocalDelivery
 from gateway.errors import Finding, RejectedFile
+from gateway.findings import Code
 from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.formats.registry import FORMATS
@@ -69,7 +70,7 @@ def _opened(path: Path, source: SourceConfig, report: Report) -> Inbound | None:
         return _inbound(path, source)
     except OSError as exc:
         report.stage = "claim"
-        report.findings.append(Finding("unreadable", f"cannot read the file: {exc.strerror}"))
+        report.findings.append(Finding(Code.UNREADABLE, f"cannot read the file: {exc.strerror}"))
         return None
 
 
@@ -94,7 +95,7 @@ def read(
         report.findings = exc.findings
     except Exception as exc:
         report.stage = ctx.stage
-        report.findings = [*ctx.findings, Finding("internal_error", f"the reader failed: {exc!r}")]
+        report.findings = [*ctx.findings, Finding(Code.INTERNAL_ERROR, f"the reader failed: {exc!r}")]
     finally:
         report.encoding = ctx.encoding.name if ctx.encoding else None
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway import logging, quarantine, rootlock
 from gateway.cli import check, report
+from gateway.cli.explain import cmd_explain
 from gateway.config import Config, load
 from gateway.errors import ConfigError, FileVanished, TransientError
 from gateway.ledger.sqlite import Ledger, SqliteLedger
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("trace", cmd_trace, "a file's whole timeline").add_argument("query")
     command("bench", cmd_bench, "measure throughput against the machine's floor").add_argument(
         "--json", action="store_true"
+    )
+    command("explain", cmd_explain, "what a finding code means and what usually fixes it").add_argument(
+        "code", nargs="?", metavar="CODE", help="a finding code; without one, every code"
     )
     cfg = command("config", cmd_config, "configuration tools")
     cfg.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser("check", parents=[common])

@@ -28,6 +28,7 @@ from gateway.errors import (
     UnknownFormat,
     WriteRejected,
 )
+from gateway.findings import Code
 from gateway.formats.encoding import Encoding, decide
 
 
@@ -82,7 +83,7 @@ class ReadContext:
 
     def add(
         self,
-        code: str,
+        code: Code,
         message: str,
         *,
         value: str | None = None,
@@ -94,7 +95,7 @@ class ReadContext:
         self.findings.append(Finding(code, message, location, value, rule))
         if len(self.findings) >= self.config.max_findings:
             self.findings.append(Finding(
-                "too_many_findings",
+                Code.TOO_MANY_FINDINGS,
                 f"stopped after {self.config.max_findings} findings",
                 {},
                 rule="max_findings",

@@ -7,6 +7,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from gateway.errors import UnknownFormat, reject
+from gateway.findings import Code
 from gateway.formats.encoding import sniff_bom
 from gateway.formats.registry import FORMATS
 
@@ -52,22 +53,24 @@ def detect(path: Path, name: str, rules: tuple[tuple[str, str], ...] = ()) -> st
             return fmt
     head = head_of(path)
     if not head:
-        raise reject(UnknownFormat, "empty", "the file is empty")
+        raise reject(UnknownFormat, Code.EMPTY, "the file is empty")
     control = BINARY.search(head)
     if control:
         offset = control.start()
         raise reject(
-            UnknownFormat, "binary", f"binary content (control byte 0x{head[offset]:02x} at offset {offset})",
+            UnknownFormat,
+            Code.BINARY,
+            f"binary content (control byte 0x{head[offset]:02x} at offset {offset})",
             rule=READ,
         )  # fmt: skip
     stripped = head.lstrip()
     if not stripped:
-        raise reject(UnknownFormat, "empty", "the file holds only blank space")
+        raise reject(UnknownFormat, Code.EMPTY, "the file holds only blank space")
     for what, foreign in FOREIGN:
         if foreign.match(stripped):
-            raise reject(UnknownFormat, "unknown_format", f"{what}, which the gateway does not read",
+            raise reject(UnknownFormat, Code.UNKNOWN_FORMAT, f"{what}, which the gateway does not read",
                          rule=READ)  # fmt: skip
     for fmt, reader in FORMATS.items():
         if reader.sniff(stripped):
             return fmt
-    raise reject(UnknownFormat, "unknown_format", "no format recognises the content")
+    raise reject(UnknownFormat, Code.UNKNOWN_FORMAT, "no format recognises the content")

@@ -24,6 +24,7 @@ from pathlib import Path
 import chardet
 
 from gateway.errors import DecodeError, Finding
+from gateway.findings import Code
 
 BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -139,7 +140,7 @@ def decide(
                 chosen = normalise(name)
             except LookupError:
                 raise DecodeError([Finding(
-                    "unknown_encoding", f"the {method} encoding is not known", {}, name,
+                    Code.UNKNOWN_ENCODING, f"the {method} encoding is not known", {}, name,
                 )]) from None  # fmt: skip
             if is_single_byte(chosen) and utf8_content(path):
                 return Encoding("utf-8", 0, f"utf-8 content, not the {method} {chosen}", 1.0, chosen)
@@ -183,7 +184,7 @@ def _detect(path: Path, bad: tuple[int, int, int], threshold: float) -> Encoding
         # Valid multi-byte UTF-8 beside invalid bytes: two encodings were mixed (a UTF-8 file
         # edited in a Windows tool). Any single code page would turn half of it into mojibake.
         raise DecodeError([Finding(
-            "mixed_encoding",
+            Code.MIXED_ENCODING,
             f"valid UTF-8 text and a byte that is not UTF-8 (offset {offset}) in one file",
             {"line": line, "column": column},
             rule="one encoding per file",
@@ -205,7 +206,7 @@ def _detect(path: Path, bad: tuple[int, int, int], threshold: float) -> Encoding
     best = (scored and max(scored)[::2]) or (0.0, "")
     said = f"best {best[1]} at {best[0]:.2f}" if best[1] else "no candidate decodes it"
     raise DecodeError([Finding(
-        "undetermined_encoding",
+        Code.UNDETERMINED_ENCODING,
         f"not UTF-8 (first bad byte at offset {offset}) and no plausible encoding fits ({said})",
         {"line": line, "column": column},
         rule=f"detection threshold {threshold}; set the source's encoding",

@@ -31,6 +31,7 @@ from gateway.canonical.build import record_from_dict
 from gateway.config import Config, TargetConfig
 from gateway.delivery.registry import Delivery
 from gateway.errors import Finding, TransientError
+from gateway.findings import Code
 from gateway.ledger.batches import BatchRow
 from gateway.ledger.sqlite import Ledger, new_file_id, now
 from gateway.targets.base import FileInfo, Opener, Output, Target
@@ -38,7 +39,7 @@ from gateway.targets.base import FileInfo, Opener, Output, Target
 log = structlog.get_logger("gateway")
 
 #: Refusals that only say the record cannot share an output with another one.
-DEFERRABLE = {"duplicate_document"}
+DEFERRABLE = {Code.DUPLICATE_DOCUMENT}
 
 
 class Discard:

@@ -30,6 +30,7 @@ from gateway.config import Config, SourceConfig
 from gateway.delivery.local import fsync_dir
 from gateway.delivery.registry import Delivery, delivery_for
 from gateway.errors import Finding, RejectedFile, TransientError
+from gateway.findings import Code
 from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.formats.registry import FORMATS
@@ -133,7 +134,7 @@ class Pipeline:
             raise
         except Exception as exc:
             bound.exception("reader_failed")
-            finding = Finding("internal_error", f"the {ctx.format} reader failed: {exc!r}",
+            finding = Finding(Code.INTERNAL_ERROR, f"the {ctx.format} reader failed: {exc!r}",
                               rule="a gateway bug: report it with this file")  # fmt: skip
             findings = [*ctx.findings, finding]
             return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name, bound)
@@ -326,7 +327,9 @@ class Pipeline:
         bound.info("file_duplicate", same_as=same, what=what, policy=source.duplicates)
         if source.duplicates == "quarantine":
             finding = Finding(
-                "duplicate", f"{what} was accepted before, as {same}", rule="source duplicates = quarantine"
+                Code.DUPLICATE,
+                f"{what} was accepted before, as {same}",
+                rule="source duplicates = quarantine",
             )
             return self._reject(row, "claim", [finding], row.format, row.encoding, bound)
         self.ledger.event(row.file_id, "duplicate_of", same_as=same, what=what)
@@ -349,7 +352,7 @@ class Pipeline:
                           errors=[f.to_dict() for f in findings[:50]])  # fmt: skip
         self.ledger.update(row.file_id, state="quarantined", stage=stage, work_path=None,
                            encoding=encoding, detail=str(folder))  # fmt: skip
-        first = findings[0] if findings else Finding("unknown", "no finding")
+        first = findings[0] if findings else Finding(Code.UNKNOWN, "no finding")
         bound.warning("file_quarantined", stage=stage, errors=len(findings), code=first.code,
                       error=first.message)  # fmt: skip
         return Outcome("quarantined", findings=len(findings))

@@ -8,6 +8,7 @@ from typing import Any
 from gateway.canonical.records import OWNER, Record
 from gateway.config import Config, RouteConfig, SourceConfig
 from gateway.errors import Finding
+from gateway.findings import Code
 
 
 def _field(data: dict[str, Any], path: str) -> Any:
@@ -45,7 +46,7 @@ class Router:
         owner = OWNER[record.doc_type]
         if source.side not in {"any", owner}:
             return [], Finding(
-                "domain_violation",
+                Code.DOMAIN_VIOLATION,
                 f"a {record.doc_type} belongs to the {owner.upper()}, but source {source.name!r}"
                 f" is {source.side.upper()}-side",
                 {"record": record.doc_id},
@@ -63,6 +64,6 @@ class Router:
         if self.unrouted == "canonical":
             return ["canonical"], None
         return [], Finding(
-            "unrouted", f"no route takes a {record.doc_type} from source {source.name!r}",
+            Code.UNROUTED, f"no route takes a {record.doc_type} from source {source.name!r}",
             {"record": record.doc_id}, record.doc_id, "unrouted = quarantine",
         )  # fmt: skip

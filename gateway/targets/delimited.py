@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.config import TargetConfig
+from gateway.findings import Code
 from gateway.targets.base import FileInfo, Opener, Output
 
 SPLITS = ("input", "document")
@@ -178,33 +179,33 @@ class RowFile:
 
 def cell_problem(
     value: str, options: DelimitedOptions, max_length: int | None = None
-) -> tuple[str, str, str] | None:
+) -> tuple[Code, str, str] | None:
     """(code, message, rule) when a cell cannot be written as it is, else None; `max_length`
     is the column's, which the `'` that neutralises a formula must fit in too."""
     if options.formula_guard == "refuse" and is_formula(value):
         return (
-            "formula_injection",
+            Code.FORMULA_INJECTION,
             f"starts with {value[0]!r}, which a spreadsheet runs as a formula",
             "formula_guard = 'refuse': text may not start with =, +, -, @, tab or CR",
         )
     if options.formula_guard == "quote" and max_length and len(value) >= max_length and is_formula(value):
         return (
-            "too_long",
+            Code.TOO_LONG,
             f"is {len(value) + 1} characters with the ' that neutralises its formula,"
             f" at most {max_length} fit",
             "formula_guard = 'quote' prefixes text starting with =, +, -, @, tab or CR",
         )
     if ("\r" in value or "\n" in value) and not options.line_breaks:
-        return "line_break", "contains a line break", "one row per line: line breaks are refused"
+        return Code.LINE_BREAK, "contains a line break", "one row per line: line breaks are refused"
     if not options.quoting and options.delimiter in value:
         return (
-            "delimiter_in_value",
+            Code.DELIMITER_IN_VALUE,
             f"contains the delimiter {options.delimiter!r}",
             "unquoted format: values may not contain the delimiter",
         )
     if not options.quoting and value.startswith('"'):
         return (
-            "leading_quote",
+            Code.LEADING_QUOTE,
             "starts with a double quote, which would be read as quoting",
             "unquoted format: a value may not start with a double quote",
         )
@@ -213,7 +214,7 @@ def cell_problem(
     except UnicodeEncodeError as exc:
         bad = value[exc.start : exc.end]
         return (
-            "unencodable",
+            Code.UNENCODABLE,
             f"character {bad!r} (U+{ord(bad[0]):04X}) cannot be written in {options.encoding}",
             f"encoding {options.encoding}; characters are never replaced",
         )

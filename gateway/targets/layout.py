@@ -41,6 +41,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from gateway.canonical.build import element_type, path_problem
+from gateway.canonical.records import RECORD_TYPES
+from gateway.findings import Code
 from gateway.resources import SCHEMAS as SCHEMA_ROOT
 from gateway.valuemaps import Unmapped, ValueMap
 
@@ -52,7 +55,7 @@ MAX_EXPONENT = 30
 class RuleBroken(Exception):
     """A value the consumer cannot take: (code, message, rule)."""
 
-    def __init__(self, code: str, message: str, rule: str) -> None:
+    def __init__(self, code: Code, message: str, rule: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -160,6 +163,38 @@ def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
     )
 
 
+def _unknown_paths(data: dict[str, Any], records: tuple[RecordSpec, ...]) -> list[str]:
+    """Every canonical path of a layout that names no canonical field, with its key."""
+    record = RECORD_TYPES.get(data["doc_type"])
+    if record is None:
+        return [f"doc_type: {data['doc_type']!r} is not a canonical document type"]
+    paths = [(key, data[key]) for key in ("when", "unless") if data.get(key)]
+    paths += [(f"limits.{key}", key) for key in data.get("limits", {})]
+    found = [f"{key}: {problem}" for key, p in paths if (problem := path_problem(record, p))]
+    return found + [
+        f"record[{i}].{column.name}.from: {p!r}: {problem}"
+        for i, rec in enumerate(records)
+        for column in rec.columns
+        for p in column.path
+        if (problem := _source_problem(record, column.over if column.kind == "total" else rec.each, p))
+    ]
+
+
+def _source_problem(record: type[Any], each: str, path: str) -> str | None:
+    """Why a column's `from` path names nothing (`item.` is an element of `each`), or None."""
+    head, _, rest = path.partition(".")
+    if head in ("#", "option"):
+        return None
+    if head != "item":
+        return path_problem(record, path)
+    if each == "document":
+        return "`item` is an element of `each`, and this record is written once per document"
+    item, problem = element_type(record, each), path_problem(record, each)
+    if problem or not rest:
+        return problem
+    return path_problem(item, rest) if item is not None else f"the elements of {each} are values"
+
+
 def load_layout(path: Path) -> Layout:
     """Read one layout file."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -174,6 +209,9 @@ def load_layout(path: Path) -> Layout:
         for i, rec in enumerate(data["record"])
     )
     known = {"layout", "doc_type", "record", "title", "when", "unless", "limits"}
+    problems = _unknown_paths(data, records)
+    if problems:
+        raise ValueError(f"{path.name}: " + "; ".join(problems))
     return Layout(
         name=data.get("layout", path.stem),
         doc_type=data["doc_type"],
@@ -232,12 +270,12 @@ def _decimal(text: str, spec: ColumnSpec) -> Decimal:
     try:
         number = Decimal(text.strip())
     except InvalidOperation:
-        raise RuleBroken("not_numeric", "is not a decimal number", spec.rule()) from None
+        raise RuleBroken(Code.NOT_NUMERIC, "is not a decimal number", spec.rule()) from None
     if not number.is_finite():
-        raise RuleBroken("not_numeric", "is not a finite number", spec.rule())
+        raise RuleBroken(Code.NOT_NUMERIC, "is not a finite number", spec.rule())
     # Written out in full, 1E+999999 is a megabyte of zeros: no consumer takes such a number.
     if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
-        raise RuleBroken("too_large", f"is beyond the {MAX_EXPONENT} digits any target takes", spec.rule())
+        raise RuleBroken(Code.TOO_LARGE, f"is beyond the {MAX_EXPONENT} digits any target takes", spec.rule())
     return number
 
 
@@ -246,11 +284,11 @@ def _check_precision(number: Decimal, spec: ColumnSpec) -> None:
     decimals = max(0, -exponent) if isinstance(exponent, int) else 0
     if spec.scale is not None and decimals > spec.scale:
         raise RuleBroken(
-            "too_precise", f"has {decimals} decimals, at most {spec.scale} are kept", spec.rule()
+            Code.TOO_PRECISE, f"has {decimals} decimals, at most {spec.scale} are kept", spec.rule()
         )
     integer_digits = number.adjusted() + 1 if abs(number) >= 1 else 0
     if spec.digits is not None and integer_digits > spec.digits - (spec.scale or 0):
-        raise RuleBroken("too_large", f"does not fit {spec.digits}.{spec.scale or 0} digits", spec.rule())
+        raise RuleBroken(Code.TOO_LARGE, f"does not fit {spec.digits}.{spec.scale or 0} digits", spec.rule())
 
 
 def _format(raw: Any, spec: ColumnSpec, settings: Settings) -> str:
@@ -269,7 +307,7 @@ def _format(raw: Any, spec: ColumnSpec, settings: Settings) -> str:
         try:
             day = dt.date.fromisoformat(text[:10])
         except ValueError:
-            raise RuleBroken("bad_date", "is not an ISO date", spec.rule()) from None
+            raise RuleBroken(Code.BAD_DATE, "is not an ISO date", spec.rule()) from None
         if spec.days_option:
             day += dt.timedelta(days=int(settings.options.get(spec.days_option, 0)))
         text = day.strftime(settings.date_format)
@@ -280,12 +318,12 @@ def _format(raw: Any, spec: ColumnSpec, settings: Settings) -> str:
         text = format(number.normalize(), "f") if number else "0"
     elif spec.kind == "zerofill":
         if not text.isdigit():
-            raise RuleBroken("not_numeric", "must be digits only", spec.rule())
+            raise RuleBroken(Code.NOT_NUMERIC, "must be digits only", spec.rule())
         text = text.zfill(spec.width or 0)
         if spec.width and len(text) > spec.width:
-            raise RuleBroken("too_long", f"longer than {spec.width} digits", spec.rule())
+            raise RuleBroken(Code.TOO_LONG, f"longer than {spec.width} digits", spec.rule())
     if spec.max is not None and len(text) > spec.max:
-        raise RuleBroken("too_long", f"is {len(text)} characters, at most {spec.max} fit", spec.rule())
+        raise RuleBroken(Code.TOO_LONG, f"is {len(text)} characters, at most {spec.max} fit", spec.rule())
     return text
 
 
@@ -305,12 +343,12 @@ def _amount(spec: ColumnSpec, doc: dict[str, Any], items: list[Any], settings: S
         values = [scoped(doc, item, n, settings, p) for p in spec.path]
         if any(v in (None, "") for v in values):
             if spec.required:
-                raise RuleBroken("required", "a value is required", f"{spec.name}: {spec.required}")
+                raise RuleBroken(Code.REQUIRED, "a value is required", f"{spec.name}: {spec.required}")
             return ""
         try:
             total += product(values, spec)
         except InvalidOperation:
-            raise RuleBroken("too_large", "is too large to compute", spec.rule()) from None
+            raise RuleBroken(Code.TOO_LARGE, "is too large to compute", spec.rule()) from None
     return format(-total if spec.negate else total, "f")
 
 
@@ -344,13 +382,13 @@ def cell(spec: ColumnSpec, doc: dict[str, Any], item: Any, index: int, settings:
         raw = spec.default
     if raw is None:
         if spec.required:
-            raise RuleBroken("required", "a value is required", f"{spec.name}: {spec.required}")
+            raise RuleBroken(Code.REQUIRED, "a value is required", f"{spec.name}: {spec.required}")
         return ""
     if spec.map:
         try:
             raw = settings.value_map.apply(spec.map, str(raw))
         except Unmapped as exc:
-            raise RuleBroken("unmapped_value", str(exc), f"{spec.name}: value map {exc.source}") from None
+            raise RuleBroken(Code.UNMAPPED_VALUE, str(exc), f"{spec.name}: value map {exc.source}") from None
     return _format(raw, spec, settings)
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.targets.base import FileInfo, Opener
 from gateway.targets.delimited import Defaults, DelimitedOptions, Outputs, cell_problem, check_options
 from gateway.targets.layout import (
@@ -53,7 +54,7 @@ def render(
         if isinstance(found, list) and len(found) > most:
             findings.append(
                 Finding(
-                    "too_many",
+                    Code.TOO_MANY,
                     f"has {len(found)} entries, the layout holds {most}",
                     {"record": doc_id, "field": path},
                     None,
@@ -84,7 +85,7 @@ def render(
     if not rows:
         findings.append(
             Finding(
-                "empty_document",
+                Code.EMPTY_DOCUMENT,
                 "has no lines, and this layout writes one row per line",
                 {"record": doc_id},
                 None,
@@ -142,7 +143,7 @@ class LayoutWriter:
             names = ", ".join(lay.name for lay in self.target.enabled)
             return [
                 Finding(
-                    "no_layout",
+                    Code.NO_LAYOUT,
                     f"target {self.target.config.name!r} has no layout for a {record.doc_type}",
                     {"record": record.doc_id},
                     record.doc_type,
@@ -153,7 +154,7 @@ class LayoutWriter:
         if self.target.unique_documents and (layout.name, record.doc_id) in self.seen:
             findings.append(
                 Finding(
-                    "duplicate_document",
+                    Code.DUPLICATE_DOCUMENT,
                     "appears twice in one input file; the consumer would merge them",
                     {"record": record.doc_id},
                     record.doc_id,

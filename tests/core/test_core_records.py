@@ -53,9 +53,13 @@ class TestRecords:
         assert isinstance(record.lines[0], ShipmentLine)
         assert record.packages[0].sscc == "1"
 
-    def test_unknown_fields_go_to_extensions(self) -> None:
-        record = record_from_dict({"doc_type": "product", "doc_id": "A", "hazmat_class": "3"})
+    def test_extensions_travel_under_their_explicit_key(self) -> None:
+        record = record_from_dict({"doc_type": "product", "doc_id": "A", "extensions": {"hazmat_class": "3"}})
         assert record.extensions == {"hazmat_class": "3"}
+
+    def test_an_unknown_field_is_a_mapping_bug_not_an_extension(self) -> None:
+        with pytest.raises(TypeError, match=r"SalesOrder has no field\(s\) requested_ship_dat"):
+            record_from_dict({"doc_type": "sales_order", "doc_id": "A", "requested_ship_dat": "2026-01-01"})
 
     def test_non_ascii_is_kept_verbatim(self) -> None:
         record = record_from_dict({"doc_type": "customer", "doc_id": "C", "name": "Müller – Ørsted"})

@@ -285,13 +285,13 @@ def test_data_before_control_and_unknown_basic_type(
     assert found[0][1]["line"] == 1
 
 
-def test_invalid_date_and_docnum_mismatch(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+def test_bad_date_and_docnum_mismatch(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     lines = lines_of(PO)
     at = next(i for i, line in enumerate(lines) if line.startswith("E1EDK03"))
     lines[at] = set_sdata(lines[at], "E1EDK03", "DATUM", "20261341")
     lines[1] = set_dd(lines[1], "DOCNUM", "0000000000999999")
     _, report = read(write(tmp_path, lines), make_config)
-    assert sorted(codes(report)) == ["docnum_mismatch", "invalid_date"]
+    assert sorted(codes(report)) == ["bad_date", "docnum_mismatch"]
 
 
 def test_unknown_movement_type(tmp_path: Path, make_config: Callable[..., Config]) -> None:

@@ -155,7 +155,7 @@ def test_a_record_that_would_fail_the_schema_is_a_finding_and_writes_nothing() -
 def test_a_record_of_another_type_is_a_finding() -> None:
     writer, outputs = writer_for("ubl.receipt_advice")
     (finding,) = writer.write(record_from_dict({"doc_type": "product", "doc_id": "A"}))
-    assert finding.code == "unrepresentable" and finding.location == {"record": 1}
+    assert finding.code == "not_representable" and finding.location == {"record": 1}
     assert outputs == {}
 
 

@@ -12,13 +12,15 @@ import csv
 import io
 import itertools
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pandas as pd
 
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
+from gateway.canonical.shapes import RecordData
 from gateway.errors import InvalidContent, reject
+from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.csv.schema import Column, Layout, check_chunk, layouts, recognise
 from gateway.formats.csv.table import DocumentBuilder, compile_paths
@@ -42,7 +44,7 @@ def _lines(stream: io.TextIOBase, limit: int) -> Iterator[str]:
             raise LineTooLong
         if "\x00" in line:
             # Detection only sees the first 4 KB; a NUL further on would be copied into outputs.
-            raise reject(InvalidContent, "binary", "a NUL character: binary content in a text file",
+            raise reject(InvalidContent, Code.BINARY, "a NUL character: binary content in a text file",
                          line=number, column=line.index("\x00") + 1, rule="text formats only")  # fmt: skip
         yield line
 
@@ -75,7 +77,7 @@ class CsvReader:
             try:
                 yield from self._rows(ctx, text, options)
             except UnicodeDecodeError as exc:
-                raise reject(InvalidContent, "undecodable", f"not valid {encoding.name}: {exc.reason}",
+                raise reject(InvalidContent, Code.UNDECODABLE, f"not valid {encoding.name}: {exc.reason}",
                              rule=f"encoding {encoding.name} ({encoding.method})") from exc  # fmt: skip
             finally:
                 text.detach()
@@ -86,7 +88,7 @@ class CsvReader:
         try:
             first = next(lines, "")
         except LineTooLong:
-            raise reject(InvalidContent, "line_too_long", "the header line is too long", line=1,
+            raise reject(InvalidContent, Code.LINE_TOO_LONG, "the header line is too long", line=1,
                          rule=f"csv_max_line {MAX_LINE}") from None  # fmt: skip
         delimiter = options.get("csv_delimiter") or sniff_delimiter(first)
 
@@ -98,10 +100,10 @@ class CsvReader:
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
-            raise reject(InvalidContent, "empty", "the file has no header row", line=1) from None
+            raise reject(InvalidContent, Code.EMPTY, "the file has no header row", line=1) from None
         limit = int(options.get("csv_max_columns", MAX_COLUMNS))
         if len(header) > limit:
-            raise reject(InvalidContent, "too_many_columns", f"the header has {len(header)} columns",
+            raise reject(InvalidContent, Code.TOO_MANY_COLUMNS, f"the header has {len(header)} columns",
                          line=1, rule=f"csv_max_columns {limit}")  # fmt: skip
         layout = self._layout(ctx, header, options)
         if layout is None:
@@ -113,13 +115,13 @@ class CsvReader:
         seen: set[str] = set()
         for name in header:
             if name in seen:
-                ctx.add("duplicate_column", "the column appears twice", line=1, column=name)
+                ctx.add(Code.DUPLICATE_COLUMN, "the column appears twice", line=1, column=name)
             seen.add(name)
         named = options.get("csv_layout")
         if named:
             layout = layouts().get(named)
             if layout is None:
-                ctx.add("unknown_layout", f"no CSV layout named {named!r}", rule="source csv_layout")
+                ctx.add(Code.UNKNOWN_LAYOUT, f"no CSV layout named {named!r}", rule="source csv_layout")
                 return None
             closest: Layout | None = layout
         else:
@@ -127,22 +129,22 @@ class CsvReader:
         if layout is not None:
             return layout
         if closest is None:
-            ctx.add("unknown_layout", "no CSV layouts are installed", line=1)
+            ctx.add(Code.UNKNOWN_LAYOUT, "no CSV layouts are installed", line=1)
             return None
         missing, unknown = closest.matches(header)
         known = len(header) - len(unknown)
         if not named:
             ctx.add(
-                "unknown_layout",
+                Code.UNKNOWN_LAYOUT,
                 f"the header matches no layout; the closest is {closest.name}"
                 f" ({known} of {len(header)} columns known)",
                 line=1,
             )
         rule = f"layout {closest.name}"
         for name in missing:
-            ctx.add("missing_column", "required column is missing", line=1, column=name, rule=rule)
+            ctx.add(Code.MISSING_COLUMN, "required column is missing", line=1, column=name, rule=rule)
         for name in unknown:
-            ctx.add("unknown_column", "column is not in the layout", line=1, column=name, rule=rule)
+            ctx.add(Code.UNKNOWN_COLUMN, "column is not in the layout", line=1, column=name, rule=rule)
         # Check the known columns too, so one run shows every problem in the file.
         return closest if known else None
 
@@ -171,19 +173,19 @@ class _Assembler:
             except StopIteration:
                 break
             except LineTooLong:
-                self.ctx.add("line_too_long", "a line is longer than any real row; reading stopped",
+                self.ctx.add(Code.LINE_TOO_LONG, "a line is longer than any real row; reading stopped",
                              line=reader.line_num + 1, rule="csv_max_line")  # fmt: skip
                 break
             except csv.Error as exc:
                 hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
-                self.ctx.add("malformed_csv", f"{exc}{hint}; reading stopped", line=last_line + 1)
+                self.ctx.add(Code.MALFORMED_CSV, f"{exc}{hint}; reading stopped", line=last_line + 1)
                 break
             start, last_line = last_line + 1, reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(self.header):
                 self.ctx.add(
-                    "ragged_row", f"has {len(row)} fields, the header has {len(self.header)}",
+                    Code.RAGGED_ROW, f"has {len(row)} fields, the header has {len(self.header)}",
                     line=start, rule="every row has the header's columns",
                 )  # fmt: skip
                 continue
@@ -211,7 +213,7 @@ class _Assembler:
                 other, wanted = column.required_when
                 missing = (stripped[self.header.index(other)] == wanted) & (stripped[i] == "")
                 problems = itertools.chain(problems, (
-                    (lines[n], "", "required", f"a value is required when {other} is {wanted}")
+                    (lines[n], "", Code.REQUIRED, f"a value is required when {other} is {wanted}")
                     for n in missing.to_numpy().nonzero()[0]
                 ))  # fmt: skip
             for line, value, code, message in problems:
@@ -235,7 +237,7 @@ class _Assembler:
         first = self.started.get(key)
         if first is not None:
             self.ctx.add(
-                "split_document", f"rows of this document are not consecutive (first on line {first})",
+                Code.SPLIT_DOCUMENT, f"rows of this document are not consecutive (first on line {first})",
                 line=line, column=self.layout.key[0], value="/".join(key),
                 rule="consecutive rows with the same key form one document",
             )  # fmt: skip
@@ -244,7 +246,7 @@ class _Assembler:
         self.builder = DocumentBuilder(self.layout.item, self.steps, self._contradiction)
 
     def _contradiction(self, line: int, column: str, value: str, message: str) -> None:
-        self.ctx.add("inconsistent_header", message, value=value, line=line, column=column,
+        self.ctx.add(Code.INCONSISTENT_HEADER, message, value=value, line=line, column=column,
                      rule="header fields repeat unchanged on every row of a document")  # fmt: skip
 
     def _finish(self) -> Iterator[Record]:
@@ -254,15 +256,16 @@ class _Assembler:
             return
         doc_id = "/".join(self.key)
         self.ctx.key(self.layout.doc_type, doc_id)
-        data = {
+        # The layout's `to` paths were checked against the canonical names when it was loaded.
+        data = cast("RecordData", {
             "doc_type": self.layout.doc_type,
             "doc_id": doc_id,
             "source": self.ctx.lineage(),
             **builder.document(),
-        }
+        })  # fmt: skip
         self.ctx.stage = "map"
         try:
             yield record_from_dict(data)
         except (TypeError, ValueError) as exc:
-            self.ctx.add("unmappable", str(exc), line=self.started[self.key], rule=self.layout.name)
+            self.ctx.add(Code.UNMAPPABLE, str(exc), line=self.started[self.key], rule=self.layout.name)
         self.ctx.stage = "validate"

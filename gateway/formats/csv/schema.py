@@ -22,6 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from gateway.canonical.build import element_type, path_problem
+from gateway.canonical.records import RECORD_TYPES
+from gateway.findings import Code
 from gateway.resources import SCHEMAS
 
 SCHEMA_ROOT = SCHEMAS
@@ -129,17 +132,33 @@ def load_layout(path: Path, envelope: dict[str, Any] | None = None) -> Layout:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     data["header"] = {**(envelope or {}), **data.get("header", {})}
     where = path.name
-    columns = tuple(
-        _column(name, {"to": f"{prefix}{name}", **spec}, f"{where}.{table}")
-        for table, prefix in (("header", ""), ("line", "line."))
-        for name, spec in data.get(table, {}).items()
-    )
+    record = RECORD_TYPES.get(data["doc_type"])
+    if record is None:
+        raise ValueError(f"{where}.doc_type: {data['doc_type']!r} is not a canonical document type")
+    item_name = data.get("item", "lines")
+    # The type of the rows' item (a line, or a ship-to of a customer); None when the document
+    # has no list of objects of that name, which only a `line.` path would need.
+    item = element_type(record, item_name)
+    columns = []
+    for table, prefix in (("header", ""), ("line", "line.")):
+        for name, spec in data.get(table, {}).items():
+            column = _column(name, {"to": f"{prefix}{name}", **spec}, f"{where}.{table}")
+            for to in column.to:
+                if not to.startswith("line."):
+                    problem = path_problem(record, to)
+                elif item is None:
+                    problem = f"a {data['doc_type']} has no list of objects {item_name!r} (key `item`)"
+                else:
+                    problem = path_problem(item, to.removeprefix("line."))
+                if problem:
+                    raise ValueError(f"{where}.{table}.{name}.to: {to!r}: {problem}")
+            columns.append(column)
     return Layout(
         name=data.get("layout", path.stem),
         doc_type=data["doc_type"],
         key=tuple(data["key"]),
-        columns=columns,
-        item=data.get("item", "lines"),
+        columns=tuple(columns),
+        item=item_name,
         recognise=data.get("recognise", True),
     )
 
@@ -172,35 +191,36 @@ def recognise(header: list[str]) -> tuple[Layout | None, Layout | None]:
 
 def check_chunk(
     column: Column, values: pd.Series, lines: list[int]
-) -> tuple[pd.Series, Iterator[tuple[int, str, str, str]]]:
+) -> tuple[pd.Series, Iterator[tuple[int, str, Code, str]]]:
     """Check one column of a chunk; return normalised values and (line, value, code, message)."""
     present = values != ""
-    problems: list[tuple[pd.Series, str, str]] = []
+    problems: list[tuple[pd.Series, Code, str]] = []
     if column.required:
-        problems.append((~present, "required", "a value is required"))
+        problems.append((~present, Code.REQUIRED, "a value is required"))
     if column.max_length:
         too_long = present & (values.str.len() > column.max_length)
-        problems.append((too_long, "too_long", f"longer than {column.max_length} characters"))
+        problems.append((too_long, Code.TOO_LONG, f"longer than {column.max_length} characters"))
     if column.pattern:
-        problems.append((present & ~values.str.fullmatch(column.pattern), "pattern",
+        problems.append((present & ~values.str.fullmatch(column.pattern), Code.PATTERN,
                          "does not match the pattern"))  # fmt: skip
     normalised = values
     if column.type in ("integer", "decimal"):
         regex = INTEGER if column.type == "integer" else DECIMAL
         bad = present & ~values.str.fullmatch(regex)
-        problems.append((bad, "not_numeric", f"is not {'an integer' if regex == INTEGER else 'a decimal'}"))
+        kind = "an integer" if regex == INTEGER else "a decimal"
+        problems.append((bad, Code.NOT_NUMERIC, f"is not {kind}"))
         normalised = values.str.lstrip("+")
     elif column.type in ("date", "datetime"):
         normalised, bad = _dates(column, values)
-        problems.append((present & bad, "bad_date", "is not a valid date"))
+        problems.append((present & bad, Code.BAD_DATE, "is not a valid date"))
     elif column.type == "boolean":
         lower = values.str.lower()
-        problems.append((present & ~lower.isin(TRUE | FALSE), "not_boolean", "is not true or false"))
+        problems.append((present & ~lower.isin(TRUE | FALSE), Code.NOT_BOOLEAN, "is not true or false"))
         normalised = lower.map(lambda v: True if v in TRUE else (False if v in FALSE else None))
     elif column.type == "enum":
-        problems.append((present & ~values.isin(column.values), "not_allowed", "is not an allowed value"))
+        problems.append((present & ~values.isin(column.values), Code.NOT_ALLOWED, "is not an allowed value"))
 
-    def found() -> Iterator[tuple[int, str, str, str]]:
+    def found() -> Iterator[tuple[int, str, Code, str]]:
         for mask, code, message in problems:
             for i in mask.to_numpy().nonzero()[0]:
                 yield lines[i], str(values.iat[int(i)]), code, message

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.csv.schema import SCHEMA_ROOT, Column, Layout, layouts
 from gateway.targets.base import FileInfo, Opener
 from gateway.targets.delimited import Defaults, DelimitedOptions, Outputs, cell_problem, check_options
@@ -72,7 +73,7 @@ class _Document:
     def refuse(self, field: str, message: str, value: str | None = None) -> None:
         self.findings.append(
             Finding(
-                "not_representable",
+                Code.NOT_REPRESENTABLE,
                 message,
                 {"record": self.doc["doc_id"], "field": field},
                 value,
@@ -180,7 +181,9 @@ class CanonicalCsvWriter:
         if layout is None:
             return [
                 Finding(
-                    "no_layout", f"no canonical CSV layout for a {record.doc_type}", {"record": record.doc_id}
+                    Code.NO_LAYOUT,
+                    f"no canonical CSV layout for a {record.doc_type}",
+                    {"record": record.doc_id},
                 )
             ]
         columns = ordered_columns(layout)
@@ -199,7 +202,7 @@ class CanonicalCsvWriter:
                 if problem is not None:
                     findings.append(
                         Finding(
-                            "not_representable",
+                            Code.NOT_REPRESENTABLE,
                             problem,
                             where,
                             text,

@@ -16,36 +16,37 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.edifact.envelope import Envelope, Interchange, Message
 from gateway.formats.edifact.syntax import CHARSETS, DEFAULT, Delimiters, RawBatch, Scanner, SyntaxFault
 
 #: Finding code → ISO 9735 syntax error code (0085).
-ERROR_CODES = {
-    "not_numeric": "37",
-    "not_alphabetic": "37",
-    "too_long": "39",
-    "wrong_length": "40",
-    "unknown_code": "12",
-    "missing_element": "13",
-    "missing_component": "13",
-    "missing_segment": "13",
-    "too_many_elements": "16",
-    "too_many_components": "16",
-    "unexpected_component": "16",
-    "unexpected_segment": "15",
-    "too_many_repetitions": "35",
-    "wrong_count": "29",
-    "wrong_reference": "28",
-    "bad_character": "21",
-    "undecodable": "21",
-    "syntax_error": "17",
-    "missing_unt": "13",
-    "missing_unz": "13",
-    "missing_une": "13",
-    "unknown_syntax": "2",
-    "bad_syntax_version": "2",
-    "duplicate": "26",
-    "outside_message": "15",
+ERROR_CODES: dict[Code, str] = {
+    Code.NOT_NUMERIC: "37",
+    Code.NOT_ALPHABETIC: "37",
+    Code.TOO_LONG: "39",
+    Code.WRONG_LENGTH: "40",
+    Code.UNKNOWN_CODE: "12",
+    Code.MISSING_ELEMENT: "13",
+    Code.MISSING_COMPONENT: "13",
+    Code.MISSING_SEGMENT: "13",
+    Code.TOO_MANY_ELEMENTS: "16",
+    Code.TOO_MANY_COMPONENTS: "16",
+    Code.UNEXPECTED_COMPONENT: "16",
+    Code.UNEXPECTED_SEGMENT: "15",
+    Code.TOO_MANY_REPETITIONS: "35",
+    Code.WRONG_COUNT: "29",
+    Code.WRONG_REFERENCE: "28",
+    Code.BAD_CHARACTER: "21",
+    Code.UNDECODABLE: "21",
+    Code.SYNTAX_ERROR: "17",
+    Code.MISSING_UNT: "13",
+    Code.MISSING_UNZ: "13",
+    Code.MISSING_UNE: "13",
+    Code.UNKNOWN_SYNTAX: "2",
+    Code.BAD_SYNTAX_VERSION: "2",
+    Code.DUPLICATE: "26",
+    Code.OUTSIDE_MESSAGE: "15",
 }
 
 

@@ -11,20 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from gateway.findings import Code, Report
 from gateway.formats.edifact.syntax import CHARSETS, TAG, Delimiters, RawBatch, Scanner, Segment
 
 SERVICE = frozenset({"UNA", "UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"})
 _DIGITS = re.compile(r"[0-9]+")
-
-
-class Report(Protocol):
-    """Where findings go: `ReadContext.add` has this shape."""
-
-    def __call__(
-        self, code: str, message: str, *, value: str | None = ..., rule: str | None = ..., **location: Any
-    ) -> None: ...
 
 
 @dataclass
@@ -133,7 +126,7 @@ class Envelope:
         handler = self.handlers.get(tag)
         if handler is None:
             self.report(
-                "outside_message",
+                Code.OUTSIDE_MESSAGE,
                 "a segment outside any message (UNH..UNT)",
                 rule="ISO 9735: data segments belong to a message",
                 **_at(seg),
@@ -220,27 +213,27 @@ class Envelope:
         done = self._close_message(last_index, "the end of the file")
         if self.group is not None:
             self.report(
-                "missing_une",
+                Code.MISSING_UNE,
                 f"group {self.group_ref!r} has no UNE before the end of the file",
                 rule="UNG needs a matching UNE",
                 **_at(self.group),
             )
         if self.interchange is not None and self.unb is not None:
             self.report(
-                "missing_unz",
+                Code.MISSING_UNZ,
                 f"interchange {self.interchange.control_ref!r} has no UNZ before the end of the file",
                 rule="UNB needs a matching UNZ",
                 **_at(self.unb),
             )
         elif self.interchanges == 0:
-            self.report("missing_unb", "the file has no UNB interchange header", rule="ISO 9735 UNB")
+            self.report(Code.MISSING_UNB, "the file has no UNB interchange header", rule="ISO 9735 UNB")
         return done
 
     def _close_message(self, index: int, where: str) -> Message | None:
         message, self.message = self.message, None
         if message is not None:
             self.report(
-                "missing_unt",
+                Code.MISSING_UNT,
                 f"message {message.ref!r} has no UNT before {where}",
                 rule="UNH needs a matching UNT",
                 segment="UNH",
@@ -257,7 +250,7 @@ class Envelope:
     def _unclosed_interchange(self, seg: Segment) -> None:
         if self.interchange is not None and self.unb is not None:
             self.report(
-                "missing_unz",
+                Code.MISSING_UNZ,
                 f"interchange {self.interchange.control_ref!r} has no UNZ before the next interchange",
                 rule="UNB needs a matching UNZ",
                 **_at(self.unb),
@@ -271,7 +264,7 @@ class Envelope:
         syntax, version = g(0, 0), g(0, 1)
         if syntax not in CHARSETS:
             self.report(
-                "unknown_syntax",
+                Code.UNKNOWN_SYNTAX,
                 "is not a supported syntax identifier",
                 value=syntax,
                 rule="UNB 0001: UNOA..UNOL, UNOW, UNOX, UNOY",
@@ -279,7 +272,7 @@ class Envelope:
             )
         if version not in ("1", "2", "3", "4"):
             self.report(
-                "bad_syntax_version",
+                Code.BAD_SYNTAX_VERSION,
                 "is not a syntax version (1 to 4)",
                 value=version,
                 rule="UNB 0002 n1",
@@ -288,7 +281,7 @@ class Envelope:
         for element, name in ((1, "sender"), (2, "recipient")):
             if not g(element, 0):
                 self.report(
-                    "missing_element",
+                    Code.MISSING_ELEMENT,
                     f"the interchange {name} is missing",
                     rule=f"UNB S00{element + 1} mandatory",
                     **_at(seg, element + 1, 1),
@@ -296,7 +289,7 @@ class Envelope:
         date, time = g(3, 0), g(3, 1)
         if not (_DIGITS.fullmatch(date) and len(date) in (6, 8)):
             self.report(
-                "bad_date",
+                Code.BAD_DATE,
                 "is not a date (YYMMDD, or CCYYMMDD in syntax 4)",
                 value=date,
                 rule="UNB S004 0017",
@@ -304,12 +297,12 @@ class Envelope:
             )
         if not (_DIGITS.fullmatch(time) and len(time) == 4):
             self.report(
-                "bad_time", "is not a time (HHMM)", value=time, rule="UNB S004 0019 n4", **_at(seg, 4, 2)
+                Code.BAD_TIME, "is not a time (HHMM)", value=time, rule="UNB S004 0019 n4", **_at(seg, 4, 2)
             )
         ref = g(4)
         if not ref or len(ref) > 14:
             self.report(
-                "bad_control_ref",
+                Code.BAD_CONTROL_REF,
                 "the interchange control reference must be 1 to 14 characters",
                 value=ref,
                 rule="UNB 0020 an..14",
@@ -340,10 +333,10 @@ class Envelope:
     def _ung(self, seg: Segment) -> Message | None:
         done = self._close_message(seg.index, "UNG")
         if self.interchange is None:
-            self.report("missing_unb", "UNG outside an interchange", rule="UNG follows UNB", **_at(seg))
+            self.report(Code.MISSING_UNB, "UNG outside an interchange", rule="UNG follows UNB", **_at(seg))
         if self.group is not None:
             self.report(
-                "missing_une",
+                Code.MISSING_UNE,
                 f"group {self.group_ref!r} has no UNE before the next UNG",
                 rule="UNG needs a matching UNE",
                 **_at(self.group),
@@ -356,7 +349,7 @@ class Envelope:
     def _une(self, seg: Segment) -> Message | None:
         done = self._close_message(seg.index, "UNE")
         if self.group is None:
-            self.report("unexpected_une", "UNE without a UNG", rule="UNE closes a UNG", **_at(seg))
+            self.report(Code.UNEXPECTED_UNE, "UNE without a UNG", rule="UNE closes a UNG", **_at(seg))
             return done
         self._check_trailer(
             seg,
@@ -372,13 +365,15 @@ class Envelope:
     def _unh(self, seg: Segment) -> Message | None:
         done = self._close_message(seg.index, "the next UNH")
         if self.interchange is None:
-            self.report("missing_unb", "a message outside an interchange", rule="UNH follows UNB", **_at(seg))
+            self.report(
+                Code.MISSING_UNB, "a message outside an interchange", rule="UNH follows UNB", **_at(seg)
+            )
             self.interchange = Interchange("UNOA", "", "", "", "", "", "", "", "")
             self.unb = None
         ref = seg.get(0)
         if not ref or len(ref) > 14:
             self.report(
-                "bad_message_ref",
+                Code.BAD_MESSAGE_REF,
                 "the message reference must be 1 to 14 characters",
                 value=ref,
                 rule="UNH 0062 an..14",
@@ -394,7 +389,7 @@ class Envelope:
         ):
             if not value:
                 self.report(
-                    "missing_element",
+                    Code.MISSING_ELEMENT,
                     f"the message {name} is missing",
                     rule="UNH S009 mandatory components",
                     **_at(seg, 2, component),
@@ -417,7 +412,7 @@ class Envelope:
     def _unt(self, seg: Segment) -> Message | None:
         message, self.message = self.message, None
         if message is None:
-            self.report("unexpected_unt", "UNT without a UNH", rule="UNT closes a UNH", **_at(seg))
+            self.report(Code.UNEXPECTED_UNT, "UNT without a UNH", rule="UNT closes a UNH", **_at(seg))
             return None
         message.add(seg)
         self._check_trailer(
@@ -434,14 +429,14 @@ class Envelope:
         done = self._close_message(seg.index, "UNZ")
         if self.group is not None:
             self.report(
-                "missing_une",
+                Code.MISSING_UNE,
                 f"group {self.group_ref!r} has no UNE before UNZ",
                 rule="UNG needs a matching UNE",
                 **_at(self.group),
             )
             self.group = None
         if self.interchange is None:
-            self.report("unexpected_unz", "UNZ without a UNB", rule="UNZ closes a UNB", **_at(seg))
+            self.report(Code.UNEXPECTED_UNZ, "UNZ without a UNB", rule="UNZ closes a UNB", **_at(seg))
             return done
         count, what = (self.groups, "groups") if self.groups else (self.messages, "messages")
         self._check_trailer(
@@ -462,7 +457,7 @@ class Envelope:
         declared = seg.get(0)
         if declared != str(actual):
             self.report(
-                "wrong_count",
+                Code.WRONG_COUNT,
                 f"says {declared or 'nothing'} but there are {actual} {what}",
                 value=declared,
                 rule=count_rule,
@@ -470,7 +465,7 @@ class Envelope:
             )
         if seg.get(1) != ref:
             self.report(
-                "wrong_reference",
+                Code.WRONG_REFERENCE,
                 f"does not match the opening reference {ref!r}",
                 value=seg.get(1),
                 rule=ref_rule,

@@ -16,10 +16,12 @@ from typing import Any, ClassVar
 
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
+from gateway.canonical.shapes import RecordData
 from gateway.errors import DecodeError, Finding, reject
+from gateway.findings import Code, Report
 from gateway.formats.base import ReadContext
 from gateway.formats.edifact.contrl import Contrl, headers
-from gateway.formats.edifact.envelope import Envelope, Interchange, Message, Report
+from gateway.formats.edifact.envelope import Envelope, Interchange, Message
 from gateway.formats.edifact.mappings.common import MappingProblem, report_problem
 from gateway.formats.edifact.mappings.desadv import map_desadv
 from gateway.formats.edifact.mappings.invrpt import map_invrpt
@@ -42,7 +44,7 @@ from gateway.formats.encoding import sniff_bom
 BLOCK = 1 << 16  # decoded and scanned at a time: small enough to stay in the CPU's caches
 HEAD = 1 << 18  # how far into the file a set-aside part looks for its interchange's UNB
 MAX_SEGMENT = 1 << 20
-Mapper = Callable[[Message, dict[str, Any]], list[dict[str, Any]]]
+Mapper = Callable[[Message, dict[str, Any]], list[RecordData]]
 MAPPERS: dict[str, Mapper] = {
     "ORDERS": map_orders,
     "ORDRSP": map_orders,
@@ -131,7 +133,7 @@ class _Run:
                     at = self.skip + self.offset + exc.start
                     raise reject(
                         DecodeError,
-                        "undecodable",
+                        Code.UNDECODABLE,
                         f"byte 0x{data[exc.start]:02x} at offset {at} is not valid {self.codec}",
                         rule=f"the declared syntax identifier's character set ({self.codec})",
                         segment_index=(self.scanner.index + 1) if self.scanner else 1,
@@ -178,7 +180,7 @@ class _Run:
                         yield from self.message(done)
         except SyntaxFault as fault:
             ctx.add(
-                "syntax_error",
+                Code.SYNTAX_ERROR,
                 fault.message,
                 value=fault.raw or None,
                 rule="ISO 9735 syntax",
@@ -215,7 +217,7 @@ class _Run:
                         where["component"] = c + 1
                     lower = " (lower case)" if bad.group().islower() else ""
                     self.ctx.add(
-                        "bad_character",
+                        Code.BAD_CHARACTER,
                         f"character {bad.group()!r}{lower} is not allowed in {syntax}",
                         value=part,
                         rule=f"UNB 0001 {syntax} character set",
@@ -227,7 +229,7 @@ class _Run:
         ctx = self.ctx
         found: list[Finding] = []
 
-        def report(code: str, message: str, *, value: str | None = None, rule: str | None = None,
+        def report(code: Code, message: str, *, value: str | None = None, rule: str | None = None,
                    **location: Any) -> None:  # fmt: skip
             found.append(Finding(code, message, location, value, rule))
             ctx.add(code, message, value=value, rule=rule, **location)
@@ -253,7 +255,7 @@ class _Run:
         schema = schema_for(name)
         unh = message.parse(message.raws[0], message.start)
         if schema is None:
-            report("unknown_message", f"no schema for {message.type} {message.directory}", value=name,
+            report(Code.UNKNOWN_MESSAGE, f"no schema for {message.type} {message.directory}", value=name,
                    rule="schemas/edifact/<MESSAGE>_<DIRECTORY>.json", segment="UNH",
                    segment_index=unh.index, element=2)  # fmt: skip
             return []
@@ -262,7 +264,7 @@ class _Run:
         mapper = MAPPERS.get(message.type)
         if mapper is None:
             ctx.stage = "map"
-            report("no_mapping", f"{message.type} has no canonical document type", value=message.type,
+            report(Code.NO_MAPPING, f"{message.type} has no canonical document type", value=message.type,
                    rule="mappings: ORDERS, ORDRSP, DESADV, RECADV, INVRPT, PRICAT", segment="UNH",
                    segment_index=unh.index, element=2, component=1)  # fmt: skip
             ctx.stage = "validate"
@@ -279,7 +281,7 @@ class _Run:
         except MappingProblem as problem:
             report_problem(report, problem, f"mapping edifact/{message.type}")
         except (TypeError, ValueError) as exc:
-            report("unmappable", str(exc), rule=f"mapping edifact/{message.type}", segment="UNH",
+            report(Code.UNMAPPABLE, str(exc), rule=f"mapping edifact/{message.type}", segment="UNH",
                    segment_index=unh.index)  # fmt: skip
         ctx.stage = "validate"
         return records

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from itertools import filterfalse
 from typing import Any
 
-from gateway.formats.edifact.envelope import Message, Report
+from gateway.findings import Code, Report
+from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.fastpath import NEVER, Chars, optional
 from gateway.formats.edifact.structure import GroupNode, Node, SegmentNode, check_structure, tags
 from gateway.formats.edifact.syntax import Delimiters, Element, Segment
@@ -49,22 +50,23 @@ class Simple:
     mandatory: bool
     codes: frozenset[str] | None = None
 
-    def problem(self, value: str) -> tuple[str, str] | None:
+    def problem(self, value: str) -> tuple[Code, str] | None:
         """(code, message) when `value` breaks the representation or the code list."""
         if self.kind == "n":
             if not _NUMERIC.fullmatch(value):
-                return "not_numeric", "is not numeric"
+                return Code.NOT_NUMERIC, "is not numeric"
             digits = sum(c.isdigit() for c in value)
         else:
             digits = len(value)
             if self.kind == "a" and any(c.isdigit() for c in value):
-                return "not_alphabetic", "is not alphabetic"
+                return Code.NOT_ALPHABETIC, "is not alphabetic"
         if digits > self.max:
-            return "too_long", f"is longer than {self.max} {'digits' if self.kind == 'n' else 'characters'}"
+            unit = "digits" if self.kind == "n" else "characters"
+            return Code.TOO_LONG, f"is longer than {self.max} {unit}"
         if self.fixed and digits != self.max:
-            return "wrong_length", f"must be exactly {self.max} characters"
+            return Code.WRONG_LENGTH, f"must be exactly {self.max} characters"
         if self.codes is not None and value not in self.codes:
-            return "unknown_code", "is not in the code list"
+            return Code.UNKNOWN_CODE, "is not in the code list"
         return None
 
     def pattern(self, chars: Chars, present: bool) -> str:
@@ -100,7 +102,7 @@ class Composite:
         return chars.composite(parts, self.mandatory)
 
 
-Problem = tuple[str, str, int, int | None, str, str]  # code, message, element, component, value, rule
+Problem = tuple[Code, str, int, int | None, str, str]  # code, message, element, component, value, rule
 Dialect = tuple[Delimiters, str | None]  # service characters and syntax 4 repetition separator
 
 
@@ -163,7 +165,7 @@ class MessageSchema:
         }
         self.structure = tuple(_node(n) for n in table["structure"])
         self.learnt: dict[Dialect, Learnt] = {}
-        self.shapes: dict[str, tuple[tuple[str, str, dict[str, Any]], ...]] = {}
+        self.shapes: dict[str, tuple[tuple[Code, str, dict[str, Any]], ...]] = {}
 
     def forget(self) -> None:
         """Drop what was learnt about segment texts and message shapes; patterns stay compiled."""
@@ -270,7 +272,7 @@ class MessageSchema:
             values[i].extend(extra)
         if len(values) > len(specs):
             yield (
-                "too_many_elements",
+                Code.TOO_MANY_ELEMENTS,
                 f"has {len(values)} elements, the segment has {len(specs)}",
                 len(specs) + 1,
                 None,
@@ -285,7 +287,7 @@ class MessageSchema:
         if isinstance(spec, Simple):
             if isinstance(value, list):
                 yield (
-                    "unexpected_component",
+                    Code.UNEXPECTED_COMPONENT,
                     "is a simple element but has components",
                     position,
                     2,
@@ -296,7 +298,7 @@ class MessageSchema:
             if not value:
                 if spec.mandatory:
                     yield (
-                        "missing_element",
+                        Code.MISSING_ELEMENT,
                         "mandatory element is missing",
                         position,
                         None,
@@ -312,11 +314,11 @@ class MessageSchema:
         if not any(parts):
             if spec.mandatory:
                 rule = self._rule(tag, spec)
-                yield "missing_element", "mandatory composite is missing", position, None, "", rule
+                yield Code.MISSING_ELEMENT, "mandatory composite is missing", position, None, "", rule
             return
         if len(parts) > len(spec.components):
             yield (
-                "too_many_components",
+                Code.TOO_MANY_COMPONENTS,
                 f"has {len(parts)} components, {spec.id} has {len(spec.components)}",
                 position,
                 len(spec.components) + 1,
@@ -328,7 +330,7 @@ class MessageSchema:
             if not part:
                 if component.mandatory:
                     yield (
-                        "missing_component",
+                        Code.MISSING_COMPONENT,
                         "mandatory component is missing",
                         position,
                         c + 1,
@@ -349,9 +351,9 @@ class MessageSchema:
                 self.shapes.clear()
             segments = message.segments
             base = message.start
-            collected: list[tuple[str, str, dict[str, Any]]] = []
+            collected: list[tuple[Code, str, dict[str, Any]]] = []
 
-            def collect(code: str, message: str, **kw: Any) -> None:
+            def collect(code: Code, message: str, **kw: Any) -> None:
                 collected.append((code, message, {**kw, "segment_index": kw["segment_index"] - base}))
 
             check_structure(self.structure, self.segments, segments, collect, self.name)

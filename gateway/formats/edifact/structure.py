@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
-from typing import Any
 
+from gateway.findings import Code, Report
 from gateway.formats.edifact.syntax import Segment
 
 
@@ -45,7 +45,7 @@ Node = SegmentNode | GroupNode
 
 
 def check_structure(
-    structure: tuple[Node, ...], known: Container[str], segments: list[Segment], report: Any, name: str
+    structure: tuple[Node, ...], known: Container[str], segments: list[Segment], report: Report, name: str
 ) -> None:
     """Report every place where `segments` leave the message table `structure` of schema `name`;
     `known` are the tags the directory defines for this message."""
@@ -55,7 +55,7 @@ def check_structure(
         seg = segments[pos]
         known_here = "is not expected here (out of order)" if seg.tag in known else "is not in the message"
         report(
-            "unexpected_segment",
+            Code.UNEXPECTED_SEGMENT,
             f"segment {seg.tag} {known_here}",
             rule=f"schema edifact/{name}",
             segment=seg.tag,
@@ -64,7 +64,7 @@ def check_structure(
         return
     for what, seg in missing:
         report(
-            "missing_segment",
+            Code.MISSING_SEGMENT,
             f"mandatory {what} is missing before this segment",
             rule=f"schema edifact/{name}",
             segment=seg.tag,
@@ -85,7 +85,7 @@ def _match(
     segs: list[Segment],
     pos: int,
     missing: list[tuple[str, Segment]],
-    report: Any,
+    report: Report,
     name: str,
     group: bool = False,
 ) -> int:
@@ -116,6 +116,6 @@ def _match(
     return pos
 
 
-def _too_many(report: Any, name: str, message: str, seg: Segment) -> None:
-    report("too_many_repetitions", message, rule=f"schema edifact/{name}", segment=seg.tag,
+def _too_many(report: Report, name: str, message: str, seg: Segment) -> None:
+    report(Code.TOO_MANY_REPETITIONS, message, rule=f"schema edifact/{name}", segment=seg.tag,
            segment_index=seg.index)  # fmt: skip

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.edifact.envelope import Interchange, Message
 from gateway.formats.edifact.messages import Context, Seg, Unwritable, desadv, invrpt, orders, recadv
 from gateway.formats.edifact.schema import schema_for
@@ -138,7 +139,7 @@ class EdifactWriter:
         if schema is None:
             return [
                 Finding(
-                    "unknown_message",
+                    Code.UNKNOWN_MESSAGE,
                     f"no schema for {message_type} {t.directory}: the message cannot be checked",
                     {"record": record.doc_id},
                     name,
@@ -147,7 +148,7 @@ class EdifactWriter:
             ]
         found: list[Finding] = []
 
-        def report(code: str, message: str, *, value: str | None = None, rule: str | None = None,
+        def report(code: Code, message: str, *, value: str | None = None, rule: str | None = None,
                    **location: Any) -> None:  # fmt: skip
             found.append(Finding(code, message, {"record": record.doc_id, **location}, value, rule))
 
@@ -158,7 +159,7 @@ class EdifactWriter:
         try:
             schema.check(message, report)
         except SyntaxFault as fault:
-            report("syntax_error", fault.message, value=fault.raw or None, rule="ISO 9735 syntax",
+            report(Code.SYNTAX_ERROR, fault.message, value=fault.raw or None, rule="ISO 9735 syntax",
                    segment_index=fault.index)  # fmt: skip
         return found
 
@@ -189,7 +190,7 @@ class EdifactWriter:
         if built is None:
             return [
                 Finding(
-                    "unsupported_document",
+                    Code.UNSUPPORTED_DOCUMENT,
                     f"EDIFACT target writes no message for {record.doc_type}",
                     {"record": record.doc_id},
                     record.doc_type,
@@ -207,7 +208,7 @@ class EdifactWriter:
         except Unwritable as exc:
             return [
                 Finding(
-                    "unwritable",
+                    Code.UNWRITABLE,
                     f"{message_type} cannot carry this record: {exc.args[0]}",
                     {"record": record.doc_id},
                     exc.args[1] or None,
@@ -230,7 +231,7 @@ class EdifactWriter:
         except UnicodeEncodeError as exc:
             return [
                 Finding(
-                    "unencodable",
+                    Code.UNENCODABLE,
                     f"cannot be written in {self.t.syntax}",
                     {"record": record.doc_id},
                     exc.object[exc.start : exc.end],
@@ -320,7 +321,7 @@ class ContrlWriter:
         """Every record is a routing mistake."""
         return [
             Finding(
-                "unsupported_document",
+                Code.UNSUPPORTED_DOCUMENT,
                 "an acknowledgement target takes no documents; route them elsewhere",
                 {"record": record.doc_id},
                 record.doc_type,

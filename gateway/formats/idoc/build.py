@@ -20,6 +20,7 @@ from gateway.canonical.records import (
     Transfer,
 )
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.mappings.wmmbid import MOVEMENTS
 from gateway.formats.idoc.model import Idoc, Segment
@@ -84,7 +85,7 @@ class Builder:
         self.idoc.segments.append(seg)
         return seg
 
-    def fail(self, code: str, message: str, value: str | None = None, **where: Any) -> None:
+    def fail(self, code: Code, message: str, value: str | None = None, **where: Any) -> None:
         """Note a finding about the record."""
         line_no = where.pop("line_no", None)
         if line_no:
@@ -103,14 +104,14 @@ def sap_date(iso: str | None) -> str | None:
 def quantity(b: Builder, value: str | None, line: Line, name: str) -> Decimal | None:
     """A canonical decimal string as a Decimal; a finding when it is none."""
     if value is None:
-        b.fail("missing_quantity", f"line has no {name}", field=name, line_no=line.line_no)
+        b.fail(Code.MISSING_QUANTITY, f"line has no {name}", field=name, line_no=line.line_no)
         return None
     try:
         number = Decimal(value)
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite():
-        b.fail("not_numeric", f"{name} is not a number", value, field=name, line_no=line.line_no)
+        b.fail(Code.NOT_NUMERIC, f"{name} is not a number", value, field=name, line_no=line.line_no)
         return None
     return number
 
@@ -146,7 +147,7 @@ def goods_movement(record: Record, moves: Movements, alpha: bool) -> Builder:
     )
     lines: list[Any] = list(getattr(record, "lines", []))
     if not lines:
-        b.fail("no_lines", "a goods movement needs at least one line")
+        b.fail(Code.NO_LINES, "a goods movement needs at least one line")
     for line in lines:
         values = _movement_line(b, record, line, moves)
         if values is not None:
@@ -188,7 +189,7 @@ def _movement_line(b: Builder, record: Record, line: Any, moves: Movements) -> d
         }
     assert isinstance(record, InventoryAdjustment)
     if line.mode == "count":
-        b.fail("not_representable", "a stock count has no goods movement; send the difference as a delta",
+        b.fail(Code.NOT_REPRESENTABLE, "a stock count has no goods movement; send the difference as a delta",
                line.counted_quantity, field="mode", **where)  # fmt: skip
         return None
     qty = quantity(b, line.quantity_change or line.quantity, line, "quantity_change")
@@ -197,7 +198,7 @@ def _movement_line(b: Builder, record: Record, line: Any, moves: Movements) -> d
     bwart = moves.by_reason.get(line.reason_code or "") or moves.types["gain" if qty >= 0 else "loss"]
     direction = MOVEMENTS.get(bwart, ("", 0, ""))[1]
     if direction and qty and (qty > 0) != (direction > 0):
-        b.fail("movement_direction", f"movement type {bwart} moves stock the other way than {qty}",
+        b.fail(Code.MOVEMENT_DIRECTION, f"movement type {bwart} moves stock the other way than {qty}",
                str(qty), field="quantity_change", **where)  # fmt: skip
         return None
     reason = moves.reasons.get(line.reason_code or "")

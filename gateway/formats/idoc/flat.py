@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+from gateway.findings import Code, Report
 from gateway.formats.idoc import schema as idoc_schema
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 from gateway.formats.idoc.schema import SegmentDef
 
 CONTROL_V3 = "EDI_DC40"
@@ -71,7 +73,7 @@ class FlatParser:
             if junk is not None:
                 at = junk.start()
                 self.report(
-                    "binary_content",
+                    Code.BINARY_CONTENT,
                     f"control character {ord(line[at]):#04x} at column {at + 1}",
                     rule="IDoc records are text",
                     line=number,
@@ -85,7 +87,7 @@ class FlatParser:
                 current = self._control(line, number, release)
             elif current is None:
                 self.report(
-                    "missing_control_record",
+                    Code.MISSING_CONTROL_RECORD,
                     "data record before any control record",
                     value=line[:30].strip(),
                     rule="an IDoc starts with EDI_DC40",
@@ -100,12 +102,12 @@ class FlatParser:
         control_def, data_def = layouts(release)
         control = control_def.slice(line)
         idoc = Idoc(control, line=number, release=release)
-        where = {"record": idoc.docnum or "?", "segment": control_def.name, "line": number}
+        where: dict[str, Any] = {"record": idoc.docnum or "?", "segment": control_def.name, "line": number}
         if self.release is None:
             self.release = release
         elif release != self.release:
             self.report(
-                "mixed_releases",
+                Code.MIXED_RELEASES,
                 f"{control_def.name} control record after {self._name()} ones",
                 value=control_def.name,
                 rule="one record-type version per file",
@@ -117,7 +119,7 @@ class FlatParser:
                 continue
             if len(line) < f.offset + 1:
                 self.report(
-                    "short_control_record",
+                    Code.SHORT_CONTROL_RECORD,
                     f"the control record ends at column {len(line)}, before {name}",
                     value=str(len(line)),
                     rule=f"{control_def.name} {f.rule}",
@@ -126,7 +128,7 @@ class FlatParser:
                 )
             else:
                 self.report(
-                    "missing_control_field",
+                    Code.MISSING_CONTROL_FIELD,
                     f"{name} is empty",
                     rule=f"{control_def.name} {f.rule}",
                     field=name,
@@ -147,7 +149,7 @@ class FlatParser:
         segnum_def = dd.by_name["SEGNUM"]
         if len(line) < segnum_def.end:
             self.report(
-                "short_record",
+                Code.SHORT_RECORD,
                 f"the data record ends at column {len(line)}, before SEGNUM",
                 value=str(len(line)),
                 rule=f"{dd.name} {segnum_def.rule}",
@@ -157,7 +159,7 @@ class FlatParser:
         docnum = values.get("DOCNUM", "")
         if docnum and docnum != state.docnum and docnum.lstrip("0") != state.docnum.lstrip("0"):
             self.report(
-                "docnum_mismatch",
+                Code.DOCNUM_MISMATCH,
                 f"DOCNUM differs from the control record's {state.docnum}",
                 value=docnum,
                 rule=f"{dd.name} DOCNUM",
@@ -169,7 +171,7 @@ class FlatParser:
             seg_no = state.last_number + 1
         elif seg_no != state.last_number + 1:
             self.report(
-                "segment_sequence",
+                Code.SEGMENT_SEQUENCE,
                 f"SEGNUM {seg_no} follows {state.last_number}",
                 value=values.get("SEGNUM"),
                 rule="SEGNUM counts 1, 2, 3 … within an IDoc",
@@ -193,7 +195,7 @@ class FlatParser:
             return None
         if not text.isdigit():
             self.report(
-                "not_numeric",
+                Code.NOT_NUMERIC,
                 f"{name} is not a number",
                 value=text,
                 rule=f"{dd.name} {dd.by_name[name].rule}",
@@ -216,7 +218,7 @@ class FlatParser:
             parent = next((s for s in reversed(idoc.segments) if s.number == psgnum), None)
             if parent is None:
                 self.report(
-                    "bad_parent",
+                    Code.BAD_PARENT,
                     f"PSGNUM {psgnum} names no earlier segment of this IDoc",
                     value=str(psgnum),
                     rule="PSGNUM is the number of the parent segment",
@@ -227,7 +229,7 @@ class FlatParser:
             parent = next((s for s in reversed(idoc.segments) if s.level == level - 1), None)
             if parent is None:
                 self.report(
-                    "bad_parent",
+                    Code.BAD_PARENT,
                     f"no open segment at level {level - 1} for HLEVEL {hlevel}",
                     value=str(hlevel),
                     rule="HLEVEL is one more than the parent's",
@@ -240,7 +242,7 @@ class FlatParser:
                 parent = next((s for s in reversed(idoc.segments) if s.name == wanted), None)
         if parent is not None and level is not None and level != parent.level + 1:
             self.report(
-                "hlevel_mismatch",
+                Code.HLEVEL_MISMATCH,
                 f"HLEVEL {hlevel} under segment {parent.number} ({parent.name}) at HLEVEL "
                 f"{parent.level + (state.hlevel_base or TOP_HLEVEL) - 1}",
                 value=str(hlevel),

@@ -9,15 +9,13 @@ XML twin give the same findings, located by line (flat) or XPath (XML).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.findings import Code, Report
 from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.schema import BasicType
-
-#: Reports one finding: code, message, then value/rule/location keywords.
-Report = Callable[..., None]
 
 
 @dataclass
@@ -137,7 +135,7 @@ def check(idoc: Idoc, schema: BasicType, report: Report) -> None:
             if idoc.extension and idoc_schema.is_customer_segment(seg.name):
                 continue  # an extension segment without its own layout: kept undecoded
             report(
-                "unknown_segment",
+                Code.UNKNOWN_SEGMENT,
                 f"segment {seg.name} is not part of {rule_base}",
                 value=seg.segnam or seg.name,
                 rule=f"schema idoc/{rule_base}",
@@ -149,7 +147,7 @@ def check(idoc: Idoc, schema: BasicType, report: Report) -> None:
             where = f"under {parent_name}" if parent_name else "at the top level"
             wanted = f"under {node.parent}" if node.parent else "at the top level"
             report(
-                "orphaned_segment",
+                Code.ORPHANED_SEGMENT,
                 f"{seg.name} belongs {wanted}, found {where}",
                 rule=f"schema idoc/{rule_base}: {seg.name} parent {node.parent or '(IDoc)'}",
                 record=record,
@@ -158,7 +156,7 @@ def check(idoc: Idoc, schema: BasicType, report: Report) -> None:
         counts[(seg.parent if parent is not None else 0, seg.name)] += 1
         if counts[(seg.parent if parent is not None else 0, seg.name)] == node.max + 1:
             report(
-                "too_many_segments",
+                Code.TOO_MANY_SEGMENTS,
                 f"{seg.name} occurs more than {node.max} times",
                 rule=f"schema idoc/{rule_base}: {seg.name} max {node.max}",
                 record=record,
@@ -201,7 +199,7 @@ def _check_minimum(
                 where = seg.where() if seg is not None else idoc.where()
                 inside = f"under {name}" if name else "in the IDoc"
                 report(
-                    "missing_segment",
+                    Code.MISSING_SEGMENT,
                     f"{node.name} is required {inside}",
                     rule=f"schema idoc/{schema.label}: {node.name} min {node.min}",
                     **{**where, "record": record},

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
 from gateway.errors import InvalidContent, reject
+from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.flat import FlatParser, decode_fields, release_of
@@ -52,7 +53,7 @@ def _lines(text: io.TextIOWrapper) -> Iterator[str]:
         if len(line) >= MAX_LINE and not line.endswith("\n"):
             raise reject(
                 InvalidContent,
-                "line_too_long",
+                Code.LINE_TOO_LONG,
                 f"a record is longer than {MAX_LINE} characters",
                 rule="EDI_DD40 records are 1063 characters",
             )
@@ -80,7 +81,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
         if schema is None:
             if idoc.basic_type:
                 ctx.add(
-                    "unknown_basic_type",
+                    Code.UNKNOWN_BASIC_TYPE,
                     f"no schema for basic type {idoc.basic_type}",
                     value=idoc.basic_type,
                     rule=f"schemas/idoc: {', '.join(idoc_schema.shipped())}",
@@ -93,7 +94,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
         root = idoc.root
         if root and root not in {idoc.basic_type, idoc.extension}:
             ctx.add(
-                "root_mismatch",
+                Code.ROOT_MISMATCH,
                 f"the root element names {root}, the control record {schema.label}",
                 value=root,
                 rule="IDoc-XML root is the basic type or extension",
@@ -102,7 +103,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
         check(idoc, schema, ctx.add)
         key = f"{idoc.sender}:{idoc.docnum}"
         if idoc.docnum and key in docnums:
-            ctx.add("duplicate_docnum", f"IDoc {idoc.docnum} of sender {idoc.sender or '?'} occurs twice",
+            ctx.add(Code.DUPLICATE_DOCNUM, f"IDoc {idoc.docnum} of sender {idoc.sender or '?'} occurs twice",
                     value=idoc.docnum, rule=f"DOCNUM is unique per sender (first at {docnums[key]})",
                     **idoc.where())  # fmt: skip
         docnums.setdefault(key, f"line {idoc.line}" if idoc.syntax == "flat" else idoc.xpath)
@@ -122,25 +123,27 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
         try:
             record = record_from_dict(data)
         except (TypeError, ValueError) as exc:
-            ctx.add("unmappable", str(exc), rule=f"mapping idoc/{schema.label}", **idoc.where())
+            ctx.add(Code.UNMAPPABLE, str(exc), rule=f"mapping idoc/{schema.label}", **idoc.where())
             continue
         for kind, value in _business_keys(record):
             ctx.key(kind, value)
         yield record
     if seen == 0 and not ctx.findings:
         ctx.stage = "validate"
-        ctx.add("no_idoc", "the file holds no IDoc", rule="an IDoc starts with its control record EDI_DC40")
+        ctx.add(
+            Code.NO_IDOC, "the file holds no IDoc", rule="an IDoc starts with its control record EDI_DC40"
+        )
 
 
 def _check_xml_control(ctx: ReadContext, idoc: Idoc) -> None:
     """The control fields an IDoc cannot be read without (the flat parser checks its own)."""
     if not idoc.control:
-        ctx.add("missing_control_record", "the IDOC has no EDI_DC40 control record",
+        ctx.add(Code.MISSING_CONTROL_RECORD, "the IDOC has no EDI_DC40 control record",
                 rule="<IDOC> starts with <EDI_DC40 SEGMENT=\"1\">", **idoc.where())  # fmt: skip
         return
     for name in ("DOCNUM", "IDOCTYP", "MESTYP"):
         if not idoc.control.get(name):
-            ctx.add("missing_control_field", f"{name} is empty", rule=f"EDI_DC40 {name}", field=name,
+            ctx.add(Code.MISSING_CONTROL_FIELD, f"{name} is empty", rule=f"EDI_DC40 {name}", field=name,
                     **idoc.where())  # fmt: skip
 
 

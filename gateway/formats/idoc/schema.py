@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from gateway.findings import Code
 from gateway.resources import SCHEMAS
 
 SCHEMA_DIR = SCHEMAS / "idoc"
@@ -196,24 +197,24 @@ def is_customer_segment(name: str) -> bool:
     return name[:1] in {"Z", "Y", "/"}
 
 
-def check_value(f: FieldDef, value: str, *, width: bool = True) -> tuple[str, str] | None:
+def check_value(f: FieldDef, value: str, *, width: bool = True) -> tuple[Code, str] | None:
     """Why `value` does not fit field `f` as (code, message), or None when it does.
 
     `width=False` skips the length check: IDoc-XML is not bound to the flat widths, and SAP's
     own S/4 output exceeds some of them (a 10-character E1EDKA1.PSTLZ in the corpus).
     """
     if width and len(value) > f.length:
-        return "too_long", f"is longer than {f.length} characters"
+        return Code.TOO_LONG, f"is longer than {f.length} characters"
     if not value:
         return None
     if f.type == "n" and not value.isdigit():
-        return "not_numeric", "is not a number of digits (NUMC)"
+        return Code.NOT_NUMERIC, "is not a number of digits (NUMC)"
     if f.type == "d" and sap_decimal(value) is None:
-        return "not_numeric", "is not a decimal number"
+        return Code.NOT_NUMERIC, "is not a decimal number"
     if f.type == "date" and value != "00000000" and not _valid_date(value):
-        return "invalid_date", "is not a date YYYYMMDD"
+        return Code.BAD_DATE, "is not a date YYYYMMDD"
     if f.type == "time" and not (len(value) == 6 and value.isdigit() and value[:2] <= "24"):
-        return "invalid_time", "is not a time HHMMSS"
+        return Code.BAD_TIME, "is not a time HHMMSS"
     return None
 
 

@@ -26,6 +26,7 @@ from typing import ClassVar
 from gateway.canonical.records import InventoryAdjustment, Receipt, Record, Shipment, Transfer
 from gateway.config import TargetConfig
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.build import DEFAULT_MOVEMENTS, Builder, Movements, delivery, goods_movement, status
 from gateway.formats.idoc.flat import format_idoc
@@ -147,7 +148,7 @@ class IdocWriter:
         elif t.acknowledge:
             return []  # only acknowledged
         else:
-            return [Finding("not_representable", f"no IDoc carries a {record.doc_type} to SAP",
+            return [Finding(Code.NOT_REPRESENTABLE, f"no IDoc carries a {record.doc_type} to SAP",
                             {"record": record.doc_id}, record.doc_type,
                             "idoc target: receipt, transfer, inventory_adjustment, shipment")]  # fmt: skip
         if builder.findings:

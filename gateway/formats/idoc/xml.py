@@ -17,6 +17,7 @@ from lxml import etree
 
 from gateway.canonical.records import Record
 from gateway.errors import InvalidContent, reject
+from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.model import Idoc, Segment
@@ -75,7 +76,7 @@ class IdocXmlReader:
         if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
             raise reject(
                 InvalidContent,
-                "doctype_forbidden",
+                Code.DOCTYPE_FORBIDDEN,
                 "a document type declaration is not allowed in IDoc-XML",
                 line=1,
                 rule="IDoc-XML has no DTD; entities are never expanded",
@@ -105,7 +106,7 @@ class IdocXmlReader:
             # lxml reports some errors (an unresolved entity) at line 0: name the last line read.
             line = exc.lineno or last_line
             where: dict[str, Any] = {"line": line} if line else {}
-            ctx.add("malformed_xml", str(exc.msg), rule="well-formed XML", **where)
+            ctx.add(Code.MALFORMED_XML, str(exc.msg), rule="well-formed XML", **where)
             return
 
     def _idoc(self, el: Any, root_tag: str, n: int) -> Idoc:

@@ -22,7 +22,8 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.canonical.records import RECORD_TYPES
+from gateway.canonical.build import element_type, path_problem
+from gateway.canonical.records import RECORD_TYPES, Record
 from gateway.formats.xml.order import SchemaOrder
 from gateway.formats.xml.safe import safe_parser
 from gateway.resources import SCHEMAS
@@ -207,6 +208,30 @@ def _qname(name: str, namespaces: dict[str, str], default: str | None) -> str:
     return f"{{{uri}}}{local}" if uri else local
 
 
+def _canonical_problems(
+    record: type[Record], fields: tuple[FieldMap, ...], groups: list[GroupMap]
+) -> list[str]:
+    """Every mapped path that names no canonical field (a `_` path is the layout's own)."""
+    found = [
+        f"fields.{f.to}: {p}"
+        for f in fields
+        if not f.to.startswith("_") and (p := path_problem(record, f.to))
+    ]
+    for i, group in enumerate(groups):
+        item = element_type(record, group.to)
+        if item is None:
+            found.append(f"group[{i}].to: {group.to!r} is not a list of objects in a {record.doc_type}")
+            continue
+        found += [
+            f"group[{i}].fields.{f.to}: {p}"
+            for f in group.fields
+            if not f.to.startswith("_")
+            # `^name` writes the document's own field
+            and (p := path_problem(record, f.to[1:]) if f.to.startswith("^") else path_problem(item, f.to))
+        ]
+    return found
+
+
 def load_layout(folder: Path) -> XmlLayout:
     """Read one layout folder, or raise `LayoutError` listing every problem in it."""
     path = folder / "layout.toml"
@@ -254,6 +279,9 @@ def load_layout(folder: Path) -> XmlLayout:
             fields=_fields(where + "fields.", dict(group.get("fields", {})), namespaces, problems),
             shared=each.count("/"),
         ))  # fmt: skip
+    record = RECORD_TYPES.get(doc_type)
+    if record is not None:
+        problems += _canonical_problems(record, fields, groups)
     if problems:
         raise LayoutError(f"{path.parent.name}/layout.toml: " + "; ".join(problems))
     document = raw.get("document", "/")

@@ -16,7 +16,9 @@ from typing import Any, cast
 
 from lxml import etree
 
+from gateway.canonical.shapes import RecordData
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.xml.layout import FieldMap, Step, XmlLayout
 
 _INDEX = re.compile(r"^(\w+)\[(\d*)\]$")
@@ -163,7 +165,7 @@ def read_fields(
             else:
                 matches = _matches(fm.compiled(element))
         except etree.XPathEvalError as exc:
-            findings.append(Finding("xpath_failed", f"{fm.xpath}: {exc}", {"xpath": path_of(element)},
+            findings.append(Finding(Code.XPATH_FAILED, f"{fm.xpath}: {exc}", {"xpath": path_of(element)},
                                     rule=f"{rule}: {fm.rule}"))  # fmt: skip
             continue
         if not matches:
@@ -171,7 +173,7 @@ def read_fields(
                 put(data, fm.to, convert(fm, fm.default)[0])
             elif fm.required:
                 findings.append(Finding(
-                    "missing", f"{fm.to} is required ({fm.xpath} is absent or empty)",
+                    Code.MISSING, f"{fm.to} is required ({fm.xpath} is absent or empty)",
                     {"line": element.sourceline, "xpath": path_of(element)}, rule=f"{rule}: {fm.rule}",
                 ))  # fmt: skip
             continue
@@ -183,7 +185,7 @@ def read_fields(
                     where = next((n for _, n in _matches(fm.compiled(element))), None)
                 where = where if where is not None else element
                 findings.append(Finding(
-                    "invalid_value", problem, {"line": where.sourceline, "xpath": path_of(where)},
+                    Code.INVALID_VALUE, problem, {"line": where.sourceline, "xpath": path_of(where)},
                     value=text, rule=f"{rule}: {fm.rule}",
                 ))  # fmt: skip
                 continue
@@ -209,7 +211,7 @@ def _has_indexed(fields: tuple[FieldMap, ...]) -> bool:
     return known
 
 
-def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[dict[str, Any], list[Finding]]:
+def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[RecordData, list[Finding]]:
     """The canonical dict of one document element (without `source`), and its findings."""
     data, findings = read_fields(layout.fields, element, path_of, layout.name)
     for group in layout.groups:
@@ -222,7 +224,8 @@ def read_document(layout: XmlLayout, element: Any, path_of: PathOf) -> tuple[dic
         if items:
             put(data, group.to, items)
     data["doc_type"] = layout.doc_type
-    return data, findings
+    # The layout's paths were checked against the canonical names when it was loaded.
+    return cast("RecordData", data), findings
 
 
 def _child(parent: Any, step: Step) -> Any:

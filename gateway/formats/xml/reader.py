@@ -20,6 +20,7 @@ from lxml import etree
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record, Source
 from gateway.errors import Finding, InvalidContent
+from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.encoding import first_error, sniff_bom
 from gateway.formats.xml.layout import LayoutError, XmlLayout, candidates, layouts, near_misses
@@ -85,7 +86,7 @@ class XmlReader:
             why = exc.reason if isinstance(exc, UnicodeDecodeError) else "libxml2 does not support it"
             bad = first_error(ctx.file.path, encoding.name, encoding.bom) if inferred else None
             where: dict[str, Any] = {"line": bad[1], "column": bad[2]} if bad else {}
-            ctx.add("undecodable", f"the file cannot be read as {encoding.name}: {why}",
+            ctx.add(Code.UNDECODABLE, f"the file cannot be read as {encoding.name}: {why}",
                     rule=f"encoding {encoding.name} ({encoding.method})", **where)  # fmt: skip
         except etree.XMLSyntaxError as exc:
             finding = syntax_finding(exc)
@@ -93,14 +94,14 @@ class XmlReader:
                 ctx.stage = "decode"
                 why = finding.message.removeprefix("not well-formed XML: ")
                 finding = Finding(
-                    "undecodable",
+                    Code.UNDECODABLE,
                     f"the bytes are not valid {encoding.name}: {why}",
                     finding.location,
                     rule=f"encoding {encoding.name} ({encoding.method})",
                 )
             ctx.add(finding.code, finding.message, rule=finding.rule, **finding.location)
         except LayoutError as exc:
-            ctx.add("layout_broken", str(exc), rule="schemas/xml")
+            ctx.add(Code.LAYOUT_BROKEN, str(exc), rule="schemas/xml")
         finally:
             if isinstance(source, Transcoded):
                 source.close()
@@ -145,8 +146,9 @@ class _Walk:
             elif depth == 1 and layout is not None and layout.streaming and element.tag != layout.document:
                 # Anything else under a streamed root would be silently skipped: say so.
                 wanted = etree.QName(layout.document or "").localname
-                self.ctx.add("unexpected_element", f"<{_local_step(element)}> is not a <{wanted}> document",
-                             line=element.sourceline, xpath=f"{node_path(self.root)}/{_local_step(element)}",
+                step = _local_step(element)
+                self.ctx.add(Code.UNEXPECTED_ELEMENT, f"<{step}> is not a <{wanted}> document",
+                             line=element.sourceline, xpath=f"{node_path(self.root)}/{step}",
                              rule=f"{layout.name}: the root holds <{wanted}> elements")  # fmt: skip
             elif depth == 1 and layout is not None and layout.streaming:
                 self.documents += 1
@@ -159,11 +161,11 @@ class _Walk:
                     del self.root[0]
         if self.root is None:
             raise InvalidContent(
-                [Finding("malformed_xml", "the document has no root element", rule="XML 1.0")]
+                [Finding(Code.MALFORMED_XML, "the document has no root element", rule="XML 1.0")]
             )
         if self.layout is not None and self.layout.streaming and not self.documents:
             self.ctx.add(
-                "no_documents",
+                Code.NO_DOCUMENTS,
                 f"no {etree.QName(self.layout.document or '').localname} element",
                 line=self.root.sourceline,
                 xpath=node_path(self.root),
@@ -179,7 +181,7 @@ class _Walk:
                 raise InvalidContent(
                     [
                         Finding(
-                            "unknown_layout",
+                            Code.UNKNOWN_LAYOUT,
                             f"no XML layout named {forced!r}",
                             where,
                             rule="source xml_layout",
@@ -199,7 +201,7 @@ class _Walk:
             raise InvalidContent(
                 [
                     Finding(
-                        "unknown_layout",
+                        Code.UNKNOWN_LAYOUT,
                         f"no XML layout has the root element {_CLARK.sub('', root.tag)!r}",
                         where,
                         value=root.tag,
@@ -222,7 +224,7 @@ class _Walk:
         if all(c.root_local != qname.localname for c in expected):
             wanted = ", ".join(f"{c.name}: <{c.root_local}>" for c in expected)
             return Finding(
-                "wrong_root",
+                Code.WRONG_ROOT,
                 f"the root element is <{qname.localname}>, not the layout's",
                 where,
                 value=qname.localname,
@@ -230,7 +232,7 @@ class _Walk:
             )
         wanted = ", ".join(f"{c.name}: {c.namespace or 'no namespace'}" for c in expected)
         return Finding(
-            "wrong_namespace",
+            Code.WRONG_NAMESPACE,
             f"the root element is in namespace {qname.namespace or 'none'}, not the layout's",
             where,
             value=qname.namespace,
@@ -244,7 +246,7 @@ class _Walk:
         if self.pending:
             wanted = ", ".join(f"{c.contains} ({c.name})" for c in self.pending)
             self.ctx.add(
-                "unknown_layout",
+                Code.UNKNOWN_LAYOUT,
                 f"the document holds none of: {wanted}",
                 line=self.root.sourceline,
                 xpath=node_path(self.root),
@@ -270,10 +272,12 @@ class _Walk:
             ctx.add(f.code, f.message, value=f.value, rule=f.rule, **f.location)
         if findings or ctx.findings:
             return
-        refs = data.pop("source", None) or {}
+        # A layout may map the envelope's references (`source.message_ref`): a dict, never a Source.
+        refs = data.pop("source", None)
+        refs = refs if isinstance(refs, dict) else None
         if not data.get("doc_id"):
             ctx.add(
-                "missing",
+                Code.MISSING,
                 "the document has no number (doc_id)",
                 line=element.sourceline,
                 xpath=path,
@@ -291,7 +295,7 @@ class _Walk:
         try:
             yield record_from_dict(data)
         except (TypeError, ValueError) as exc:
-            ctx.add("unmappable", str(exc), line=element.sourceline, xpath=path, rule=layout.name)
+            ctx.add(Code.UNMAPPABLE, str(exc), line=element.sourceline, xpath=path, rule=layout.name)
         ctx.stage = "validate"
 
     def _valid(self, layout: XmlLayout, element: Any, path: str) -> bool:
@@ -303,7 +307,7 @@ class _Walk:
         for error in cast("Iterable[Any]", schema.error_log):
             message = _CLARK.sub("", error.message)
             self.ctx.add(
-                "schema_violation",
+                Code.SCHEMA_VIOLATION,
                 message,
                 line=error.line,
                 xpath=self._error_path(element, path, error.path),

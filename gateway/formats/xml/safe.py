@@ -29,6 +29,7 @@ from typing import IO, Any
 from lxml import etree
 
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.encoding import sniff_bom
 
 #: 1 GiB: far above any business document, low enough to refuse a runaway export early.
@@ -115,7 +116,7 @@ def check_prolog(path: Path, encoding: str = "utf-8", skip: int = 0) -> list[Fin
     what = "declares entities" if declares else "has an internal subset"
     return [
         Finding(
-            "dtd_refused",
+            Code.DTD_REFUSED,
             f"the document type declaration {what}; DTDs are never processed (entity expansion "
             "and external entities are refused: billion laughs, XXE)",
             {"line": line},
@@ -150,7 +151,7 @@ def entity_scan(path: Path, encoding: str = "utf-8", skip: int = 0) -> Finding |
             for found in _ENTITY.finditer(text):
                 if found.group(1) not in PREDEFINED:
                     return Finding(
-                        "entity_reference",
+                        Code.ENTITY_REFERENCE,
                         f"the entity reference &{found.group(1)}; is not expanded: entities are refused",
                         {"line": line + text.count("\n", 0, found.start())},
                         rule=RULE,
@@ -219,7 +220,7 @@ def syntax_finding(exc: etree.XMLSyntaxError) -> Finding:
         location["line"] = line
     if column:
         location["column"] = column
-    return Finding("malformed_xml", f"not well-formed XML: {message}", location, rule="XML 1.0")
+    return Finding(Code.MALFORMED_XML, f"not well-formed XML: {message}", location, rule="XML 1.0")
 
 
 def entity_finding(element: Any, path: str | None = None) -> Finding | None:
@@ -229,7 +230,7 @@ def entity_finding(element: Any, path: str | None = None) -> Finding | None:
         if path:
             location["xpath"] = path
         return Finding(
-            "entity_reference",
+            Code.ENTITY_REFERENCE,
             f"the entity reference &{entity.name}; is not expanded: entities are refused",
             location,
             rule=RULE,
@@ -240,7 +241,7 @@ def entity_finding(element: Any, path: str | None = None) -> Finding | None:
 def depth_finding(depth: int, limits: XmlLimits, line: int | None) -> Finding:
     """The finding for an element nested deeper than the source allows."""
     location = {"line": line} if line else {}
-    return Finding("too_deep", f"elements nest {depth} levels deep", location,
+    return Finding(Code.TOO_DEEP, f"elements nest {depth} levels deep", location,
                    rule=f"xml_max_depth {limits.max_depth}")  # fmt: skip
 
 
@@ -248,7 +249,7 @@ def size_finding(size: int, limits: XmlLimits) -> Finding | None:
     """The finding for a file larger than the source allows, else None."""
     if size <= limits.max_bytes:
         return None
-    return Finding("too_large", f"the file has {size} bytes", {},
+    return Finding(Code.TOO_LARGE, f"the file has {size} bytes", {},
                    rule=f"xml_max_bytes {limits.max_bytes}")  # fmt: skip
 
 
@@ -286,6 +287,6 @@ def parse_safely(
     except etree.XMLSyntaxError as exc:
         return None, [syntax_finding(exc)]
     if root is None:
-        return None, [Finding("malformed_xml", "the document has no root element", rule="XML 1.0")]
+        return None, [Finding(Code.MALFORMED_XML, "the document has no root element", rule="XML 1.0")]
     entity = entity_finding(root)
     return (None, [entity]) if entity else (root, [])

@@ -20,6 +20,7 @@ from lxml import etree
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
+from gateway.findings import Code
 from gateway.formats.xml.layout import LayoutError, XmlLayout, layouts
 from gateway.formats.xml.mapping import node_path, write_document
 from gateway.targets.base import FileInfo, Opener, Output, unknown_options
@@ -45,7 +46,8 @@ class XmlWriter:
         self.count += 1
         rule = f"{self.layout.name} (outbound)"
         if record.doc_type != self.layout.doc_type:
-            return [Finding("unrepresentable", f"a {record.doc_type} cannot be written as {self.layout.name}",
+            message = f"a {record.doc_type} cannot be written as {self.layout.name}"
+            return [Finding(Code.NOT_REPRESENTABLE, message,
                             {"record": self.count}, value=record.doc_id, rule=rule)]  # fmt: skip
         element = write_document(self.layout, record.to_dict())
         self.layout.order.apply(element)
@@ -54,7 +56,7 @@ class XmlWriter:
             rule = f"{self.layout.name} {self.layout.schema_name} (outbound)"
             return [
                 Finding(
-                    "schema_violation",
+                    Code.SCHEMA_VIOLATION,
                     f"the written document would fail its schema: {_CLARK.sub('', e.message)}",
                     {"record": self.count, "xpath": self._path(element, e.path)},
                     value=record.doc_id,

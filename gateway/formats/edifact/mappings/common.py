@@ -1,22 +1,31 @@
 """What every EDIFACT message mapping shares: dates by DTM format, parties by NAD, item lines.
 
-Mappings read a validated `Message` and return plain dicts with canonical names; the reader
-adds the envelope (doc_type, source, sender, receiver) and builds the typed records.
+Mappings read a validated `Message` and return typed dicts (`gateway.canonical.shapes`) with
+canonical names; the reader adds the lineage (`source`) and builds the records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
-from gateway.formats.edifact.envelope import Message, Report
+from gateway.canonical.records import Function
+from gateway.canonical.shapes import EnvelopeData, LineData, PartyData
+from gateway.findings import Code, Report
+from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.syntax import Segment
 
 #: UNB partner identification code qualifiers (0007) and NAD code list agencies (3055).
 PARTNER_SCHEMES = {"14": "GLN", "1": "DUNS", "31B": "SAN", "ZZ": "ZZ", "ZZZ": "ZZ"}
 AGENCY_SCHEMES = {"9": "GLN", "16": "DUNS", "91": "seller", "92": "buyer", "ZZZ": "ZZ"}
-FUNCTIONS = {"9": "original", "5": "replace", "4": "replace", "1": "cancel", "3": "cancel"}
+FUNCTIONS: dict[str, Function] = {
+    "9": "original",
+    "5": "replace",
+    "4": "replace",
+    "1": "cancel",
+    "3": "cancel",
+}
 FUNCTION_CODES = {"original": "9", "replace": "5", "cancel": "1"}
 ROLES = {
     "BY": "buyer",
@@ -30,6 +39,20 @@ ROLES = {
     "UC": "consignee",
     "WH": "warehouse",
 }
+
+
+_ItemId = Literal["sku", "buyer_sku", "lot", "serial", "gtin"]
+#: Item number qualifiers (7143) of PIA and GIN that name a canonical line field.
+_PIA_IDS: dict[str, _ItemId] = {
+    "SA": "sku",
+    "IN": "buyer_sku",
+    "BP": "buyer_sku",
+    "NB": "lot",
+    "SN": "serial",
+    "EN": "gtin",
+    "SRV": "gtin",
+}
+_GIN_IDS: dict[str, _ItemId] = {"BX": "lot", "BN": "serial"}
 
 
 class MappingProblem(Exception):
@@ -71,7 +94,7 @@ def day(iso: str | None) -> str | None:
     return iso[:10] if iso else None
 
 
-def party(seg: Segment) -> dict[str, Any]:
+def party(seg: Segment) -> PartyData:
     """A canonical party from NAD."""
     names = [v for v in (seg.get(3, i) for i in range(5)) if v]
     return {
@@ -98,13 +121,18 @@ class Header:
 
     number: str = ""
     kind: str = ""
-    function: str = "original"
+    function: Function = "original"
     dates: dict[str, str | None] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
     all_refs: list[tuple[str, str]] = field(default_factory=list)
-    parties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parties: dict[str, PartyData] = field(default_factory=dict)
     currency: str | None = None
     carrier: str | None = None
+
+    def party_id(self, *roles: str) -> str | None:
+        """The id of the first of the NAD parties `roles` (qualifiers) the message names."""
+        found = next((self.parties[r] for r in roles if r in self.parties), None)
+        return found.get("id") if found else None
 
 
 def header(message: Message, stop: frozenset[str]) -> Header:
@@ -147,10 +175,12 @@ def lines(
         yield current
 
 
-def item(segs: list[Segment]) -> dict[str, Any]:
-    """Line fields every message shares: numbers, item ids, description, price, batch, expiry."""
+def item(segs: list[Segment]) -> tuple[LineData, dict[str, str]]:
+    """Line fields every message shares (numbers, item ids, description, price, batch, expiry),
+    and the line's quantities by QTY qualifier (6063) for the message's own mapping to place."""
     lin = segs[0]
-    out: dict[str, Any] = {"line_no": lin.get(0) or None, "_quantities": {}}
+    out: LineData = {"line_no": lin.get(0) or None}
+    quantities: dict[str, str] = {}
     code, kind = lin.get(2, 0), lin.get(2, 1)
     if code:
         out["gtin" if kind in ("EN", "SRV", "UP", "") else "sku"] = code
@@ -159,37 +189,29 @@ def item(segs: list[Segment]) -> dict[str, Any]:
         if tag == "PIA":
             for e in range(1, 6):
                 value, kind = seg.get(e, 0), seg.get(e, 1)
-                key = {
-                    "SA": "sku",
-                    "IN": "buyer_sku",
-                    "BP": "buyer_sku",
-                    "NB": "lot",
-                    "SN": "serial",
-                    "EN": "gtin",
-                    "SRV": "gtin",
-                }.get(kind)
+                key = _PIA_IDS.get(kind)
                 if value and key:
                     out.setdefault(key, value)
         elif tag == "IMD" and seg.get(2, 3):
             out.setdefault("description", " ".join(v for v in (seg.get(2, 3), seg.get(2, 4)) if v))
         elif tag == "QTY":
-            out["_quantities"].setdefault(seg.get(0, 0), number(seg.get(0, 1)))
+            quantities.setdefault(seg.get(0, 0), number(seg.get(0, 1)))
             if seg.get(0, 2):
                 out.setdefault("uom", seg.get(0, 2))
         elif tag == "PRI" and seg.get(0, 0) in ("AAA", "AAB") and seg.get(0, 1):
             out.setdefault("unit_price", number(seg.get(0, 1)))
         elif tag == "GIN":
-            key = {"BX": "lot", "BN": "serial"}.get(seg.get(0))
+            key = _GIN_IDS.get(seg.get(0))
             if key and seg.get(1, 0):
                 out.setdefault(key, seg.get(1, 0))
         elif tag == "DTM" and seg.get(0, 0) == "361":
             out.setdefault("expiry", day(date(seg)))
         elif tag == "LOC" and seg.get(1, 0):
             out.setdefault("location", seg.get(1, 0))
-    return out
+    return out, quantities
 
 
-def envelope_fields(message: Message, h: Header) -> dict[str, Any]:
+def envelope_fields(message: Message, h: Header) -> EnvelopeData:
     """Envelope fields of a canonical record from UNB and the message header."""
     ic = message.interchange
     return {
@@ -209,7 +231,7 @@ def envelope_fields(message: Message, h: Header) -> dict[str, Any]:
 def report_problem(report: Report, problem: MappingProblem, rule: str) -> None:
     """Turn a mapping problem into a located finding."""
     report(
-        "unmappable",
+        Code.UNMAPPABLE,
         problem.message,
         value=problem.value,
         rule=rule,

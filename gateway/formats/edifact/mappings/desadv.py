@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical.shapes import PackageData, RecordData, ShipmentData, ShipmentLineData
 from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item
 from gateway.formats.edifact.syntax import Segment
@@ -12,10 +13,10 @@ from gateway.formats.edifact.syntax import Segment
 SSCC_QUALIFIERS = ("BJ", "AW")
 
 
-def map_desadv(message: Message, options: dict[str, Any]) -> list[dict[str, Any]]:
+def map_desadv(message: Message, options: dict[str, Any]) -> list[RecordData]:
     """One shipment from a DESADV message."""
     h = header(message, frozenset({"CPS", "LIN"}))
-    packages: list[dict[str, Any]] = []
+    packages: list[PackageData] = []
     sscc_of_cps: dict[str, list[str]] = {}
     cps = ""
     weight: str | None = None
@@ -32,37 +33,35 @@ def map_desadv(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
                 if sscc:
                     packages.append({"sscc": sscc, "weight": weight})
                     sscc_of_cps.setdefault(cps, []).append(sscc)
-    items = []
+    items: list[ShipmentLineData] = []
     for cps, segs in _lines_with_cps(message):
-        line = item(segs)
-        q = line.pop("_quantities")
-        line["quantity_shipped"] = q.get("12")
-        line["quantity"] = q.get("12")
-        line["quantity_ordered"] = q.get("21")
+        line, q = item(segs)
         ssccs = sscc_of_cps.get(cps, [])
-        line["package_sscc"] = ssccs[0] if len(ssccs) == 1 else None
-        items.append(line)
+        items.append({
+            **line,
+            "quantity_shipped": q.get("12"),
+            "quantity": q.get("12"),
+            "quantity_ordered": q.get("21"),
+            "package_sscc": ssccs[0] if len(ssccs) == 1 else None,
+        })  # fmt: skip
     tracking = [v for k, v in h.all_refs if k in ("CN", "AAS") and v]
-    return [
-        {
-            **envelope_fields(message, h),
-            "doc_type": "shipment",
-            "doc_id": h.number,
-            "shipment_id": h.number,
-            "order_number": h.refs.get("ON"),
-            "ship_date": day(h.dates.get("11") or h.dates.get("137")),
-            "carrier": h.carrier or (h.parties.get("CA") or {}).get("id"),
-            "tracking_numbers": tracking,
-            "packages": packages,
-            "warehouse": (h.parties.get("SF") or {}).get("id"),
-            "lines": items,
-            "extensions": {
-                k: v
-                for k, v in (("ship_to", h.parties.get("DP")), ("estimated_delivery", day(h.dates.get("17"))))
-                if v
-            },
-        }
-    ]
+    extensions = {"ship_to": h.parties.get("DP"), "estimated_delivery": day(h.dates.get("17"))}
+    shipment: ShipmentData = {
+        **envelope_fields(message, h),
+        "doc_type": "shipment",
+        "doc_id": h.number,
+        "shipment_id": h.number,
+        "order_number": h.refs.get("ON"),
+        "ship_date": day(h.dates.get("11") or h.dates.get("137")),
+        "carrier": h.carrier or h.party_id("CA"),
+        "service_level": None,
+        "tracking_numbers": tracking,
+        "packages": packages,
+        "warehouse": h.party_id("SF"),
+        "lines": items,
+        "extensions": {k: v for k, v in extensions.items() if v},
+    }
+    return [shipment]
 
 
 def _lines_with_cps(message: Message) -> list[tuple[str, list[Segment]]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical.shapes import AdjustmentLineData, InventoryAdjustmentData, RecordData
 from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item, lines, number
 from gateway.formats.edifact.syntax import Segment
@@ -22,25 +23,33 @@ REASONS = {
 STOCK = {"1": "accepted", "2": "damaged", "4": "reserved", "5": "awaiting inspection"}
 
 
-def map_invrpt(message: Message, options: dict[str, Any]) -> list[dict[str, Any]]:
+def map_invrpt(message: Message, options: dict[str, Any]) -> list[RecordData]:
     """One inventory_adjustment from an INVRPT message; one line per quantity group (or LIN)."""
     h = header(message, frozenset({"LIN"}))
-    items: list[dict[str, Any]] = []
+    items: list[AdjustmentLineData] = []
     for segs in lines(message.segments):
-        base = item(segs)
-        base.pop("_quantities")
+        base, _ = item(segs)
         groups = _inv_groups(segs)
         for n, (inv, group) in enumerate(groups):
-            line = dict(base)
+            line: AdjustmentLineData = {
+                **base,
+                "mode": None,
+                "quantity_change": None,
+                "counted_quantity": None,
+                "reason_code": None,
+                "reason": None,
+            }
             if len(groups) > 1:
                 line["line_no"] = f"{base.get('line_no') or ''}.{n + 1}"
             qty = {s.get(0, 0): (number(s.get(0, 1)), s.get(0, 2)) for s in group if s.tag == "QTY"}
             if "145" in qty:
-                line.update(mode="count", counted_quantity=qty["145"][0], quantity=qty["145"][0])
+                line["mode"] = "count"
+                line["counted_quantity"] = line["quantity"] = qty["145"][0]
             elif qty:
                 value, _ = next(iter(qty.values()))
                 sign = "-" if inv is not None and inv.get(0) == "1" and not value.startswith("-") else ""
-                line.update(mode="delta", quantity_change=sign + value, quantity=sign + value)
+                line["mode"] = "delta"
+                line["quantity_change"] = line["quantity"] = sign + value
             uoms = [u for _, u in qty.values() if u]
             if uoms:
                 line["uom"] = uoms[0]
@@ -56,18 +65,16 @@ def map_invrpt(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
                 elif s.tag == "GIN" and s.get(0) == "BX":
                     line["lot"] = s.get(1, 0)
             items.append(line)
-    warehouse = (h.parties.get("WH") or h.parties.get("SU") or {}).get("id")
-    return [
-        {
-            **envelope_fields(message, h),
-            "doc_type": "inventory_adjustment",
-            "doc_id": h.number,
-            "adjustment_id": h.number,
-            "adjusted_at": day(h.dates.get("366") or h.dates.get("137")),
-            "warehouse": warehouse,
-            "lines": items,
-        }
-    ]
+    adjustment: InventoryAdjustmentData = {
+        **envelope_fields(message, h),
+        "doc_type": "inventory_adjustment",
+        "doc_id": h.number,
+        "adjustment_id": h.number,
+        "adjusted_at": day(h.dates.get("366") or h.dates.get("137")),
+        "warehouse": h.party_id("WH", "SU"),
+        "lines": items,
+    }
+    return [adjustment]
 
 
 def _inv_groups(segs: list[Segment]) -> list[tuple[Segment | None, list[Segment]]]:

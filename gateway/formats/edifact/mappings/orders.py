@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical.shapes import LineData, PurchaseOrderData, RecordData, SalesOrderData
 from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.mappings.common import envelope_fields, header, item, lines
 
 DETAIL = frozenset({"LIN", "UNS"})
 
 
-def map_orders(message: Message, options: dict[str, Any]) -> list[dict[str, Any]]:
+def map_orders(message: Message, options: dict[str, Any]) -> list[RecordData]:
     """One sales_order (default) or purchase_order from an ORDERS message."""
     h = header(message, DETAIL)
-    items = []
+    items: list[LineData] = []
     for segs in lines(message.segments):
-        line = item(segs)
-        quantities = line.pop("_quantities")
+        line, quantities = item(segs)
         line["quantity"] = (
             quantities.get("21") or quantities.get("113") or next(iter(quantities.values()), None)
         )
@@ -25,23 +25,19 @@ def map_orders(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
     base = envelope_fields(message, h)
     ship_to = h.parties.get("DP") or h.parties.get("ST")
     if options.get("edifact_orders_as") == "purchase_order":
-        for line in items:
-            line["vendor_sku"] = line.get("sku")
-        return [
-            {
-                **base,
-                "doc_type": "purchase_order",
-                "doc_id": h.number,
-                "po_number": h.number,
-                "vendor_id": (h.parties.get("SU") or {}).get("id"),
-                "order_date": _day(h.dates.get("137")),
-                "expected_date": _day(h.dates.get("2")),
-                "warehouse": (ship_to or {}).get("id"),
-                "currency": h.currency,
-                "lines": items,
-            }
-        ]
-    buyer = h.parties.get("BY") or {}
+        order: PurchaseOrderData = {
+            **base,
+            "doc_type": "purchase_order",
+            "doc_id": h.number,
+            "po_number": h.number,
+            "vendor_id": h.party_id("SU"),
+            "order_date": _day(h.dates.get("137")),
+            "expected_date": _day(h.dates.get("2")),
+            "warehouse": (ship_to or {}).get("id"),
+            "currency": h.currency,
+            "lines": [{**line, "vendor_sku": line.get("sku")} for line in items],
+        }
+        return [order]
     extensions: dict[str, Any] = {}
     if h.dates.get("2"):
         extensions["requested_delivery_date"] = _day(h.dates.get("2"))
@@ -49,25 +45,26 @@ def map_orders(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
         extensions["supplier"] = h.parties["SU"]
     if message.type == "ORDRSP":
         extensions["response_to"] = h.refs.get("ON")
-    return [
-        {
-            **base,
-            "doc_type": "sales_order",
-            "doc_id": h.number,
-            "function": "replace" if message.type == "ORDRSP" else base["function"],
-            "order_number": h.refs.get("ON", h.number) if message.type == "ORDRSP" else h.number,
-            "customer_id": buyer.get("id"),
-            "customer_po": h.number,
-            "order_date": _day(h.dates.get("137")),
-            "requested_ship_date": _day(h.dates.get("10")),
-            "ship_to": ship_to,
-            "bill_to": h.parties.get("IV"),
-            "carrier": h.carrier,
-            "currency": h.currency,
-            "lines": items,
-            "extensions": extensions,
-        }
-    ]
+    sales: SalesOrderData = {
+        **base,
+        "doc_type": "sales_order",
+        "doc_id": h.number,
+        "function": "replace" if message.type == "ORDRSP" else h.function,
+        "order_number": h.refs.get("ON", h.number) if message.type == "ORDRSP" else h.number,
+        "customer_id": h.party_id("BY"),
+        "customer_po": h.number,
+        "order_date": _day(h.dates.get("137")),
+        "requested_ship_date": _day(h.dates.get("10")),
+        "ship_to": ship_to,
+        "bill_to": h.parties.get("IV"),
+        "carrier": h.carrier,
+        "service_level": None,
+        "warehouse": None,
+        "currency": h.currency,
+        "lines": items,
+        "extensions": extensions,
+    }
+    return [sales]
 
 
 def _day(iso: str | None) -> str | None:

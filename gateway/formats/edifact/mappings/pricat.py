@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical.shapes import PriceListData, PriceListLineData, ProductData, RecordData, enveloped
 from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item, lines, number
 
@@ -11,16 +12,15 @@ from gateway.formats.edifact.mappings.common import day, envelope_fields, header
 LINE_END = frozenset({"PGI", "UNS", "UNT", "CNT"})
 
 
-def map_pricat(message: Message, options: dict[str, Any]) -> list[dict[str, Any]]:
+def map_pricat(message: Message, options: dict[str, Any]) -> list[RecordData]:
     """A price_list with a line per priced item, then a product per item."""
     h = header(message, frozenset({"LIN", "PGI"}))
     base = envelope_fields(message, h)
-    prices: list[dict[str, Any]] = []
-    products: list[dict[str, Any]] = []
+    prices: list[PriceListLineData] = []
+    products: list[RecordData] = []
     # A product group (PGI) ends the line before it: its own PRI, TAX, ALC... are not the line's.
     for segs in lines(message.segments, stop=LINE_END):
-        line = item(segs)
-        line.pop("_quantities")
+        line, _ = item(segs)
         sku = line.get("sku") or line.get("gtin")
         for seg in segs:
             if seg.tag == "PRI" and seg.get(0, 1):
@@ -38,19 +38,16 @@ def map_pricat(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
             elif seg.tag == "RNG" and prices and seg.get(1, 1):
                 prices[-1]["min_quantity"] = number(seg.get(1, 1))
         if sku:
-            products.append(
-                {
-                    **base,
-                    "function": h.function,
-                    "doc_type": "product",
-                    "doc_id": sku,
-                    "sku": sku,
-                    "gtin": line.get("gtin"),
-                    "description": line.get("description"),
-                    "uom": line.get("uom"),
-                }
-            )
-    price_list = {
+            product: ProductData = {
+                "doc_type": "product",
+                "doc_id": sku,
+                "sku": sku,
+                "gtin": line.get("gtin"),
+                "description": line.get("description"),
+                "uom": line.get("uom"),
+            }
+            products.append(enveloped(base, product))
+    price_list: PriceListData = {
         **base,
         "doc_type": "price_list",
         "doc_id": h.number,
@@ -58,7 +55,7 @@ def map_pricat(message: Message, options: dict[str, Any]) -> list[dict[str, Any]
         "currency": h.currency,
         "valid_from": day(h.dates.get("157") or h.dates.get("194")),
         "valid_to": day(h.dates.get("36") or h.dates.get("206")),
-        "customer_id": (h.parties.get("BY") or {}).get("id"),
+        "customer_id": h.party_id("BY"),
         "lines": prices,
     }
     return [price_list, *products]

@@ -10,9 +10,12 @@ Source options (keys of the `[[source]]` table) that shape the mapping:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
 
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.canonical.shapes import EnvelopeData
+from gateway.findings import Code, Report
+from gateway.formats.idoc.model import Idoc, Segment
 from gateway.formats.idoc.schema import is_customer_segment, sap_date, sap_decimal
 
 SKU_MODES = ("as_is", "strip_zeros")
@@ -45,8 +48,9 @@ def stamp(day: str, time: str) -> str | None:
     return iso
 
 
-def envelope(idoc: Idoc, doc_type: str, doc_id: str) -> dict[str, Any]:
-    """The canonical envelope of a record read from `idoc`."""
+def envelope(idoc: Idoc, doc_id: str, **extensions: Any) -> EnvelopeData:
+    """The canonical envelope of a record read from `idoc`; `extensions` (empty ones dropped)
+    join what the IDoc's control record and customer segments say."""
     c = idoc.control
     custom = [
         compact({"segment": s.segnam or s.name, "fields": s.fields, "sdata": None if s.fields else s.raw})
@@ -54,7 +58,6 @@ def envelope(idoc: Idoc, doc_type: str, doc_id: str) -> dict[str, Any]:
         if is_customer_segment(s.name)
     ]
     return {
-        "doc_type": doc_type,
         "doc_id": doc_id,
         "issued_at": stamp(c.get("CREDAT", ""), c.get("CRETIM", "")),
         "sender": {"id": c.get("SNDPRN") or None, "scheme": _scheme(c.get("SNDPRT", ""))},
@@ -68,6 +71,7 @@ def envelope(idoc: Idoc, doc_type: str, doc_id: str) -> dict[str, Any]:
                 "direction": c.get("DIRECT") or None,
             },
             **({"idoc_segments": custom} if custom else {}),
+            **compact(extensions),
         },
     }
 
@@ -93,7 +97,7 @@ def require(seg: Segment | None, name: str, idoc: Idoc, report: Report, rule: st
         return value
     where = seg.where() if seg is not None else idoc.where()
     report(
-        "missing_field",
+        Code.MISSING_FIELD,
         f"{name} is required to build the canonical record",
         rule=rule,
         field=name,
@@ -102,6 +106,10 @@ def require(seg: Segment | None, name: str, idoc: Idoc, report: Report, rule: st
     return None
 
 
-def compact(data: dict[str, Any]) -> dict[str, Any]:
+Data = TypeVar("Data", bound=Mapping[str, object])
+
+
+def compact(data: Data) -> Data:
     """`data` without empty values, so a record says only what the IDoc said."""
-    return {k: v for k, v in data.items() if v not in (None, "", [], {})}
+    # Dropping keys keeps a TypedDict of its type: every key of a mapping's shape is optional.
+    return cast("Data", {k: v for k, v in data.items() if v not in (None, "", [], {})})

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical.shapes import PackageData, RecordData, ShipmentData, ShipmentLineData, enveloped
+from gateway.findings import Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 
 
-def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:
+def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordData | None:
     """The canonical shipment of a delivery IDoc."""
     head = next((s for s in idoc.roots() if s.name == "E1EDL20"), None)
     vbeln = require(head, "VBELN", idoc, report, f"mapping idoc/{idoc.basic_type}: E1EDL20.VBELN")
@@ -22,17 +24,14 @@ def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
     items = head.all("E1EDL24")
     split = {i.get("HIPOS") for i in items if i.get("HIPOS").strip("0")}
     hu_of: dict[str, str] = {}
-    packages = []
+    packages: list[PackageData] = []
     for hu in head.all("E1EDL37"):
-        packages.append(
-            compact(
-                {
-                    "sscc": hu.get("EXIDV") or None,
-                    "tracking_number": hu.get("EXIDV2") or None,
-                    "weight": number(hu.get("BRGEW")),
-                }
-            )
-        )
+        package: PackageData = {
+            "sscc": hu.get("EXIDV") or None,
+            "tracking_number": hu.get("EXIDV2") or None,
+            "weight": number(hu.get("BRGEW")),
+        }
+        packages.append(compact(package))
         for content in hu.all("E1EDL44"):
             if content.get("POSNR"):
                 hu_of.setdefault(content.get("POSNR"), hu.get("EXIDV"))
@@ -43,37 +42,31 @@ def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
     parties = {p.get("PARTNER_Q"): p for p in reversed(head.all("E1ADRM1"))}
     carrier = parties.get("SP")
     controls = {c.get("QUALF") for c in head.all("E1EDL18")}
-    data = envelope(idoc, "shipment", vbeln)
-    data.update(
-        compact(
-            {
-                "function": "cancel" if "DEL" in controls else "replace" if "CHG" in controls else "original",
-                "shipment_id": vbeln,
-                "order_number": next((o for o in orders if o), None),
-                "ship_date": _ship_date(head),
-                "carrier": carrier.get("PARTNER_ID") if carrier else None,
-                "service_level": head.get("VSBED") or None,
-                "tracking_numbers": [p["tracking_number"] for p in packages if p.get("tracking_number")],
-                "packages": packages,
-                "warehouse": next((i.get("WERKS") for i in items if i.get("WERKS")), None)
-                or head.get("VSTEL")
-                or None,
-                "lines": lines,
-            }
-        )
+    shipment: ShipmentData = {
+        "doc_type": "shipment",
+        "function": "cancel" if "DEL" in controls else "replace" if "CHG" in controls else "original",
+        "shipment_id": vbeln,
+        "order_number": next((o for o in orders if o), None),
+        "ship_date": _ship_date(head),
+        "carrier": carrier.get("PARTNER_ID") if carrier else None,
+        "service_level": head.get("VSBED") or None,
+        "tracking_numbers": [t for p in packages if (t := p.get("tracking_number"))],
+        "packages": packages,
+        "warehouse": next((i.get("WERKS") for i in items if i.get("WERKS")), None)
+        or head.get("VSTEL")
+        or None,
+        "lines": lines,
+    }
+    header = envelope(
+        idoc,
+        vbeln,
+        shipping_point=head.get("VSTEL") or None,
+        bill_of_lading=head.get("BOLNR") or None,
+        gross_weight=number(head.get("BTGEW")),
+        weight_uom=head.get("GEWEI") or None,
+        controls=sorted(c for c in controls if c),
     )
-    data["extensions"].update(
-        compact(
-            {
-                "shipping_point": head.get("VSTEL") or None,
-                "bill_of_lading": head.get("BOLNR") or None,
-                "gross_weight": number(head.get("BTGEW")),
-                "weight_uom": head.get("GEWEI") or None,
-                "controls": sorted(c for c in controls if c),
-            }
-        )
-    )
-    return data
+    return enveloped(header, compact(shipment))
 
 
 def _ship_date(head: Segment) -> str | None:
@@ -86,32 +79,31 @@ def _ship_date(head: Segment) -> str | None:
     return date(dates.get("007", ""))
 
 
-def _line(item: Segment, hu_of: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
+def _line(item: Segment, hu_of: dict[str, str], options: dict[str, Any]) -> ShipmentLineData:
     matnr = item.get("MATNR")
     shipped = number(item.get("LFIMG"))
-    return compact(
-        {
-            "line_no": item.get("POSNR") or None,
-            "sku": sku_of(matnr, options),
-            "gtin": item.get("EAN11") or None,
-            "buyer_sku": item.get("KDMAT") or None,
-            "description": item.get("ARKTX") or None,
-            "quantity": shipped,
-            "uom": item.get("VRKME") or None,
-            "lot": item.get("CHARG") or None,
-            "expiry": date(item.get("VFDAT")),
-            "location": item.get("LGORT") or None,
-            "quantity_shipped": shipped,
-            "quantity_ordered": number(item.get("ORMNG")),
-            "package_sscc": hu_of.get(item.get("POSNR")),
-            "extensions": compact(
-                {
-                    "sap_matnr": matnr or None,
-                    "plant": item.get("WERKS") or None,
-                    "parent_line": item.get("HIPOS") if item.get("HIPOS").strip("0") else None,
-                    "reference_doc": item.get("VGBEL") or None,
-                    "reference_line": item.get("VGPOS") or None,
-                }
-            ),
-        }
-    )
+    line: ShipmentLineData = {
+        "line_no": item.get("POSNR") or None,
+        "sku": sku_of(matnr, options),
+        "gtin": item.get("EAN11") or None,
+        "buyer_sku": item.get("KDMAT") or None,
+        "description": item.get("ARKTX") or None,
+        "quantity": shipped,
+        "uom": item.get("VRKME") or None,
+        "lot": item.get("CHARG") or None,
+        "expiry": date(item.get("VFDAT")),
+        "location": item.get("LGORT") or None,
+        "quantity_shipped": shipped,
+        "quantity_ordered": number(item.get("ORMNG")),
+        "package_sscc": hu_of.get(item.get("POSNR")),
+        "extensions": compact(
+            {
+                "sap_matnr": matnr or None,
+                "plant": item.get("WERKS") or None,
+                "parent_line": item.get("HIPOS") if item.get("HIPOS").strip("0") else None,
+                "reference_doc": item.get("VGBEL") or None,
+                "reference_line": item.get("VGPOS") or None,
+            }
+        ),
+    }
+    return compact(line)

@@ -11,8 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical.records import Function
+from gateway.canonical.shapes import (
+    LineData,
+    PartyData,
+    PurchaseOrderData,
+    RecordData,
+    SalesOrderData,
+    enveloped,
+)
+from gateway.findings import Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 
 #: Purchasing document types (EKKO-BSART) of the standard system.
 PURCHASE_TYPES = {"NB", "FO", "UB", "EC", "LP", "LPA", "MK", "WK", "ZNB"}
@@ -32,26 +42,25 @@ def order_kind(idoc: Idoc, k01: Segment, options: dict[str, Any]) -> str:
     return "sales_order"
 
 
-def party(seg: Segment | None, role: str) -> dict[str, Any] | None:
+def party(seg: Segment | None, role: str) -> PartyData | None:
     """A canonical party from an E1EDKA1/E1EDPA1 segment."""
     if seg is None:
         return None
-    return compact(
-        {
-            "role": role,
-            "id": seg.get("PARTN") or seg.get("LIFNR") or None,
-            "scheme": "SAP",
-            "name": seg.get("NAME1") or None,
-            "address_lines": [x for x in (seg.get("STRAS"), seg.get("STRS2")) if x],
-            "city": seg.get("ORT01") or None,
-            "region": seg.get("REGIO") or None,
-            "postal_code": seg.get("PSTLZ") or None,
-            "country": seg.get("LAND1") or None,
-        }
-    )
+    found: PartyData = {
+        "role": role,
+        "id": seg.get("PARTN") or seg.get("LIFNR") or None,
+        "scheme": "SAP",
+        "name": seg.get("NAME1") or None,
+        "address_lines": [x for x in (seg.get("STRAS"), seg.get("STRS2")) if x],
+        "city": seg.get("ORT01") or None,
+        "region": seg.get("REGIO") or None,
+        "postal_code": seg.get("PSTLZ") or None,
+        "country": seg.get("LAND1") or None,
+    }
+    return compact(found)
 
 
-def _function(idoc: Idoc, k01: Segment) -> str:
+def _function(idoc: Idoc, k01: Segment) -> Function:
     action = k01.get("ACTION")
     if action == "003":
         return "cancel"
@@ -60,7 +69,7 @@ def _function(idoc: Idoc, k01: Segment) -> str:
     return "original"
 
 
-def map_orders(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:
+def map_orders(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordData | None:
     """The canonical order of an ORDERS IDoc."""
     roots = idoc.roots()
     k01 = next((s for s in roots if s.name == "E1EDK01"), None)
@@ -72,87 +81,74 @@ def map_orders(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
         return None
     dates = qualified(list(idoc.walk("E1EDK03")), "IDDAT", "DATUM")
     partners = {s.get("PARVW"): s for s in reversed([s for s in roots if s.name == "E1EDKA1"])}
+    items = [item for item in roots if item.name == "E1EDP01"]
     purchase = kind == "purchase_order"
-    lines = [_line(item, purchase, options) for item in roots if item.name == "E1EDP01"]
-    warehouse = next((ln.pop("_werks") for ln in lines if ln.get("_werks")), None)
-    for ln in lines:
-        ln.pop("_werks", None)
-    schedule = [d for item in roots if item.name == "E1EDP01" for d in _schedule_dates(item)]
-    data = envelope(idoc, kind, number_)
-    data.update(
-        compact(
-            {
-                "function": _function(idoc, k01) if k01 else "original",
-                "order_date": date(dates.get("012", "")) or date(dates.get("022", "")),
-                "warehouse": warehouse,
-                "currency": k01.get("CURCY") if k01 else None,
-                "lines": lines,
-            }
-        )
-    )
+    lines = [_line(item, purchase, options) for item in items]
+    warehouse = next((item.get("WERKS") for item in items if item.get("WERKS")), None)
+    schedule = [d for item in items for d in _schedule_dates(item)]
+    function = _function(idoc, k01) if k01 else "original"
+    order_date = date(dates.get("012", "")) or date(dates.get("022", ""))
+    currency = k01.get("CURCY") if k01 else None
     if purchase:
         vendor = partners.get("LF")
-        data.update(
-            compact(
-                {
-                    "po_number": number_,
-                    "vendor_id": (vendor.get("PARTN") or vendor.get("LIFNR")) if vendor else None,
-                    "expected_date": date(dates.get("002", "")) or (min(schedule) if schedule else None),
-                }
-            )
-        )
-    else:
-        sold_to = partners.get("AG")
-        data.update(
-            compact(
-                {
-                    "order_number": number_,
-                    "customer_id": sold_to.get("PARTN") if sold_to else None,
-                    "customer_po": refs.get("001") if refs.get("001") != number_ else None,
-                    "requested_ship_date": date(dates.get("002", ""))
-                    or (min(schedule) if schedule else None),
-                    "ship_to": party(partners.get("WE"), "ship_to"),
-                    "bill_to": party(partners.get("RE"), "bill_to"),
-                }
-            )
-        )
-    return data
+        order: PurchaseOrderData = {
+            "doc_type": "purchase_order",
+            "function": function,
+            "order_date": order_date,
+            "warehouse": warehouse,
+            "currency": currency,
+            "lines": [{**line, "vendor_sku": ids.get("002")} for line, ids in lines],
+            "po_number": number_,
+            "vendor_id": (vendor.get("PARTN") or vendor.get("LIFNR")) if vendor else None,
+            "expected_date": date(dates.get("002", "")) or (min(schedule) if schedule else None),
+        }
+        return enveloped(envelope(idoc, number_), compact(order))
+    sold_to = partners.get("AG")
+    sales: SalesOrderData = {
+        "doc_type": "sales_order",
+        "function": function,
+        "order_date": order_date,
+        "warehouse": warehouse,
+        "currency": currency,
+        "lines": [{**line, "buyer_sku": ids["001"]} if ids.get("001") else line for line, ids in lines],
+        "order_number": number_,
+        "customer_id": sold_to.get("PARTN") if sold_to else None,
+        "customer_po": refs.get("001") if refs.get("001") != number_ else None,
+        "requested_ship_date": date(dates.get("002", "")) or (min(schedule) if schedule else None),
+        "ship_to": party(partners.get("WE"), "ship_to"),
+        "bill_to": party(partners.get("RE"), "bill_to"),
+    }
+    return enveloped(envelope(idoc, number_), compact(sales))
 
 
 def _schedule_dates(item: Segment) -> list[str]:
     return [d for s in item.all("E1EDP20") if (d := date(s.get("EDATU")))]
 
 
-def _line(item: Segment, purchase: bool, options: dict[str, Any]) -> dict[str, Any]:
+def _line(item: Segment, purchase: bool, options: dict[str, Any]) -> tuple[LineData, dict[str, str]]:
+    """The line fields both order kinds share, and the item's E1EDP19 ids by qualifier for the
+    partner's own item number (the vendor's on a purchase order, the customer's on a sales order)."""
     ids = qualified(item.all("E1EDP19"), "QUALF", "IDTNR")
     texts = qualified(item.all("E1EDP19"), "QUALF", "KTEXT")
-    ours, theirs = ("001", "002") if purchase else ("002", "001")
+    ours = "001" if purchase else "002"
     matnr = item.get("MATNR") or ids.get(ours, "")
-    line: dict[str, Any] = compact(
-        {
-            "line_no": item.get("POSEX") or None,
-            "sku": sku_of(matnr, options),
-            "gtin": ids.get("003"),
-            "description": texts.get(ours) or next(iter(texts.values()), None),
-            "quantity": number(item.get("MENGE")),
-            "uom": item.get("MENEE") or None,
-            "unit_price": number(item.get("VPREI")),
-            "location": item.get("LGORT") or None,
-            "extensions": compact(
-                {
-                    "sap_matnr": matnr or None,
-                    "price_unit": number(item.get("PEINH")),
-                    "net_amount": number(item.get("NETWR")),
-                    "plant": item.get("WERKS") or None,
-                    "action": item.get("ACTION") or None,
-                }
-            ),
-        }
-    )
-    if purchase:
-        line.update(compact({"vendor_sku": ids.get(theirs)}))
-    elif ids.get(theirs):
-        line["buyer_sku"] = ids[theirs]
-    if item.get("WERKS"):
-        line["_werks"] = item.get("WERKS")
-    return line
+    line: LineData = {
+        "line_no": item.get("POSEX") or None,
+        "sku": sku_of(matnr, options),
+        "gtin": ids.get("003"),
+        "description": texts.get(ours) or next(iter(texts.values()), None),
+        "quantity": number(item.get("MENGE")),
+        "uom": item.get("MENEE") or None,
+        "unit_price": number(item.get("VPREI")),
+        "location": item.get("LGORT") or None,
+        "extensions": compact(
+            {
+                "sap_matnr": matnr or None,
+                "price_unit": number(item.get("PEINH")),
+                "net_amount": number(item.get("NETWR")),
+                "plant": item.get("WERKS") or None,
+                "action": item.get("ACTION") or None,
+            }
+        ),
+    }
+    return compact(line), ids

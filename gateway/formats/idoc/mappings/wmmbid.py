@@ -10,8 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.canonical.shapes import (
+    AdjustmentLineData,
+    InventoryAdjustmentData,
+    LineData,
+    ReceiptData,
+    ReceiptLineData,
+    RecordData,
+    TransferData,
+    enveloped,
+)
+from gateway.findings import Code, Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, sku_of
-from gateway.formats.idoc.model import Idoc, Report, Segment
+from gateway.formats.idoc.model import Idoc, Segment
 
 #: Movement type → (canonical document, stock direction +1/-1, reason text).
 MOVEMENTS: dict[str, tuple[str, int, str]] = {
@@ -50,7 +61,7 @@ def _signed(quantity: str | None, sign: int, shkzg: str) -> str | None:
     return quantity
 
 
-def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str, Any] | None:
+def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordData | None:
     """The canonical document of a goods movement IDoc."""
     head = next((s for s in idoc.roots() if s.name == "E1MBXYH"), None)
     if head is None:
@@ -62,7 +73,7 @@ def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
         movement = MOVEMENTS.get(bwart)
         if movement is None:
             report(
-                "unknown_movement_type",
+                Code.UNKNOWN_MOVEMENT_TYPE,
                 f"movement type {bwart or '(empty)'} has no canonical meaning",
                 value=bwart,
                 rule=f"WMMBID02 BWART: {', '.join(MOVEMENTS)}",
@@ -74,7 +85,7 @@ def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
     if len(kinds) > 1:
         second = list(kinds.values())[1]
         report(
-            "mixed_movements",
+            Code.MIXED_MOVEMENTS,
             f"one IDoc mixes {' and '.join(kinds)} movements",
             value=second.get("BWART"),
             rule="one kind of goods movement per WMMBID02 IDoc",
@@ -86,53 +97,53 @@ def map_wmmbid(idoc: Idoc, options: dict[str, Any], report: Report) -> dict[str,
     doc_id = head.get("XBLNR") or idoc.docnum
     posted = date(head.get("BUDAT")) or date(head.get("BLDAT"))
     plant = next((i.get("WERKS") for i in items if i.get("WERKS")), None)
-    data = envelope(idoc, kind, doc_id)
-    data["extensions"].update(
-        compact({"bill_of_lading": head.get("FRBNR") or None, "transaction": head.get("TCODE") or None})
+    header = envelope(
+        idoc, doc_id, bill_of_lading=head.get("FRBNR") or None, transaction=head.get("TCODE") or None
     )
-    lines = [_line(n, i, kind, options) for n, i in enumerate(items, start=1)]
+    lines = [(_line(n, i, kind, options), i) for n, i in enumerate(items, start=1)]
     if kind == "receipt":
-        data.update(
-            compact(
-                {
-                    "receipt_id": doc_id,
-                    "po_number": next((i.get("EBELN") for i in items if i.get("EBELN")), None),
-                    "received_at": posted,
-                    "warehouse": plant,
-                    "lines": lines,
-                }
-            )
-        )
-    elif kind == "transfer":
-        data.update(
-            compact(
-                {
-                    "transfer_id": doc_id,
-                    "from_warehouse": plant,
-                    "to_warehouse": next((i.get("UMWRK") for i in items if i.get("UMWRK")), None) or plant,
-                    "status": "completed",
-                    "completed_at": posted,
-                    "lines": lines,
-                }
-            )
-        )
-    else:
-        data.update(
-            compact({"adjustment_id": doc_id, "adjusted_at": posted, "warehouse": plant, "lines": lines})
-        )
-    return data
+        receipt: ReceiptData = {
+            "doc_type": "receipt",
+            "receipt_id": doc_id,
+            "po_number": next((i.get("EBELN") for i in items if i.get("EBELN")), None),
+            "received_at": posted,
+            "warehouse": plant,
+            "lines": [_received(line) for line, _ in lines],
+        }
+        return enveloped(header, compact(receipt))
+    if kind == "transfer":
+        transfer: TransferData = {
+            "doc_type": "transfer",
+            "transfer_id": doc_id,
+            "from_warehouse": plant,
+            "to_warehouse": next((i.get("UMWRK") for i in items if i.get("UMWRK")), None) or plant,
+            "status": "completed",
+            "completed_at": posted,
+            "lines": [
+                {**line, "from_location": i.get("LGORT") or None, "to_location": i.get("UMLGO") or None}
+                for line, i in lines
+            ],
+        }
+        return enveloped(header, compact(transfer))
+    adjustment: InventoryAdjustmentData = {
+        "doc_type": "inventory_adjustment",
+        "adjustment_id": doc_id,
+        "adjusted_at": posted,
+        "warehouse": plant,
+        "lines": [_adjustment(line, i) for line, i in lines],
+    }
+    return enveloped(header, compact(adjustment))
 
 
-def _line(n: int, item: Segment, kind: str, options: dict[str, Any]) -> dict[str, Any]:
+def _line(n: int, item: Segment, kind: str, options: dict[str, Any]) -> LineData:
+    """The line fields every movement has, the quantity signed by its direction."""
     bwart = item.get("BWART")
-    _, sign, reason = MOVEMENTS[bwart]
-    quantity = number(item.get("ERFMG"))
-    signed = _signed(quantity, sign, item.get("SHKZG"))
+    _, sign, _ = MOVEMENTS[bwart]
     matnr = item.get("MATNR")
-    line: dict[str, Any] = {
+    return {
         "line_no": item.get("EBELP") if kind == "receipt" and item.get("EBELP") else str(n),
         "sku": sku_of(matnr, options),
-        "quantity": signed,
+        "quantity": _signed(number(item.get("ERFMG")), sign, item.get("SHKZG")),
         "uom": item.get("ERFME") or None,
         "lot": item.get("CHARG") or None,
         "expiry": date(item.get("VFDAT")),
@@ -146,12 +157,25 @@ def _line(n: int, item: Segment, kind: str, options: dict[str, Any]) -> dict[str
             }
         ),
     }
-    if kind == "receipt":
-        line["quantity_received"] = signed
-    elif kind == "transfer":
-        line.update(from_location=item.get("LGORT") or None, to_location=item.get("UMLGO") or None)
-    else:
-        line.update(
-            mode="delta", quantity_change=signed, reason_code=item.get("GRUND") or bwart, reason=reason
-        )
-    return compact(line)
+
+
+def _received(line: LineData) -> ReceiptLineData:
+    return {
+        **line,
+        "quantity_received": line.get("quantity"),
+        "quantity_expected": None,
+        "quantity_rejected": None,
+        "reject_reason": None,
+    }
+
+
+def _adjustment(line: LineData, item: Segment) -> AdjustmentLineData:
+    bwart = item.get("BWART")
+    return {
+        **line,
+        "mode": "delta",
+        "quantity_change": line.get("quantity"),
+        "counted_quantity": None,
+        "reason_code": item.get("GRUND") or bwart,
+        "reason": MOVEMENTS[bwart][2],
+    }

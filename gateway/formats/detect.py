@@ -6,9 +6,9 @@ import re
 from fnmatch import fnmatch
 from pathlib import Path
 
+from gateway import plugins
 from gateway.errors import UnknownFormat, reject
 from gateway.formats.encoding import sniff_bom
-from gateway.formats.registry import FORMATS
 
 HEAD = 4096
 #: Control characters that never occur in text files (everything below 0x20 but tab, LF, CR,
@@ -51,7 +51,7 @@ def detect(path: Path, name: str, rules: tuple[tuple[str, str], ...] = ()) -> st
     stripped = head.lstrip()
     if not stripped:
         raise reject(UnknownFormat, "empty", "the file holds only blank space")
-    for fmt, reader in FORMATS.items():
+    for fmt, reader in plugins.readers():
         if reader.sniff(stripped):
             return fmt
     raise reject(UnknownFormat, "unknown_format", "no format recognises the content")

@@ -149,7 +149,8 @@ FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 def problems(options: dict[str, Any]) -> list[str]:
     """Problems with an sftp source's own keys, each as `key: problem` (config check)."""
-    found: list[str] = []
+    found = [f"{key}: required for an sftp source" for key in ("host", "username", "remote_dir")
+             if key not in options]  # fmt: skip
     for key in ("host", "username", "remote_dir", "key_file", "password_file", "password_env",
                 "known_hosts", "after"):  # fmt: skip
         if key in options and not (isinstance(options[key], str) and options[key]):

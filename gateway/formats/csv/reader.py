@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from gateway import options as opt
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
 from gateway.errors import InvalidContent, reject
@@ -51,6 +52,12 @@ class CsvReader:
     """Delimited text with a header row, in one of the layouts of `schemas/csv/`."""
 
     name: ClassVar[str] = "csv"
+    order: ClassVar[int] = 100  # the catch-all: asked last
+    options: ClassVar[tuple[opt.Option, ...]] = (
+        opt.text("csv_delimiter", None, "the delimiter of every file; default: sniffed from the header"),
+        opt.text("csv_layout", None, "the layout of every file; default: recognised by the header"),
+        opt.count("csv_max_line", MAX_LINE, "the longest line accepted, in characters"),
+    )
 
     @staticmethod
     def sniff(head: bytes) -> bool:

@@ -22,9 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from gateway.resources import SCHEMAS
+from gateway import resources
 
-SCHEMA_ROOT = SCHEMAS
 TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean", "enum")
 DECIMAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 INTEGER = r"[+-]?\d+"
@@ -144,12 +143,18 @@ def load_layout(path: Path, envelope: dict[str, Any] | None = None) -> Layout:
     )
 
 
-@functools.cache
-def layouts(root: Path = SCHEMA_ROOT) -> dict[str, Layout]:
-    """Every CSV layout shipped in `schemas/csv/`, by name."""
-    folder = root / "csv"
-    envelope = tomllib.loads((folder / "_envelope.toml").read_text(encoding="utf-8"))["header"]
-    found = (load_layout(p, envelope) for p in sorted(folder.glob("[!_]*.toml")))
+@resources.cached
+def envelope() -> dict[str, Any]:
+    """The envelope columns every CSV layout may carry (`schemas/csv/_envelope.toml`)."""
+    text = resources.path("csv", "_envelope.toml").read_text(encoding="utf-8")
+    header: dict[str, Any] = tomllib.loads(text)["header"]
+    return header
+
+
+@resources.cached
+def layouts() -> dict[str, Layout]:
+    """Every CSV layout of `schemas/csv/` (and the site's), by name."""
+    found = (load_layout(p, envelope()) for p in resources.listing("csv", "[!_]*.toml"))
     return {layout.name: layout for layout in found}
 
 

@@ -52,7 +52,7 @@ class Option:
         if not any(_is(value, kind) for kind in self.kinds):
             return "expected " + " or ".join(KINDS[kind][1] for kind in self.kinds) + f", got {value!r}"
         if self.choices and value not in self.choices:
-            return f"must be one of {', '.join(map(str, self.choices))}"
+            return f"must be one of {', '.join(dict.fromkeys(map(str, self.choices)))}"
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
                 return f"must be at least {self.minimum:g}"

@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 EX_OK, EX_INVALID, EX_USAGE, EX_CONFIG = 0, 1, 2, 78
 
 
-class UsageError(Exception):
-    """A command-line argument names something the configuration does not have."""
-
-
 def _global_options(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS lets the same option appear before or after the command without clobbering.
     parser.add_argument(
@@ -126,7 +122,7 @@ def _source(config: Config, args: argparse.Namespace) -> SourceConfig:
     try:
         return config.source(args.source)
     except ConfigError as exc:
-        raise UsageError(f"--source: {exc.problems[0]}") from None
+        raise ConfigError([f"--source: {exc.problems[0]}"]) from None
 
 
 def cmd_validate(args: argparse.Namespace, config: Config) -> int:
@@ -156,7 +152,7 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
     source = _source(config, args)
     if args.target:
         if args.target not in {t.name for t in config.targets}:
-            raise UsageError(f"--target: no target named {args.target!r}")
+            raise ConfigError([f"--target: no target named {args.target!r}"])
         result = check.convert_to_target(args.file, config, source, args.target, args.out or Path())
         for path in result.outputs:
             print(path)
@@ -303,9 +299,6 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"gateway: config: {problem}", file=sys.stderr)
         return EX_CONFIG
-    except UsageError as exc:
-        print(f"gateway: {exc}", file=sys.stderr)
-        return EX_USAGE
     except BrokenPipeError:
         return EX_OK
     return code

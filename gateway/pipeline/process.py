@@ -29,7 +29,7 @@ from gateway.canonical.records import Record
 from gateway.config import Config, SourceConfig
 from gateway.delivery.base import Delivery, delivery_for
 from gateway.delivery.local import fsync_dir
-from gateway.errors import Finding, RejectedFile, TransientError
+from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
 from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.ledger.sqlite import FileRow, Ledger, OutputRow, now
@@ -81,7 +81,7 @@ class Pipeline:
         """The file's source as configured now (a source removed since is still served)."""
         try:
             return self.config.source(row.source)
-        except StopIteration:
+        except ConfigError:
             return SourceConfig(name=row.source)
 
     def process(self, file_id: str) -> Outcome:

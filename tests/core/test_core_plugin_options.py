@@ -82,10 +82,10 @@ def test_config_check_exits_78_with_every_problem(tmp_path: Path) -> None:
     ]
 
 
-def test_an_unknown_source_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
+def test_an_unknown_source_on_the_command_line_is_a_config_error(tmp_path: Path) -> None:
     done = run_cli("validate", "--source", "nope", PRODUCTS, "--root", tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip() == "gateway: --source: no source named 'nope' (configured: inbound)"
+    assert done.returncode == 78
+    assert done.stderr.strip() == "gateway: config: --source: no source named 'nope' (configured: inbound)"
 
 
 def test_version_comes_from_the_package_metadata() -> None:
@@ -119,3 +119,12 @@ def test_an_option_checks_type_choices_and_range() -> None:
     assert found == ["x: unknown option", "n: must be at most 3", "s: expected a string or a list, got 5"]
     assert valid == {}
     assert problems({"n": 2, "s": ["a"]}, declared) == ([], {"n": 2, "s": ["a"]})
+
+
+def test_edifact_numbers_may_be_written_as_numbers(tmp_path: Path) -> None:
+    target = {"name": "p", "format": "edifact", "sender": "S", "receiver": "R", "syntax_version": 4,
+              "receiver_qualifier": 14}  # fmt: skip
+    assert config.parse({"target": [target]}, tmp_path).target("p").options["syntax_version"] == 4
+    with pytest.raises(ConfigError) as caught:
+        config.parse({"target": [{**target, "syntax_version": 5}]}, tmp_path)
+    assert caught.value.problems == ["target[0].syntax_version: must be one of 1, 2, 3, 4"]

@@ -44,10 +44,11 @@ DEFAULT_NAME = "{stem}.{file_id}.edi"
 OPTIONS: tuple[Option, ...] = (
     text("sender", None, "our partner id in UNB (required)"),
     text("receiver", None, "the partner's id in UNB (required)"),
-    text("sender_qualifier", "14", "the code list of the sender id (14: GLN)"),
-    text("receiver_qualifier", "14", "the code list of the receiver id (14: GLN)"),
+    # Numbers are taken as written in UNB: `syntax_version = 4` is as good as "4".
+    Option("sender_qualifier", (str, int), "14", "the code list of the sender id (14: GLN)"),
+    Option("receiver_qualifier", (str, int), "14", "the code list of the receiver id (14: GLN)"),
     text("syntax", "UNOC", "the syntax identifier, which sets the character set", *CHARSETS),
-    text("syntax_version", "3", "the syntax version number", "1", "2", "3", "4"),
+    Option("syntax_version", (str, int), "3", "the syntax version number", ("1", "2", "3", "4", 1, 2, 3, 4)),
     text("directory", "D96A", "the message directory (D96A, D01B)"),
     text("association", "EAN008", "the association assigned code of UNH"),
     text("separators", ":+.? '", "component, data, decimal, release, reserved and terminator characters"),

@@ -125,13 +125,21 @@ def test_a_family_takes_its_variants_and_nothing_else() -> None:
             plugins.target(unknown)
 
 
-def test_listing_imports_no_plugin() -> None:
+def _imported_after(statement: str, prefix: str) -> list[str]:
+    """The modules starting with `prefix` that a fresh interpreter holds after `statement`."""
     code = (
-        "import sys; from gateway import plugins; plugins.names(plugins.FORMATS);"
-        "print(sorted(m for m in sys.modules if m.startswith('gateway.formats.')))"
+        f"import json, sys; from gateway import plugins; {statement}; "
+        f"print(json.dumps([m for m in sys.modules if m.startswith({prefix!r})]))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert done.stdout.strip() == "[]"
+    return list(json.loads(done.stdout))
+
+
+def test_plugins_are_imported_only_when_used() -> None:
+    assert _imported_after("plugins.names(plugins.FORMATS)", "gateway.formats.") == []
+    # Checking reader options loads the readers, but not what only reading a file needs.
+    assert _imported_after("plugins.readers()", "pandas") == []
+    assert _imported_after("import gateway.cli.main", "gateway.config") == []
 
 
 def test_a_third_party_reader_and_target_are_found_and_used(site: Path, tmp_path: Path) -> None:

@@ -14,8 +14,6 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import pandas as pd
-
 from gateway import options as opt
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
@@ -191,6 +189,8 @@ class _Assembler:
             yield from self._finish()
 
     def _chunk(self, rows: list[list[str]], lines: list[int]) -> Iterator[Record]:
+        import pandas as pd  # here, not at the top: checking a configuration must not pay for it
+
         frame = pd.DataFrame(rows, columns=range(len(self.header)), dtype=object)
         values: list[list[Any]] = []
         bad_rows: set[int] = set()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gateway import plugins
+from gateway import plugins, resources
 from gateway.canonical.records import RECORD_TYPES
 from gateway.errors import ConfigError
 from gateway.options import Option
@@ -325,6 +325,7 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         file_path=path,
         schemas_dir=_schemas_dir(p, raw, state_dir),
     )
+    _use_site_schemas(config)
     _check_plugins(p, config)
     if p.items:
         raise ConfigError(p.items)
@@ -368,6 +369,14 @@ def _schemas_dir(p: _Problems, raw: dict[str, Any], state_dir: Path) -> Path | N
     if not path.is_dir():
         p.items.append(f"schemas_dir: {path} is not a folder")
     return path
+
+
+def _use_site_schemas(config: Config) -> None:
+    # Applied before the plugins are checked, so that a site's own layouts are known to them
+    # (format `sage100.<site layout>`, `csv_layout`); the last configuration loaded is in force.
+    resources.use_site_schemas(
+        config.schemas_dir if config.schemas_dir and config.schemas_dir.is_dir() else None
+    )
 
 
 def _check_plugins(p: _Problems, config: Config) -> None:

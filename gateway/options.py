@@ -12,7 +12,7 @@ scalars, and this keeps start-up free of a heavy import.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,8 @@ class Option:
     choices: tuple[Any, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    #: A rule a value of the right type must also keep: the problem, or None.
+    rule: Callable[[Any], str | None] | None = None
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with `value` for this option, or None."""
@@ -58,7 +60,7 @@ class Option:
                 return f"must be at least {self.minimum:g}"
             if self.maximum is not None and value > self.maximum:
                 return f"must be at most {self.maximum:g}"
-        return None
+        return self.rule(value) if self.rule else None
 
     def schema(self) -> dict[str, Any]:
         """This option as a JSON Schema property."""
@@ -75,9 +77,15 @@ class Option:
         return out
 
 
-def text(name: str, default: str | None, help_text: str, *choices: str) -> Option:
-    """A string option, optionally one of `choices`."""
-    return Option(name, (str,), default, help_text, choices)
+def text(
+    name: str,
+    default: str | None,
+    help_text: str,
+    *choices: str,
+    rule: Callable[[Any], str | None] | None = None,
+) -> Option:
+    """A string option, optionally one of `choices` or kept to `rule`."""
+    return Option(name, (str,), default, help_text, choices, rule=rule)
 
 
 def flag(name: str, default: bool, help_text: str) -> Option:

@@ -88,16 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """The configuration the global options name; its `schemas_dir` applies from now on."""
-    from gateway import resources
+    """The configuration the global options name (its `schemas_dir` applies from now on)."""
     from gateway.config import load
 
     path: Path | None = getattr(args, "config", None)
     if path is None and Path("gateway.toml").is_file():
         path = Path("gateway.toml")
-    config = load(path, getattr(args, "root", None))
-    resources.use_site_schemas(config.schemas_dir)
-    return config
+    return load(path, getattr(args, "root", None))
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:

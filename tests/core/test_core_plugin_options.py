@@ -32,11 +32,15 @@ def _problems(source: dict[str, object], tmp_path: Path) -> list[str]:
         ("edifact_max_segment", "big", "source[0].edifact_max_segment: expected a whole number, got 'big'"),
         ("edifact_partial", "yes", "source[0].edifact_partial: expected true or false, got 'yes'"),
         ("csv_layout", 7, "source[0].csv_layout: expected a string, got 7"),
+        ("csv_layout", "nope", "source[0].csv_layout: no CSV layout named 'nope' (have canonical.customer, "),
+        ("csv_delimiter", ";;", "source[0].csv_delimiter: must be one character, not a quote"),
+        ("xml_layout", "nope", "source[0].xml_layout: no XML layout named 'nope' (have "),
         ("xml_max_dept", 5, "source[0].xml_max_dept: unknown option"),
     ],
 )  # fmt: skip
 def test_a_bad_reader_option_is_a_config_error(key: str, value: object, problem: str, tmp_path: Path) -> None:
-    assert _problems({key: value}, tmp_path) == [problem]
+    (found,) = _problems({key: value}, tmp_path)
+    assert found.startswith(problem)
 
 
 def test_every_problem_of_every_plugin_is_reported_at_once(tmp_path: Path) -> None:

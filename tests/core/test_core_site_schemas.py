@@ -63,6 +63,20 @@ def test_a_site_target_layout_replaces_one_and_adds_another(site: Path) -> None:
     assert layouts("sage100")["product"].records[0].columns[0].max == 30
 
 
+def test_the_configuration_knows_the_site_layouts(site: Path, tmp_path: Path) -> None:
+    _copy("sage100/product.toml", site / "sage100/widget.toml", 'layout = "product"', 'layout = "widget"')
+    _copy("csv/product.toml", site / "csv/item.toml", '"canonical.product"', '"site.item"')
+    raw = {
+        "source": [{"name": "in", "csv_layout": "site.item"}],
+        "target": [{"name": "sage", "format": "sage100.widget"}],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, tmp_path)
+    assert len(caught.value.problems) == 2
+    config = parse({**raw, "schemas_dir": "site"}, tmp_path)
+    assert config.schemas_dir == site
+
+
 def test_a_shipped_file_serves_where_the_site_has_none(site: Path) -> None:
     site.mkdir()
     resources.use_site_schemas(site)

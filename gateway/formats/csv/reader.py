@@ -46,14 +46,32 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _one_character(delimiter: str) -> str | None:
+    return None if len(delimiter) == 1 and delimiter not in '"\r\n' else "must be one character, not a quote"
+
+
+def _known_layout(name: str) -> str | None:
+    return None if name in layouts() else f"no CSV layout named {name!r} (have {', '.join(layouts())})"
+
+
 class CsvReader:
     """Delimited text with a header row, in one of the layouts of `schemas/csv/`."""
 
     name: ClassVar[str] = "csv"
     order: ClassVar[int] = 100  # the catch-all: asked last
     options: ClassVar[tuple[opt.Option, ...]] = (
-        opt.text("csv_delimiter", None, "the delimiter of every file; default: sniffed from the header"),
-        opt.text("csv_layout", None, "the layout of every file; default: recognised by the header"),
+        opt.text(
+            "csv_delimiter",
+            None,
+            "the delimiter of every file; default: sniffed from the header",
+            rule=_one_character,
+        ),
+        opt.text(
+            "csv_layout",
+            None,
+            "the layout of every file; default: recognised by the header",
+            rule=_known_layout,
+        ),
         opt.count("csv_max_line", MAX_LINE, "the longest line accepted, in characters"),
     )
 

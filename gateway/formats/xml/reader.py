@@ -46,13 +46,26 @@ _CLARK = re.compile(r"\{[^}]*\}")
 MAX_KEYS = 10_000
 
 
+def _known_layout(name: str) -> str | None:
+    try:
+        known = layouts()
+    except LayoutError as exc:
+        return str(exc)
+    return None if name in known else f"no XML layout named {name!r} (have {', '.join(known)})"
+
+
 class XmlReader:
     """XML documents in one of the layouts of `schemas/xml/`."""
 
     name: ClassVar[str] = "xml"
     order: ClassVar[int] = 20
     options: ClassVar[tuple[opt.Option, ...]] = (
-        opt.text("xml_layout", None, "the layout of every file; default: chosen by the root element"),
+        opt.text(
+            "xml_layout",
+            None,
+            "the layout of every file; default: chosen by the root element",
+            rule=_known_layout,
+        ),
         *LIMIT_OPTIONS,
     )
 

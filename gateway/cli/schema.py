@@ -12,22 +12,23 @@ import re
 from typing import Any
 
 from gateway import plugins
-from gateway.config import reader_options
+from gateway.config import DUPLICATE_POLICIES, SIDES, SourceConfig, reader_options
 from gateway.options import Option, schema
 
-#: The keys every `[[source]]` and `[[target]]` has, parsed by `gateway.config` itself.
+#: The types of the keys every `[[source]]` and `[[target]]` has (`gateway.config` parses them;
+#: the defaults come from its dataclasses).
 SOURCE_KEYS: dict[str, Any] = {
     "name": {"type": "string"},
-    "type": {"type": "string", "default": "local", "enum": plugins.names(plugins.SOURCES)},
-    "side": {"enum": ["erp", "wms", "any"], "default": "any"},
+    "type": {"enum": plugins.names(plugins.SOURCES)},
+    "side": {"enum": list(SIDES)},
     "path": {"type": "string"},
-    "settle_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 2.0},
-    "poll_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 5.0},
+    "settle_seconds": {"type": "number", "exclusiveMinimum": 0},
+    "poll_seconds": {"type": "number", "exclusiveMinimum": 0},
     "ignore": {"type": ["string", "array"]},
     "done_suffix": {"type": "string"},
     "encoding": {"type": "string"},
     "format_by_name": {"type": "object", "additionalProperties": {"type": "string"}},
-    "duplicates": {"enum": ["skip", "quarantine"], "default": "skip"},
+    "duplicates": {"enum": list(DUPLICATE_POLICIES)},
 }
 TARGET_KEYS: dict[str, Any] = {
     "name": {"type": "string"},
@@ -36,6 +37,15 @@ TARGET_KEYS: dict[str, Any] = {
     "batch_size": {"type": "integer", "minimum": 1},
     "batch_window": {"type": "number", "exclusiveMinimum": 0},
 }
+
+
+def _source_keys() -> dict[str, Any]:
+    fields = SourceConfig.__dataclass_fields__
+    defaults = {k: f.default for k, f in fields.items() if isinstance(f.default, str | int | float)}
+    return {
+        key: {**spec, "default": defaults[key]} if key in defaults else spec
+        for key, spec in SOURCE_KEYS.items()
+    }
 
 
 def _when(key: str, pattern: str, options: tuple[Option, ...], title: str) -> dict[str, Any]:
@@ -61,7 +71,9 @@ def config_schema() -> dict[str, Any]:
             "schemas_dir": {"type": "string", "description": "site layouts, schemas and value maps"},
             "source": {
                 "type": "array",
-                "items": {"allOf": [{"properties": {**SOURCE_KEYS, **readers["properties"]}}, *source_types]},
+                "items": {
+                    "allOf": [{"properties": {**_source_keys(), **readers["properties"]}}, *source_types]
+                },
             },
             "target": {
                 "type": "array",

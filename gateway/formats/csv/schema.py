@@ -217,6 +217,7 @@ def check_chunk(
 def _dates(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse with each format in turn; ISO text out, and where nothing parsed."""
     import pandas as pd  # here, not at the top: it costs 0.3 s, which only reading a CSV pays
+
     result = pd.Series([""] * len(values), index=values.index, dtype=object)
     unparsed = values != ""
     for fmt in column.formats:

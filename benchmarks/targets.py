@@ -55,10 +55,10 @@ def shipments(count: int = DOCUMENTS, lines: int = LINES) -> list[Record]:
 
 
 def _target_seconds(fmt: str, records: list[Record], options: dict[str, Any]) -> float:
+    from gateway import plugins
     from gateway.targets.base import FileInfo
-    from gateway.targets.registry import TARGETS
 
-    target = TARGETS[fmt](TargetConfig("bench", fmt, "local:out", options))
+    target = plugins.target(fmt)(TargetConfig("bench", fmt, "local:out", options))
     started = time.perf_counter()
     writer = target.writer(FileInfo("B1", "bench.csv"), lambda name: _Sink())
     for record in records:

@@ -3,6 +3,10 @@
 Every problem is collected with its key (`source[2].settle_seconds: expected a number`) and
 raised together as one `ConfigError`, so an operator fixes the file in one pass. With no file
 at all the built-in defaults serve the design's folders under `state_dir`.
+
+The options of the plugins (readers, sources, targets, deliveries) are declared by the plugins
+themselves and checked here through `gateway.plugins`, which imports a plugin's module only
+when the configuration uses it; no plugin module is imported by this one.
 """
 
 from __future__ import annotations
@@ -12,10 +16,16 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from gateway import plugins, resources
 from gateway.canonical.records import RECORD_TYPES
 from gateway.errors import ConfigError
+from gateway.options import Option
+from gateway.options import problems as option_problems
+
+if TYPE_CHECKING:
+    from gateway.targets.base import Target
 
 T = TypeVar("T")
 
@@ -97,6 +107,8 @@ class Config:
     max_findings: int = 1000
     drain_timeout: float = 60.0
     file_path: Path | None = None
+    #: Site layouts, schemas and value maps; a file here wins over the shipped one of its name.
+    schemas_dir: Path | None = None
 
     @property
     def ledger_path(self) -> Path:
@@ -108,12 +120,20 @@ class Config:
         return self.state_dir / name
 
     def source(self, name: str) -> SourceConfig:
-        """The source called `name`."""
-        return next(s for s in self.sources if s.name == name)
+        """The source called `name`; a `ConfigError` when there is none."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources)
+        raise ConfigError([f"no source named {name!r} (configured: {known})"])
 
     def target(self, name: str) -> TargetConfig:
-        """The target called `name`."""
-        return next(t for t in self.targets if t.name == name)
+        """The target called `name`; a `ConfigError` when there is none."""
+        for target in self.targets:
+            if target.name == name:
+                return target
+        known = ", ".join(t.name for t in self.targets)
+        raise ConfigError([f"no target named {name!r} (configured: {known})"])
 
 
 class _Problems:
@@ -169,44 +189,12 @@ def _str_list(problems: _Problems, table: dict[str, Any], where: str, key: str) 
     return tuple(value)
 
 
-SOURCE_KEYS = {
-    "name", "type", "side", "path", "settle_seconds", "poll_seconds", "ignore", "done_suffix",
-    "encoding", "format_by_name", "duplicates",
-    # SFTP
-    "host", "port", "username", "key_file", "password_file", "password_env", "known_hosts",
-    "host_key_fingerprint", "remote_dir", "after", "max_files_per_poll", "timeout_seconds",
-    # CSV reader options (gateway/formats/csv/reader.py)
-    "csv_delimiter", "csv_layout", "csv_max_line", "csv_max_columns",
-    # EDIFACT reader options (gateway/formats/edifact/reader.py)
-    "edifact_charset_check", "edifact_orders_as", "edifact_max_segment", "acknowledge_to",
-    "edifact_partial",
-    # XML reader options (gateway/formats/xml/reader.py, xml_safe.py)
-    "xml_layout", "xml_max_bytes", "xml_max_depth", "xml_huge_tree",
-    # IDoc reader options (gateway/formats/idoc/mappings/common.py)
-    "idoc_sku", "idoc_orders_as",
-}  # fmt: skip
-SFTP_REQUIRED = ("host", "username", "remote_dir")
-
-
 def _source(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> SourceConfig:
     where = f"source[{i}]."
-    p.unknown(raw, where, SOURCE_KEYS)
     name = p.get(raw, where, "name", str, f"source{i}")
-    kind = p.get(raw, where, "type", str, "local", _one_of(("local", "sftp")))
+    kind = p.get(raw, where, "type", str, "local")
     rules = p.get(raw, where, "format_by_name", dict, {})
     options = {k: raw[k] for k in raw if k not in SourceConfig.__dataclass_fields__}
-    if kind == "sftp":
-        for key in SFTP_REQUIRED:
-            if key not in raw:
-                p.items.append(f"{where}{key}: required for an sftp source")
-        if "known_hosts" not in raw and "host_key_fingerprint" not in raw:
-            p.items.append(
-                f"{where}known_hosts: required (or host_key_fingerprint); host keys are always verified"
-            )
-        from gateway.sources.sftp_connection import problems as sftp_problems
-
-        found = [f"{where}{problem}" for problem in sftp_problems(options)]
-        p.items.extend(problem for problem in found if problem not in p.items)
     encoding = p.get(raw, where, "encoding", str, "")
     if encoding:
         try:
@@ -259,9 +247,6 @@ def _remote_delivery(
     """An `sftp:<source>:/dir` delivery takes its server settings from that sftp source."""
     if not target.deliver.startswith("sftp:"):
         return target
-    from gateway.delivery.sftp import deliver_problems
-
-    p.items.extend(f"target[{i}].{problem}" for problem in deliver_problems(target.deliver))
     server_name = target.deliver.split(":", 2)[1]
     server = next((s for s in sources if s.name == server_name and s.type == "sftp"), None)
     if server is None:
@@ -303,7 +288,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
-    "max_findings", "drain_timeout",
+    "max_findings", "drain_timeout", "schemas_dir",
 }  # fmt: skip
 
 
@@ -338,7 +323,9 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         max_findings=p.get(raw, "", "max_findings", int, 1000, _positive),
         drain_timeout=p.get(raw, "", "drain_timeout", float, 60.0, _positive),
         file_path=path,
+        schemas_dir=_schemas_dir(p, raw, state_dir),
     )
+    _use_site_schemas(config)
     _check_plugins(p, config)
     if p.items:
         raise ConfigError(p.items)
@@ -374,23 +361,69 @@ def _check_names(
             p.items.append(f"route[{i}].to: required")
 
 
-def _check_plugins(p: _Problems, config: Config) -> None:
-    # Imported here: the registries import config types, and a plugin may need the config.
-    from gateway.delivery.registry import DELIVERIES
-    from gateway.formats.registry import FORMATS
-    from gateway.targets.registry import TARGETS
+def _schemas_dir(p: _Problems, raw: dict[str, Any], state_dir: Path) -> Path | None:
+    folder = p.get(raw, "", "schemas_dir", str, "")
+    if not folder:
+        return None
+    path = state_dir / folder
+    if not path.is_dir():
+        p.items.append(f"schemas_dir: {path} is not a folder")
+    return path
 
+
+def _use_site_schemas(config: Config) -> None:
+    # Applied before the plugins are checked, so that a site's own layouts are known to them
+    # (format `sage100.<site layout>`, `csv_layout`); the last configuration loaded is in force.
+    resources.use_site_schemas(
+        config.schemas_dir if config.schemas_dir and config.schemas_dir.is_dir() else None
+    )
+
+
+def _check_plugins(p: _Problems, config: Config) -> None:
+    """Every plugin the configuration names exists and every option it is given is right."""
     for i, target in enumerate(config.targets):
+        where = f"target[{i}]."
         method = target.deliver.split(":", 1)[0]
-        if method not in DELIVERIES:
-            known = ", ".join(f"{m}:" for m in sorted(DELIVERIES))
-            p.items.append(f"target[{i}].deliver: unknown delivery {method!r} (known: {known})")
-        if target.format and target.format not in TARGETS:
-            known = ", ".join(sorted(TARGETS))
-            p.items.append(f"target[{i}].format: unknown format {target.format!r} (known: {known})")
-        elif target.format:
-            p.items.extend(f"target[{i}].{msg}" for msg in TARGETS[target.format].check(target))
+        try:
+            p.items.extend(where + problem for problem in plugins.delivery(method).problems(target.deliver))
+        except plugins.UnknownPlugin as exc:
+            known = ", ".join(f"{m}:" for m in exc.known)
+            p.items.append(f"{where}deliver: unknown delivery {method!r} (known: {known})")
+        if not target.format:
+            continue
+        try:
+            kind = plugins.target(target.format)
+        except plugins.UnknownPlugin as exc:
+            p.items.append(f"{where}format: {exc}")
+            continue
+        p.items.extend(where + problem for problem in target_problems(kind, target))
     for i, source in enumerate(config.sources):
+        where = f"source[{i}]."
+        try:
+            source_kind = plugins.source(source.type)
+        except plugins.UnknownPlugin as exc:
+            p.items.append(f"{where}type: {exc}")
+            continue
+        declared = list(source_kind.options)
+        if set(source.options) - {option.name for option in declared}:
+            # Only a source with reader options needs the readers imported.
+            declared += reader_options()
+        found, valid = option_problems(source.options, declared)
+        p.items.extend(where + problem for problem in found + source_kind.check(valid))
         for pattern, fmt in source.format_by_name:
-            if fmt not in FORMATS:
-                p.items.append(f"source[{i}].format_by_name.{pattern}: unknown format {fmt!r}")
+            if fmt not in plugins.names(plugins.FORMATS):
+                p.items.append(f"{where}format_by_name.{pattern}: unknown format {fmt!r}")
+
+
+def target_problems(kind: type[Target], target: TargetConfig) -> list[str]:
+    """Every problem with a target's options: the declared types, then the target's own rules."""
+    found, valid = option_problems(target.options, kind.options)
+    return found + kind.check(replace(target, options=valid))
+
+
+def reader_options() -> list[Option]:
+    """The `[[source]]` keys the readers declare, once each."""
+    found: dict[str, Option] = {}
+    for _, reader in plugins.readers():
+        found.update((option.name, option) for option in reader.options)
+    return list(found.values())

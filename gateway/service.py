@@ -18,13 +18,13 @@ from typing import Any
 
 import structlog
 
+from gateway import plugins
 from gateway.config import Config
 from gateway.errors import FileVanished, StopRequested, TransientError
 from gateway.ledger.sqlite import Ledger
 from gateway.notify import Notifier
 from gateway.pipeline.process import Pipeline
 from gateway.sources.base import Candidate, Source
-from gateway.sources.registry import SOURCES
 
 log = structlog.get_logger("gateway")
 
@@ -42,7 +42,9 @@ class Service:
         self.ledger = ledger
         self.pipeline = Pipeline(config, ledger)
         self.wake = threading.Event()
-        self.sources: dict[str, Source] = {s.name: SOURCES[s.type](s, self.wake) for s in config.sources}
+        self.sources: dict[str, Source] = {
+            s.name: plugins.source(s.type)(s, self.wake) for s in config.sources
+        }
         self.stop_requested = False
         self.work_dir = config.folder("work")
         self.notifier = Notifier()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.resources import SCHEMAS as SCHEMA_ROOT
+from gateway import resources
 
 KINDS = ("warehouse", "uom", "carrier", "reason_code", "service_level", "location")
 
@@ -72,7 +72,7 @@ def _tables(raw: Mapping[str, Any], where: str) -> dict[str, dict[str, str]]:
     return tables
 
 
-def load(spec: Any, root: Path = SCHEMA_ROOT) -> ValueMap:
+def load(spec: Any) -> ValueMap:
     """A value map from a target option: a name in schemas/valuemaps/, a .toml path, or a table."""
     if spec is None:
         return ValueMap()
@@ -80,7 +80,7 @@ def load(spec: Any, root: Path = SCHEMA_ROOT) -> ValueMap:
         return ValueMap(_tables(spec, "value_map."), "(inline)")
     if not isinstance(spec, str) or not spec:
         raise ValueMapError("value_map: expected a name, a .toml path or a table")
-    path = Path(spec) if spec.endswith(".toml") else root / "valuemaps" / f"{spec}.toml"
+    path = Path(spec) if spec.endswith(".toml") else resources.path("valuemaps", f"{spec}.toml")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

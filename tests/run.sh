@@ -19,6 +19,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# The wheel, installed outside the checkout, must work as well as the editable install.
+PYTHON=.venv/bin/python tests/installed.sh
 
 .venv/bin/ruff check gateway benchmarks tests
 .venv/bin/mypy

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway import plugins
 from gateway.canonical.records import Record
 from gateway.config import Config, SourceConfig
 from gateway.delivery.local import LocalDelivery
@@ -19,9 +20,7 @@ from gateway.errors import Finding, RejectedFile
 from gateway.findings import Code
 from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
-from gateway.formats.registry import FORMATS
 from gateway.targets.base import FileInfo, Output
-from gateway.targets.registry import TARGETS
 
 
 @dataclass
@@ -84,7 +83,7 @@ def read(
     ctx = ReadContext(file, config, format="unknown", stage="detect")
     try:
         ctx.format = report.format = detect(path, path.name, source.format_by_name)
-        for record in FORMATS[ctx.format]().read(ctx):
+        for record in plugins.reader(ctx.format)().read(ctx):
             report.records += 1
             yield record
         rejection = ctx.rejection()
@@ -123,7 +122,7 @@ def convert_to_target(path: Path, config: Config, source: SourceConfig, target: 
     file = _opened(path, source, report)
     if file is None:
         return report
-    writer = TARGETS[target_config.format](target_config).writer(
+    writer = plugins.target(target_config.format)(target_config).writer(
         FileInfo(file.file_id, path.name), open_output
     )
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gateway.config import Config
 from gateway.explanations import EXPLANATIONS, close_matches, explanation, lookup
 from gateway.findings import Code
 
@@ -19,7 +18,7 @@ def render(code: Code) -> str:
     return f"{code}: {text.meaning}\n  usually fixed by: {text.remedy}"
 
 
-def cmd_explain(args: argparse.Namespace, config: Config) -> int:
+def explain(args: argparse.Namespace) -> int:
     """Explain one code; without a code, list every code with its meaning."""
     if args.code is None:
         width = max(len(code) for code in EXPLANATIONS)

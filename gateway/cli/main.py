@@ -2,6 +2,9 @@
 
 Exit codes: 0 success; 1 invalid input or a failed check; 2 usage; 78 configuration error.
 `--config` and `--root` are accepted before or after the command name.
+
+Only the standard library is imported before a command runs, so `--help` and `--version`
+answer at once; each command imports what it uses.
 """
 
 from __future__ import annotations
@@ -10,15 +13,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from gateway import logging, quarantine, rootlock
-from gateway.cli import check, report
-from gateway.cli.explain import cmd_explain
-from gateway.config import Config, load
-from gateway.errors import ConfigError, FileVanished, TransientError
-from gateway.ledger.sqlite import Ledger, SqliteLedger
+from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gateway.config import Config, SourceConfig
+    from gateway.ledger.sqlite import Ledger
 
 EX_OK, EX_INVALID, EX_USAGE, EX_CONFIG = 0, 1, 2, 78
 
@@ -41,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common)
     parser = argparse.ArgumentParser(prog="gateway", parents=[common],
                                      description="File-based EDI/CSV exchange gateway.")  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"gateway {version('gateway')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
@@ -76,16 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     command("bench", cmd_bench, "measure throughput against the machine's floor").add_argument(
         "--json", action="store_true"
     )
-    command("explain", cmd_explain, "what a finding code means and what usually fixes it").add_argument(
-        "code", nargs="?", metavar="CODE", help="a finding code; without one, every code"
-    )
+    explain = command("explain", cmd_explain, "what a finding code means and what usually fixes it")
+    explain.add_argument("code", nargs="?", metavar="CODE", help="a finding code; without one, every code")
+    explain.set_defaults(needs_config=False)  # a broken gateway.toml must not stop the explanation
     cfg = command("config", cmd_config, "configuration tools")
-    cfg.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser("check", parents=[common])
+    actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("check", parents=[common], help="check the configuration and every plugin option")
+    actions.add_parser("schema", parents=[common], help="print the options of every plugin as JSON Schema")
     return parser
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """The configuration the global options name."""
+    """The configuration the global options name (its `schemas_dir` applies from now on)."""
+    from gateway.config import load
+
     path: Path | None = getattr(args, "config", None)
     if path is None and Path("gateway.toml").is_file():
         path = Path("gateway.toml")
@@ -94,6 +102,8 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """`gateway run [--once]`."""
+    from gateway import logging, rootlock
+    from gateway.ledger.sqlite import SqliteLedger
     from gateway.service import Service
 
     logging.configure()
@@ -107,12 +117,20 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             ledger.close()
 
 
-def _source(config: Config, args: argparse.Namespace) -> Any:
-    return config.source(args.source) if args.source else config.sources[0]
+def _source(config: Config, args: argparse.Namespace) -> SourceConfig:
+    if not args.source:
+        return config.sources[0]
+    try:
+        return config.source(args.source)
+    except ConfigError as exc:
+        raise ConfigError([f"--source: {exc.problems[0]}"]) from None
 
 
 def cmd_validate(args: argparse.Namespace, config: Config) -> int:
     """`gateway validate FILE... [--json]`."""
+    from gateway import logging
+    from gateway.cli import check
+
     logging.configure(sys.stderr)
     reports = [check.validate(path, config, _source(config, args)) for path in args.files]
     if args.json:
@@ -128,6 +146,9 @@ def cmd_validate(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_convert(args: argparse.Namespace, config: Config) -> int:
     """`gateway convert FILE [--target NAME] [--out DIR]`."""
+    from gateway import logging
+    from gateway.cli import check
+
     logging.configure(sys.stderr)
     source = _source(config, args)
     if args.target:
@@ -148,6 +169,9 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
     """`gateway quarantine list|show|retry|discard`."""
+    from gateway import logging, quarantine
+    from gateway.ledger.sqlite import SqliteLedger
+
     logging.configure(sys.stderr)
     if args.action == "list":
         entries = quarantine.entries(config)
@@ -183,6 +207,8 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
 
 
 def _retry(config: Config, ledger: Ledger, ids: list[str]) -> int:
+    from gateway import quarantine
+    from gateway.errors import FileVanished, TransientError
     from gateway.pipeline.claim import claim
     from gateway.pipeline.process import Pipeline
 
@@ -212,6 +238,8 @@ def _retry(config: Config, ledger: Ledger, ids: list[str]) -> int:
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
     """`gateway status [--json]`."""
+    from gateway.cli import report
+
     data = report.status(config)
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else report.render_status(data))
     return EX_OK
@@ -219,6 +247,9 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_trace(args: argparse.Namespace, config: Config) -> int:
     """`gateway trace QUERY`."""
+    from gateway.cli import report
+    from gateway.ledger.sqlite import SqliteLedger
+
     if not config.ledger_path.exists():
         print(f"gateway: nothing matches {args.query!r}", file=sys.stderr)
         return EX_INVALID
@@ -237,6 +268,7 @@ def cmd_trace(args: argparse.Namespace, config: Config) -> int:
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     """`gateway bench [--json]`."""
     from benchmarks import render, run_all
+    from gateway import logging
 
     logging.configure(sys.stderr, level="warning")
     results = run_all()
@@ -245,11 +277,23 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_config(args: argparse.Namespace, config: Config) -> int:
-    """`gateway config check`: loading succeeded, so say what was loaded."""
+    """`gateway config check`: loading succeeded, so say what was loaded; `config schema`."""
+    if args.action == "schema":
+        from gateway.cli.schema import config_schema
+
+        print(json.dumps(config_schema(), indent=2))
+        return EX_OK
     where = config.file_path or "built-in defaults"
     print(f"{where}: ok: {len(config.sources)} source(s), {len(config.targets)} target(s),"
           f" {len(config.routes)} route(s); state in {config.state_dir}")  # fmt: skip
     return EX_OK
+
+
+def cmd_explain(args: argparse.Namespace, config: Config | None) -> int:
+    """`gateway explain [CODE]`."""
+    from gateway.cli.explain import explain
+
+    return explain(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = load_config(args)
+        config = load_config(args) if getattr(args, "needs_config", True) else None
         code: int = args.handler(args, config)
     except ConfigError as exc:
         for problem in exc.problems:

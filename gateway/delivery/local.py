@@ -11,6 +11,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from gateway.config import TargetConfig
 from gateway.errors import DeliveryFailed
 
 TMP_SUFFIX = ".tmp"
@@ -50,6 +51,16 @@ class LocalDelivery:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+
+    @classmethod
+    def for_target(cls, target: TargetConfig) -> LocalDelivery:
+        """The delivery into the folder of a `local:/dir` setting."""
+        return cls(target.local_dir)
+
+    @staticmethod
+    def problems(deliver: str) -> list[str]:
+        """Any folder will do; it is created on first use."""
+        return [] if deliver.removeprefix("local:") else ["deliver: expected 'local:/folder'"]
 
     def staging_path(self, name: str) -> Path:
         """Where an output is written before it is published: beside its final name."""

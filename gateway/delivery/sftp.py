@@ -51,15 +51,6 @@ def parse_deliver(deliver: str) -> tuple[str, str, str]:
     return server, folder.rstrip("/") or "/", policy
 
 
-def deliver_problems(deliver: str) -> list[str]:
-    """Problems with an sftp `deliver` setting (config check)."""
-    try:
-        parse_deliver(deliver)
-    except ValueError as exc:
-        return [f"deliver: {exc}"]
-    return []
-
-
 def unique_names(name: str) -> list[str]:
     """`name`, then `stem-1.ext`, `stem-2.ext` ... for the `unique` policy."""
     stem, dot, ext = name.rpartition(".")
@@ -79,6 +70,20 @@ class SftpDelivery:
         self.staging = target.staging_dir
         self.conn = Connection(self.settings, DeliveryFailed, target.server.poll_seconds)
         self.folder_ready = False
+
+    @classmethod
+    def for_target(cls, target: TargetConfig) -> SftpDelivery:
+        """The delivery into the folder of an `sftp:server:/dir` setting."""
+        return cls(target)
+
+    @staticmethod
+    def problems(deliver: str) -> list[str]:
+        """Problems with an sftp `deliver` setting (config check)."""
+        try:
+            parse_deliver(deliver)
+        except ValueError as exc:
+            return [f"deliver: {exc}"]
+        return []
 
     def staging_path(self, name: str) -> Path:
         """The local staged file of an output."""

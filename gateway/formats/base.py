@@ -6,7 +6,8 @@ one run reports every problem in the file. The pipeline publishes nothing from a
 reader reported a finding. A problem that makes further reading pointless (undecodable bytes, a
 broken envelope) is raised as a `RejectedFile` instead.
 
-Adding a format is one module with a class satisfying `Reader`, and one line in `registry.py`.
+Adding a format is one package with a class satisfying `Reader`, and one entry point in the
+`gateway.formats` group (see `gateway/plugins.py`); its `order` places it in detection.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from gateway.errors import (
 )
 from gateway.findings import Code
 from gateway.formats.encoding import Encoding, decide
+from gateway.options import Option
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,10 @@ class Reader(Protocol):
     """A format: recognises its content and reads it into canonical records. **Protocol.**"""
 
     name: ClassVar[str]
+    #: Detection asks readers by this number, lowest first; a catch-all takes a high one.
+    order: ClassVar[int]
+    #: The `[[source]]` keys this reader reads, checked with the configuration.
+    options: ClassVar[tuple[Option, ...]]
 
     @staticmethod
     def sniff(head: bytes) -> bool:

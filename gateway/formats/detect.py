@@ -6,10 +6,10 @@ import re
 from fnmatch import fnmatch
 from pathlib import Path
 
+from gateway import plugins
 from gateway.errors import UnknownFormat, reject
 from gateway.findings import Code
 from gateway.formats.encoding import sniff_bom
-from gateway.formats.registry import FORMATS
 
 HEAD = 4096
 #: Control characters that never occur in text files (everything below 0x20 but tab, LF, CR,
@@ -70,7 +70,7 @@ def detect(path: Path, name: str, rules: tuple[tuple[str, str], ...] = ()) -> st
         if foreign.match(stripped):
             raise reject(UnknownFormat, Code.UNKNOWN_FORMAT, f"{what}, which the gateway does not read",
                          rule=READ)  # fmt: skip
-    for fmt, reader in FORMATS.items():
+    for fmt, reader in plugins.readers():
         if reader.sniff(stripped):
             return fmt
     raise reject(UnknownFormat, Code.UNKNOWN_FORMAT, "no format recognises the content")

@@ -29,7 +29,7 @@ import structlog
 
 from gateway.canonical.build import record_from_dict
 from gateway.config import Config, TargetConfig
-from gateway.delivery.registry import Delivery
+from gateway.delivery.base import Delivery
 from gateway.errors import Finding, TransientError
 from gateway.findings import Code
 from gateway.ledger.batches import BatchRow

@@ -24,22 +24,20 @@ from typing import Any
 
 import structlog
 
-from gateway import quarantine
+from gateway import plugins, quarantine
 from gateway.canonical.records import Record
 from gateway.config import Config, SourceConfig
+from gateway.delivery.base import Delivery, delivery_for
 from gateway.delivery.local import fsync_dir
-from gateway.delivery.registry import Delivery, delivery_for
-from gateway.errors import Finding, RejectedFile, TransientError
+from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
 from gateway.findings import Code
 from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
-from gateway.formats.registry import FORMATS
 from gateway.ledger.sqlite import FileRow, Ledger, OutputRow, now
 from gateway.pipeline.batching import Batcher, discard
 from gateway.pipeline.claim import claim as claim_file
 from gateway.pipeline.routing import Router
 from gateway.targets.base import FileInfo, Opener, Output, Writer
-from gateway.targets.registry import TARGETS
 
 log = structlog.get_logger("gateway")
 
@@ -66,7 +64,7 @@ class Pipeline:
         self.config = config
         self.ledger = ledger
         self.router = Router(config)
-        self.targets = {t.name: TARGETS[t.format](t) for t in config.targets}
+        self.targets = {t.name: plugins.target(t.format)(t) for t in config.targets}
         for target in self.targets.values():
             # Targets that number their documents (IDoc DOCNUMs) draw the numbers from the ledger.
             bind = getattr(target, "bind_sequence", None)
@@ -78,13 +76,13 @@ class Pipeline:
         self.batcher = Batcher(config, ledger, self.targets, self.deliveries)
         # A batched target's records are tried at file time on an instance of their own, so
         # that the trial never draws from the ledger's sequences.
-        self.trials = {t.name: TARGETS[t.format](t) for t in config.targets if t.batched}
+        self.trials = {t.name: plugins.target(t.format)(t) for t in config.targets if t.batched}
 
     def source_of(self, row: FileRow) -> SourceConfig:
         """The file's source as configured now (a source removed since is still served)."""
         try:
             return self.config.source(row.source)
-        except StopIteration:
+        except ConfigError:
             return SourceConfig(name=row.source)
 
     def process(self, file_id: str) -> Outcome:
@@ -122,7 +120,7 @@ class Pipeline:
         ctx = ReadContext(file, self.config, format="unknown", stage="detect")
         try:
             ctx.format = detect(file.path, file.name, source.format_by_name)
-            counts, doc_types = self._write(FORMATS[ctx.format]().read(ctx), ctx, file)
+            counts, doc_types = self._write(plugins.reader(ctx.format)().read(ctx), ctx, file)
             rejection = ctx.rejection()
             if rejection is not None and not self._split(row, source, ctx, bound):
                 raise rejection
@@ -186,8 +184,10 @@ class Pipeline:
         delivery takes the answer) and the format can (EDIFACT CONTRL). An acceptance is staged
         with the file's other outputs; a rejection is published now, as the file is quarantined."""
         target = file.source.options.get("acknowledge_to")
-        make = getattr(FORMATS.get(ctx.format), "acknowledgement", None)
-        if not target or make is None or target not in self.deliveries:
+        if not target or target not in self.deliveries or ctx.format not in plugins.names(plugins.FORMATS):
+            return
+        make = getattr(plugins.reader(ctx.format), "acknowledgement", None)
+        if make is None:
             return
         if not accepted and self._answered(file, target):
             return

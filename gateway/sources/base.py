@@ -8,17 +8,19 @@ slow upload never holds back the others and a server in another time zone change
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from gateway.config import SourceConfig
 from gateway.ledger.sqlite import FileRow, Ledger
+from gateway.options import Option
 
 log = structlog.get_logger("gateway")
 
@@ -133,4 +135,19 @@ class Source(Protocol):
 
     def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish the claim of a file left in `claimed` state by a crash."""
+        ...
+
+
+class SourceKind(Protocol):
+    """What a `gateway.sources` entry point names: a source class, by a source's `type`. **Protocol.**"""
+
+    #: The keys of a `[[source]]` of this type beyond the ones every source has.
+    options: tuple[Option, ...]
+
+    def __call__(self, config: SourceConfig, wake: threading.Event) -> Source:
+        """The source, not yet started."""
+        ...
+
+    def check(self, options: dict[str, Any]) -> list[str]:
+        """What the declared types cannot say, as `key: problem`; called once those passed."""
         ...

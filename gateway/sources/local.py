@@ -14,7 +14,7 @@ import fcntl
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -23,6 +23,7 @@ from watchdog.observers import Observer
 from gateway.config import SourceConfig
 from gateway.errors import SourceUnavailable
 from gateway.ledger.sqlite import FileRow, Ledger
+from gateway.options import Option
 from gateway.pipeline.claim import claim, finish_claim
 from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused
 
@@ -65,6 +66,14 @@ class _Wake(FileSystemEventHandler):
 
 class LocalSource:
     """Files dropped into one folder (not recursive)."""
+
+    #: A local folder needs nothing beyond the settings every source has.
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    @staticmethod
+    def check(options: dict[str, Any]) -> list[str]:
+        """Nothing to check."""
+        return []
 
     def __init__(self, config: SourceConfig, wake: threading.Event) -> None:
         self.config = config

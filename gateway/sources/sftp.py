@@ -25,11 +25,12 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from paramiko.sftp import CMD_DATA, CMD_READ, int64
 
+from gateway import options as opt
 from gateway.config import SourceConfig
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
@@ -46,6 +47,27 @@ MAX_RETRY_DELAY = 300.0
 
 class SftpSource:
     """Files offered in one folder of an SFTP server (not recursive)."""
+
+    options: ClassVar[tuple[opt.Option, ...]] = (
+        opt.text("host", None, "the server's host name or address (required)"),
+        opt.count("port", 22, "the server's SSH port", maximum=65535),
+        opt.text("username", None, "the login name (required)"),
+        opt.text("key_file", None, "a private key file (or password_file, password_env)"),
+        opt.text("password_file", None, "a file holding the password"),
+        opt.text("password_env", None, "an environment variable holding the password"),
+        opt.text("known_hosts", None, "an OpenSSH known_hosts file the host key must be in"),
+        opt.Option("host_key_fingerprint", (str, list), None,
+                   "pinned host key(s), 'SHA256:...' as ssh-keygen -l prints them"),
+        opt.text("remote_dir", None, "the folder polled on the server (required)"),
+        opt.text("after", "keep", "what to do with a claimed file: keep, delete or move:/folder"),
+        opt.count("max_files_per_poll", 1000, "at most this many ready files are offered per poll"),
+        opt.Option("timeout_seconds", (float,), 30.0, "network timeout of each SFTP operation"),
+    )  # fmt: skip
+
+    @staticmethod
+    def check(options: dict[str, Any]) -> list[str]:
+        """Required keys, host key verification and login, the `after` action."""
+        return problems(options)
 
     def __init__(self, config: SourceConfig, wake: threading.Event) -> None:
         found = problems(config.options)

@@ -145,36 +145,26 @@ class ServerSettings:
 
 
 FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
+TEXT_KEYS = ("host", "username", "remote_dir", "key_file", "password_file", "password_env", "known_hosts")
 
 
 def problems(options: dict[str, Any]) -> list[str]:
-    """Problems with an sftp source's own keys, each as `key: problem` (config check)."""
-    found: list[str] = []
-    for key in ("host", "username", "remote_dir", "key_file", "password_file", "password_env",
-                "known_hosts", "after"):  # fmt: skip
-        if key in options and not (isinstance(options[key], str) and options[key]):
-            found.append(f"{key}: expected a non-empty string")
-    port = options.get("port", 22)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        found.append("port: expected a port number (1-65535)")
-    for key in ("max_files_per_poll", "timeout_seconds"):
-        value = options.get(key, 1)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            found.append(f"{key}: expected a number greater than 0")
+    """What the declared types of an sftp source's keys (`SftpSource.options`) cannot say, each
+    as `key: problem`; `options` holds values of the declared types."""
+    found = [f"{key}: required for an sftp source" for key in ("host", "username", "remote_dir")
+             if key not in options]  # fmt: skip
+    found += [f"{key}: must not be empty" for key in TEXT_KEYS if options.get(key) == ""]
+    if options.get("timeout_seconds", 1) <= 0:
+        found.append("timeout_seconds: expected a number greater than 0")
     pins = options.get("host_key_fingerprint", [])
-    pins = [pins] if isinstance(pins, str) else pins
-    if not isinstance(pins, list) or not all(isinstance(p, str) and FINGERPRINT.match(p) for p in pins):
+    if not all(FINGERPRINT.match(pin) for pin in ([pins] if isinstance(pins, str) else pins)):
         found.append("host_key_fingerprint: expected 'SHA256:...' as ssh-keygen -l prints it (or a list)")
     if not options.get("known_hosts") and not options.get("host_key_fingerprint"):
         found.append("known_hosts: required (or host_key_fingerprint); host keys are always verified")
     if not any(options.get(k) for k in ("key_file", "password_file", "password_env")):
         found.append("key_file: required (or password_file, password_env)")
-    after = options.get("after", "move:archive")
-    if (
-        isinstance(after, str)
-        and after not in ("keep", "delete")
-        and not (after.startswith("move:") and len(after) > len("move:"))
-    ):
+    after = options.get("after", "keep")
+    if after not in ("keep", "delete") and not (after.startswith("move:") and len(after) > len("move:")):
         found.append("after: expected 'move:/folder', 'delete' or 'keep'")
     return found
 

@@ -1,6 +1,7 @@
 """What an outbound target is: a writer of canonical records into files of one format.
 
-A target is one module with a class satisfying `Target`, registered in `registry.py`. For each
+A target is one module with a class satisfying `Target`, registered in the `gateway.targets`
+entry point group (see `gateway/plugins.py`); it declares its options. For each
 input file the pipeline asks the target for a `Writer`, hands it the routed records one by one,
 and closes it. The writer opens its output files through `Stage`, which puts them under a
 temporary name and registers them, so that publishing, recovery and duplicate protection are
@@ -17,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
+from gateway.options import Option
 
 
 class Output(Protocol):
@@ -64,12 +66,19 @@ class Target(Protocol):
     """An outbound format. **Protocol.**"""
 
     format: ClassVar[str]
+    #: The keys of its `[[target]]` table, checked with the configuration.
+    options: ClassVar[tuple[Option, ...]]
 
     def __init__(self, config: TargetConfig) -> None: ...
 
-    @staticmethod
-    def check(config: TargetConfig) -> list[str]:
-        """Problems with the target's options, each as `key: problem`."""
+    @classmethod
+    def variants(cls) -> tuple[str, ...]:
+        """The names a family's formats take after a dot (`sage100.shipment`); () for one format."""
+        ...
+
+    @classmethod
+    def check(cls, config: TargetConfig) -> list[str]:
+        """What the declared types cannot say, as `key: problem`; called once those passed."""
         ...
 
     def writer(self, file: FileInfo, open_output: Opener) -> Writer:
@@ -77,6 +86,15 @@ class Target(Protocol):
         ...
 
 
-def unknown_options(config: TargetConfig, known: set[str]) -> list[str]:
-    """One problem per option the target does not understand."""
-    return [f"{key}: unknown option" for key in sorted(set(config.options) - known)]
+class SingleFormat:
+    """A target that is one format, without variants, and checks nothing beyond its types."""
+
+    @classmethod
+    def variants(cls) -> tuple[str, ...]:
+        """No variants."""
+        return ()
+
+    @classmethod
+    def check(cls, config: TargetConfig) -> list[str]:
+        """Nothing beyond the declared types."""
+        return []

@@ -28,22 +28,12 @@ from typing import Any
 
 from gateway.config import TargetConfig
 from gateway.findings import Code
+from gateway.options import Option, flag, text
 from gateway.targets.base import FileInfo, Opener, Output
 
 SPLITS = ("input", "document")
 LINE_ENDINGS = {"crlf": "\r\n", "lf": "\n"}
 DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-COMMON_OPTIONS = {
-    "file_name",
-    "split",
-    "delimiter",
-    "encoding",
-    "line_ending",
-    "header",
-    "done_file",
-    "value_map",
-    "formula_guard",
-}
 FORMULA_GUARDS = ("quote", "refuse", "off")
 FORMULA_START = frozenset("=+-@\t\r")
 NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -98,20 +88,34 @@ class DelimitedOptions:
         )
 
 
-def check_options(config: TargetConfig, defaults: Defaults, known: set[str]) -> list[str]:
-    """Problems with the common options, plus one per option in neither set."""
+def common_options(defaults: Defaults) -> tuple[Option, ...]:
+    """The options every delimited target takes, with this target's defaults."""
+    return (
+        text("file_name", defaults.file_name, "the output file name pattern; must contain {file_id}"),
+        text("split", "input", "one file per input file, or per document", *SPLITS),
+        text("delimiter", defaults.delimiter, "one character, or tab, comma, semicolon, pipe"),
+        text("encoding", defaults.encoding, "the character encoding of the files"),
+        text("line_ending", defaults.line_ending, "the line ending", *LINE_ENDINGS),
+        flag("header", defaults.header, "write a header row"),
+        Option("done_file", (bool, str), False, "after each file, an empty one with this suffix (true: .ok)"),
+        Option("value_map", (str, dict), None, "a name in schemas/valuemaps/, a .toml path or a table"),
+        text("formula_guard", defaults.formula_guard,
+             "text a spreadsheet would run as a formula: quote it with ', refuse it, or leave it",
+             *FORMULA_GUARDS),
+    )  # fmt: skip
+
+
+def check_options(config: TargetConfig, defaults: Defaults) -> list[str]:
+    """What the types of the common options cannot say."""
     opts = config.options
-    problems = [f"{key}: unknown option" for key in sorted(set(opts) - COMMON_OPTIONS - known)]
+    problems: list[str] = []
     pattern = opts.get("file_name", defaults.file_name)
     if not isinstance(pattern, str) or "{file_id}" not in pattern:
         problems.append("file_name: must contain {file_id}, so that names are deterministic")
     elif "/" in pattern or "\\" in pattern:
         problems.append("file_name: must be a plain file name, without folders")
-    split = opts.get("split", "input")
-    if split not in SPLITS:
-        problems.append(f"split: must be one of {', '.join(SPLITS)}")
-    elif (
-        split == "document"
+    if (
+        opts.get("split") == "document"
         and isinstance(pattern, str)
         and not {"{doc_id}", "{seq}"} & set(re.findall(r"\{[a-z_]+\}", pattern))
     ):
@@ -130,15 +134,9 @@ def check_options(config: TargetConfig, defaults: Defaults, known: set[str]) -> 
         codecs.lookup(str(encoding))
     except LookupError:
         problems.append(f"encoding: unknown encoding {encoding!r}")
-    if opts.get("line_ending", defaults.line_ending) not in LINE_ENDINGS:
-        problems.append(f"line_ending: must be one of {', '.join(LINE_ENDINGS)}")
-    if not isinstance(opts.get("header", defaults.header), bool):
-        problems.append("header: expected true or false")
     done = opts.get("done_file", False)
-    if not isinstance(done, bool) and not (isinstance(done, str) and done.startswith(".") and len(done) > 1):
+    if isinstance(done, str) and not (done.startswith(".") and len(done) > 1):
         problems.append("done_file: expected true, false or a suffix such as '.ok'")
-    if opts.get("formula_guard", defaults.formula_guard) not in FORMULA_GUARDS:
-        problems.append(f"formula_guard: must be one of {', '.join(FORMULA_GUARDS)}")
     return problems
 
 

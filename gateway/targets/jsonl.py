@@ -7,7 +7,8 @@ from typing import ClassVar
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
-from gateway.targets.base import FileInfo, Opener, Output, unknown_options
+from gateway.options import Option, text
+from gateway.targets.base import FileInfo, Opener, Output, SingleFormat
 
 DEFAULT_NAME = "{stem}.{file_id}.jsonl"
 
@@ -34,22 +35,23 @@ class JsonlWriter:
         self.out.close()
 
 
-class JsonlTarget:
+class JsonlTarget(SingleFormat):
     """The `canonical` target's format."""
 
     format: ClassVar[str] = "jsonl"
+    options: ClassVar[tuple[Option, ...]] = (
+        text("file_name", DEFAULT_NAME, "the output file name pattern; must contain {file_id}"),
+    )
 
     def __init__(self, config: TargetConfig) -> None:
         self.pattern = str(config.options.get("file_name", DEFAULT_NAME))
 
-    @staticmethod
-    def check(config: TargetConfig) -> list[str]:
-        """Only `file_name` is configurable."""
-        problems = unknown_options(config, {"file_name"})
-        pattern = config.options.get("file_name", DEFAULT_NAME)
-        if "{file_id}" not in str(pattern):
-            problems.append("file_name: must contain {file_id}, so that names are deterministic")
-        return problems
+    @classmethod
+    def check(cls, config: TargetConfig) -> list[str]:
+        """The file name pattern must make names deterministic."""
+        if "{file_id}" not in config.options.get("file_name", DEFAULT_NAME):
+            return ["file_name: must contain {file_id}, so that names are deterministic"]
+        return []
 
     def writer(self, file: FileInfo, open_output: Opener) -> JsonlWriter:
         """A writer for one input file."""

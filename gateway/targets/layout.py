@@ -33,7 +33,6 @@ written, and nothing is ever truncated or rounded to fit (`product` rounds money
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -41,10 +40,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from gateway import resources
 from gateway.canonical.build import element_type, path_problem
 from gateway.canonical.records import RECORD_TYPES
 from gateway.findings import Code
-from gateway.resources import SCHEMAS as SCHEMA_ROOT
 from gateway.valuemaps import Unmapped, ValueMap
 
 KINDS = ("text", "code", "date", "decimal", "zerofill", "division", "customer_no", "join", "product", "total")
@@ -224,10 +223,10 @@ def load_layout(path: Path) -> Layout:
     )
 
 
-@functools.cache
-def layouts(family: str, root: Path = SCHEMA_ROOT) -> dict[str, Layout]:
-    """Every layout of one target family (`schemas/<family>/*.toml`), by name."""
-    found = (load_layout(p) for p in sorted((root / family).glob("[!_]*.toml")))
+@resources.cached
+def layouts(family: str) -> dict[str, Layout]:
+    """Every layout of one target family (`schemas/<family>/*.toml`, and the site's), by name."""
+    found = (load_layout(p) for p in resources.listing(family, "[!_]*.toml"))
     return {layout.name: layout for layout in found}
 
 

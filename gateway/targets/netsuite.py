@@ -9,9 +9,10 @@ user's preference (`date_format`, default MM/DD/YYYY as in NetSuite's own templa
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gateway.config import TargetConfig
+from gateway.options import Option, text
 from gateway.targets.delimited import Defaults
 from gateway.targets.layout import Settings
 from gateway.targets.tabular import LayoutTarget
@@ -28,7 +29,10 @@ class NetsuiteTarget(LayoutTarget):
     defaults: ClassVar[Defaults] = Defaults(
         "{layout}.{stem}.{file_id}.csv", encoding="utf-8", line_ending="crlf", header=True
     )
-    extra_options: ClassVar[dict[str, Any]] = {"date_format": str, "adjustment_account": str}
+    extra_options: ClassVar[tuple[Option, ...]] = (
+        text("date_format", DEFAULT_DATE_FORMAT, "the importing user's date preference, as strftime"),
+        text("adjustment_account", None, "the account inventory adjustments post to"),
+    )
     unique_documents: ClassVar[bool] = True
 
     @classmethod

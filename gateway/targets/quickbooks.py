@@ -14,9 +14,10 @@ Account names come from target options (`income_account`, `asset_account`, `cogs
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gateway.config import TargetConfig
+from gateway.options import Option, text
 from gateway.targets.delimited import DELIMITER_NAMES, Defaults
 from gateway.targets.layout import Settings
 from gateway.targets.tabular import LayoutTarget
@@ -28,11 +29,11 @@ ACCOUNTS = ("income_account", "asset_account", "cogs_account", "ar_account", "ad
 class _QuickBooksTarget(LayoutTarget):
     """What both QuickBooks targets share: account options and US dates."""
 
-    extra_options: ClassVar[dict[str, Any]] = {
-        **dict.fromkeys(ACCOUNTS, str),
-        "customer": str,
-        "date_format": str,
-    }
+    extra_options: ClassVar[tuple[Option, ...]] = (
+        *(text(account, None, f"the {account.replace('_', ' ')} name") for account in ACCOUNTS),
+        text("customer", None, "the customer of every invoice whose shipment names none"),
+        text("date_format", "%m/%d/%Y", "the date format, as strftime"),
+    )
 
     @classmethod
     def make_settings(cls, config: TargetConfig) -> Settings:
@@ -71,11 +72,11 @@ class QboTarget(_QuickBooksTarget):
     format: ClassVar[str] = "quickbooks_online"
     family: ClassVar[str] = "quickbooks_online"
     defaults: ClassVar[Defaults] = Defaults("{layout}.{stem}.{file_id}.csv", line_ending="crlf")
-    extra_options: ClassVar[dict[str, Any]] = {
-        **_QuickBooksTarget.extra_options,
-        "due_days": int,
-        "item_type": str,
-    }
+    extra_options: ClassVar[tuple[Option, ...]] = (
+        *_QuickBooksTarget.extra_options,
+        Option("due_days", (int,), 0, "days from the invoice date to its due date (0 to 365)"),
+        text("item_type", "Inventory", "the product type of imported items"),
+    )
     unique_documents: ClassVar[bool] = True
 
     @classmethod
@@ -86,6 +87,3 @@ class QboTarget(_QuickBooksTarget):
         if isinstance(due, int) and not 0 <= due <= 365:
             problems.append("due_days: must be between 0 and 365")
         return problems
-
-
-FORMATS: dict[str, type[LayoutTarget]] = {**IifTarget.formats(), **QboTarget.formats()}

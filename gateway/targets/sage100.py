@@ -14,9 +14,10 @@ Receipt of Goods, one without is an inventory receipt, type 8); `sage100.<layout
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gateway.config import TargetConfig
+from gateway.options import Option, text
 from gateway.targets.delimited import Defaults
 from gateway.targets.layout import Layout, Settings
 from gateway.targets.tabular import LayoutTarget, header_rows
@@ -35,7 +36,9 @@ class Sage100Target(LayoutTarget):
     defaults: ClassVar[Defaults] = Defaults(
         "{layout}.{stem}.{file_id}.csv", encoding="cp1252", line_ending="crlf", header=True
     )
-    extra_options: ClassVar[dict[str, Any]] = {"ar_division": str}
+    extra_options: ClassVar[tuple[Option, ...]] = (
+        text("ar_division", "01", "the AR division of a customer number that has none"),
+    )
 
     @classmethod
     def make_settings(cls, config: TargetConfig) -> Settings:

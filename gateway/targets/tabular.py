@@ -15,8 +15,16 @@ from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
 from gateway.findings import Code
+from gateway.options import Option
 from gateway.targets.base import FileInfo, Opener
-from gateway.targets.delimited import Defaults, DelimitedOptions, Outputs, cell_problem, check_options
+from gateway.targets.delimited import (
+    Defaults,
+    DelimitedOptions,
+    Outputs,
+    cell_problem,
+    check_options,
+    common_options,
+)
 from gateway.targets.layout import (
     Layout,
     RuleBroken,
@@ -30,6 +38,11 @@ from gateway.targets.layout import (
 )
 from gateway.valuemaps import ValueMapError
 from gateway.valuemaps import load as load_value_map
+
+LAYOUT_OPTIONS = (
+    Option("layouts", (list,), None, "the layouts written, by name; default: every layout of the family"),
+    Option("lengths", (dict,), None, "column = maximum length, where the consumer stores wider columns"),
+)
 
 
 def _where(doc_id: str, column: str, item: Any, index: int, each: str) -> dict[str, Any]:
@@ -181,8 +194,14 @@ class LayoutTarget:
     format: ClassVar[str] = ""
     family: ClassVar[str] = ""
     defaults: ClassVar[Defaults] = Defaults("{layout}.{stem}.{file_id}.csv")
-    extra_options: ClassVar[dict[str, Any]] = {}
+    #: The family's own options, beyond the common delimited ones and `layouts`/`lengths`.
+    extra_options: ClassVar[tuple[Option, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()
     unique_documents: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.options = (*common_options(cls.defaults), *LAYOUT_OPTIONS, *cls.extra_options)
 
     def __init__(self, config: TargetConfig) -> None:
         self.config = config
@@ -208,7 +227,7 @@ class LayoutTarget:
     @classmethod
     def check(cls, config: TargetConfig) -> list[str]:
         """Problems with the options: the common ones, layouts, value map and the family's own."""
-        problems = check_options(config, cls.defaults, {"layouts", "lengths", *cls.extra_options})
+        problems = check_options(config, cls.defaults)
         family = layouts(cls.family)
         _, _, named = config.format.partition(".")
         wanted = config.options.get("layouts", [named] if named else list(family))
@@ -221,9 +240,6 @@ class LayoutTarget:
                 if w not in family
             ]
         problems += _length_problems(config.options.get("lengths", {}), list(family.values()))
-        for key, kind in cls.extra_options.items():
-            if key in config.options and not isinstance(config.options[key], kind):
-                problems.append(f"{key}: expected {kind.__name__}")
         try:
             load_value_map(config.options.get("value_map"))
         except ValueMapError as exc:
@@ -235,9 +251,9 @@ class LayoutTarget:
         return LayoutWriter(self, file, open_output)
 
     @classmethod
-    def formats(cls) -> dict[str, type[LayoutTarget]]:
-        """The registry entries: the family name, and one `family.layout` per layout."""
-        return {cls.format: cls, **{f"{cls.format}.{name}": cls for name in layouts(cls.family)}}
+    def variants(cls) -> tuple[str, ...]:
+        """One format per layout of the family: `sage100.shipment` takes that layout only."""
+        return tuple(layouts(cls.family))
 
 
 def with_lengths(layout: Layout, lengths: dict[str, int]) -> Layout:
@@ -254,9 +270,7 @@ def with_lengths(layout: Layout, lengths: dict[str, int]) -> Layout:
     return replace(layout, records=records)
 
 
-def _length_problems(lengths: Any, family: list[Layout]) -> list[str]:
-    if not isinstance(lengths, dict):
-        return ["lengths: expected a table of column = length"]
+def _length_problems(lengths: dict[str, Any], family: list[Layout]) -> list[str]:
     limited = {c.name for lay in family for rec in lay.records for c in rec.columns if c.max}
     problems = []
     for name, length in lengths.items():

@@ -51,7 +51,7 @@ class TestProblems:
             "colour: unknown setting",
             "source[0].settle_seconds: expected float",
             "source[0].side: must be one of erp, wms, any",
-            "source[1].type: must be one of local, sftp",
+            "source[1].type: unknown source type 'ftp' (known: local, sftp)",
             "source[2].host: required for an sftp source",
             "source[2].known_hosts: required",
             "source: name 'a' is used more than once",

@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.edifact import interchange
+from gateway import resources
 from gateway.config import Config
 from gateway.formats.edifact.envelope import Envelope
 from gateway.formats.edifact.fastpath import Chars
 from gateway.formats.edifact.schema import (
-    SCHEMA_DIR,
     Composite,
     GroupNode,
     MessageSchema,
@@ -36,7 +36,7 @@ from gateway.formats.edifact.schema import (
 from gateway.formats.edifact.segment import DEFAULT, Delimiters, Unescaper, ends_released, split_escaped
 from gateway.formats.edifact.syntax import Scanner, SyntaxFault
 
-NAMES = sorted(p.stem for p in SCHEMA_DIR.glob("*.json") if not p.stem.startswith("segments_"))
+NAMES = sorted(p.stem for p in resources.listing("edifact", "*.json") if not p.stem.startswith("segments_"))
 DIALECTS = [
     (Delimiters(), None),
     (Delimiters(), "*"),  # syntax 4 without UNA
@@ -121,9 +121,7 @@ def one_segment(text: str, d: Delimiters) -> bool:
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    data=st.data(), name=st.sampled_from(NAMES), dialect=st.sampled_from(DIALECTS), released=st.booleans()
-)
+@given(data=st.data(), name=st.sampled_from(NAMES), dialect=st.sampled_from(DIALECTS), released=st.booleans())
 def test_what_the_pattern_accepts_has_no_problems(
     data: st.DataObject, name: str, dialect: tuple[Delimiters, str | None], released: bool
 ) -> None:

@@ -11,7 +11,7 @@ from helpers_edifact import records
 
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
-from gateway.config import Config, TargetConfig
+from gateway.config import Config, TargetConfig, target_problems
 from gateway.formats.edifact.writer import EdifactTarget
 from gateway.targets.base import FileInfo
 
@@ -27,7 +27,9 @@ class _Buffer(io.BytesIO):
 def _write(recs: list[Record], **options: Any) -> tuple[bytes, list[Any]]:
     target = EdifactTarget(TargetConfig("partner", "edifact", "local:x", {**PARTNER, **options}))
     assert (
-        EdifactTarget.check(target_config := TargetConfig("p", "edifact", "local:x", {**PARTNER, **options}))
+        target_problems(
+            EdifactTarget, target_config := TargetConfig("p", "edifact", "local:x", {**PARTNER, **options})
+        )
         == []
     )
     assert target_config.options["sender"]
@@ -176,7 +178,9 @@ def test_unsupported_document_is_a_finding() -> None:
 
 
 def test_check_reports_bad_options() -> None:
-    problems = EdifactTarget.check(TargetConfig("p", "edifact", "local:x", {"syntax": "UNOZ", "colour": 1}))
+    problems = target_problems(
+        EdifactTarget, TargetConfig("p", "edifact", "local:x", {"syntax": "UNOZ", "colour": 1})
+    )
     assert any(p.startswith("colour") for p in problems) and any(p.startswith("sender") for p in problems)
     assert any(p.startswith("syntax") for p in problems)
 

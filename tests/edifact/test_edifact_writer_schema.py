@@ -15,7 +15,7 @@ from test_edifact_cli import CONFIG as CLI_CONFIG
 from test_edifact_roundtrip import PARTNER, PURCHASE, SHIPMENT, _Buffer, _write
 
 from gateway.canonical.build import record_from_dict
-from gateway.config import Config, TargetConfig
+from gateway.config import Config, TargetConfig, target_problems
 from gateway.formats.edifact.writer import EdifactTarget
 from gateway.targets.base import FileInfo
 
@@ -100,7 +100,7 @@ def test_the_same_value_fits_where_the_directory_allows_it() -> None:
 
 def test_a_directory_without_schemas_is_refused() -> None:
     config = TargetConfig("p", "edifact", "local:x", {**PARTNER, "directory": "D97A"})
-    assert EdifactTarget.check(config) == [
+    assert target_problems(EdifactTarget, config) == [
         "directory: no schema for DESADV, RECADV, INVRPT, ORDERS D97A (D96A, D01B)"
     ]
     out = _Buffer()

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway import plugins
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import RECORD_TYPES
 from gateway.config import TargetConfig
 from gateway.targets.base import FileInfo
-from gateway.targets.registry import TARGETS
 from tests.targets.test_targets_rules import Memory
 
 FORMATS = ["sage100", "netsuite", "quickbooks_iif", "quickbooks_online", "canonical_csv"]
@@ -69,7 +69,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=documents())
 def test_never_crashes(fmt: str, doc: dict[str, Any]) -> None:
-    target = TARGETS[fmt](TargetConfig("t", fmt, "local:out", OPTIONS.get(fmt, {})))
+    target = plugins.target(fmt)(TargetConfig("t", fmt, "local:out", OPTIONS.get(fmt, {})))
     memory = Memory()
     writer = target.writer(FileInfo("F1", "in.csv"), memory)
     record = record_from_dict(doc)

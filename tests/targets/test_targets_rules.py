@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from gateway import plugins
 from gateway.canonical.build import record_from_dict
-from gateway.config import TargetConfig
+from gateway.config import TargetConfig, target_problems
 from gateway.errors import Finding
 from gateway.targets.base import FileInfo
-from gateway.targets.registry import TARGETS
 
 
 class Memory:
@@ -35,9 +35,9 @@ class Memory:
 
 def write(fmt: str, records: list[dict[str, Any]], **options: Any) -> tuple[list[Finding], Memory]:
     config = TargetConfig("t", fmt, "local:out", options)
-    assert TARGETS[fmt].check(config) == []
+    assert target_problems(plugins.target(fmt), config) == []
     memory = Memory()
-    writer = TARGETS[fmt](config).writer(FileInfo("F1", "in.csv"), memory)
+    writer = plugins.target(fmt)(config).writer(FileInfo("F1", "in.csv"), memory)
     findings: list[Finding] = []
     for raw in records:
         findings += writer.write(record_from_dict(raw))
@@ -294,7 +294,7 @@ def test_header_off_and_lf_line_endings() -> None:
         ("sage100", {"value_map": "no_such_map"}, "value_map: cannot read 'no_such_map'"),
         ("sage100", {"value_map": {"colour": {"a": "b"}}}, "colour: unknown kind"),
         ("netsuite", {"date_format": "%Y"}, "date_format: '%Y' must write a day, a month and a year"),
-        ("netsuite", {"adjustment_account": 5}, "adjustment_account: expected str"),
+        ("netsuite", {"adjustment_account": 5}, "adjustment_account: expected a string"),
         ("quickbooks_iif", {"delimiter": ","}, "delimiter: IIF is always tab-delimited"),
         ("quickbooks_iif", {"header": False}, "header: IIF needs its"),
         ("quickbooks_online", {"due_days": 900}, "due_days: must be between 0 and 365"),
@@ -306,7 +306,7 @@ def test_header_off_and_lf_line_endings() -> None:
     ],
 )  # fmt: skip
 def test_option_checks(fmt: str, options: dict[str, Any], problem: str) -> None:
-    problems = TARGETS[fmt].check(TargetConfig("t", fmt, "local:out", options))
+    problems = target_problems(plugins.target(fmt), TargetConfig("t", fmt, "local:out", options))
     assert any(problem in p for p in problems), problems
 
 

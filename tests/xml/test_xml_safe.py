@@ -89,7 +89,8 @@ def test_truncated_and_depth_and_size(tmp_path: Path) -> None:
 
 
 def test_limits_from_source_options() -> None:
-    limits = XmlLimits.from_options({"xml_max_depth": "12", "xml_max_bytes": -1, "xml_huge_tree": True})
+    # Bad values never get here: the configuration refuses them (tests/core/test_core_plugin_options.py).
+    limits = XmlLimits.from_options({"xml_max_depth": 12, "xml_huge_tree": True})
     assert limits.max_depth == 12 and limits.max_bytes == XmlLimits().max_bytes and limits.huge_tree
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.canonical.build import record_from_dict
 from gateway.cli import check
-from gateway.config import Config, TargetConfig
+from gateway.config import Config, TargetConfig, target_problems
 from gateway.formats.xml.writer import XmlTarget
 from gateway.targets.base import FileInfo
 
@@ -160,17 +160,25 @@ def test_a_record_of_another_type_is_a_finding() -> None:
 
 
 def test_target_check_reports_every_problem() -> None:
-    assert XmlTarget.check(TargetConfig("x", "xml", "local:o", {}))[0].startswith("layout: required")
-    problems = XmlTarget.check(TargetConfig("x", "xml", "local:o", {"layout": "nope", "colour": "red"}))
+    assert target_problems(XmlTarget, TargetConfig("x", "xml", "local:o", {}))[0].startswith(
+        "layout: required"
+    )
+    problems = target_problems(
+        XmlTarget, TargetConfig("x", "xml", "local:o", {"layout": "nope", "colour": "red"})
+    )
     assert problems[0] == "colour: unknown option" and problems[1].startswith(
         "layout: no XML layout named 'nope'"
     )
-    problems = XmlTarget.check(
-        TargetConfig("x", "xml", "local:o", {"layout": "ubl.receipt_advice", "file_name": "{file_id}.xml"})
+    problems = target_problems(
+        XmlTarget,
+        TargetConfig("x", "xml", "local:o", {"layout": "ubl.receipt_advice", "file_name": "{file_id}.xml"}),
     )
     assert problems == ["file_name: must contain {n}: this layout writes one file per document"]
     assert (
-        json.dumps(XmlTarget.check(TargetConfig("x", "xml", "local:o", {"layout": "erp.products"}))) == "[]"
+        json.dumps(
+            target_problems(XmlTarget, TargetConfig("x", "xml", "local:o", {"layout": "erp.products"}))
+        )
+        == "[]"
     )
 
 

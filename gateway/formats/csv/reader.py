@@ -14,8 +14,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, ClassVar, cast
 
-import pandas as pd
-
+from gateway import options as opt
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
 from gateway.canonical.shapes import RecordData
@@ -57,10 +56,35 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _one_character(delimiter: str) -> str | None:
+    return None if len(delimiter) == 1 and delimiter not in '"\r\n' else "must be one character, not a quote"
+
+
+def _known_layout(name: str) -> str | None:
+    return None if name in layouts() else f"no CSV layout named {name!r} (have {', '.join(layouts())})"
+
+
 class CsvReader:
     """Delimited text with a header row, in one of the layouts of `schemas/csv/`."""
 
     name: ClassVar[str] = "csv"
+    order: ClassVar[int] = 100  # the catch-all: asked last
+    options: ClassVar[tuple[opt.Option, ...]] = (
+        opt.text(
+            "csv_delimiter",
+            None,
+            "the delimiter of every file; default: sniffed from the header",
+            rule=_one_character,
+        ),
+        opt.text(
+            "csv_layout",
+            None,
+            "the layout of every file; default: recognised by the header",
+            rule=_known_layout,
+        ),
+        opt.count("csv_max_line", MAX_LINE, "the longest line accepted, in characters"),
+        opt.count("csv_max_columns", MAX_COLUMNS, "the most header columns accepted"),
+    )
 
     @staticmethod
     def sniff(head: bytes) -> bool:
@@ -200,6 +224,8 @@ class _Assembler:
             yield from self._finish()
 
     def _chunk(self, rows: list[list[str]], lines: list[int]) -> Iterator[Record]:
+        import pandas as pd  # here, not at the top: checking a configuration must not pay for it
+
         frame = pd.DataFrame(rows, columns=range(len(self.header)), dtype=object)
         values: list[list[Any]] = []
         bad_rows: set[int] = set()

@@ -18,16 +18,16 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from gateway import resources
 from gateway.canonical.build import element_type, path_problem
 from gateway.canonical.records import RECORD_TYPES
 from gateway.findings import Code
-from gateway.resources import SCHEMAS
 
-SCHEMA_ROOT = SCHEMAS
+if TYPE_CHECKING:
+    import pandas as pd
+
 TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean", "enum")
 DECIMAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 INTEGER = r"[+-]?\d+"
@@ -163,12 +163,18 @@ def load_layout(path: Path, envelope: dict[str, Any] | None = None) -> Layout:
     )
 
 
-@functools.cache
-def layouts(root: Path = SCHEMA_ROOT) -> dict[str, Layout]:
-    """Every CSV layout shipped in `schemas/csv/`, by name."""
-    folder = root / "csv"
-    envelope = tomllib.loads((folder / "_envelope.toml").read_text(encoding="utf-8"))["header"]
-    found = (load_layout(p, envelope) for p in sorted(folder.glob("[!_]*.toml")))
+@resources.cached
+def envelope() -> dict[str, Any]:
+    """The envelope columns every CSV layout may carry (`schemas/csv/_envelope.toml`)."""
+    text = resources.path("csv", "_envelope.toml").read_text(encoding="utf-8")
+    header: dict[str, Any] = tomllib.loads(text)["header"]
+    return header
+
+
+@resources.cached
+def layouts() -> dict[str, Layout]:
+    """Every CSV layout of `schemas/csv/` (and the site's), by name."""
+    found = (load_layout(p, envelope()) for p in resources.listing("csv", "[!_]*.toml"))
     return {layout.name: layout for layout in found}
 
 
@@ -230,6 +236,8 @@ def check_chunk(
 
 def _dates(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse with each format in turn; ISO text out, and where nothing parsed."""
+    import pandas as pd  # here, not at the top: it costs 0.3 s, which only reading a CSV pays
+
     result = pd.Series([""] * len(values), index=values.index, dtype=object)
     unparsed = values != ""
     for fmt in column.formats:

@@ -13,29 +13,31 @@ and the `source` lineage have no columns and are not written; canonical JSON Lin
 
 from __future__ import annotations
 
-import functools
 import re
-import tomllib
 from collections import defaultdict
 from typing import Any, ClassVar
 
+from gateway import resources
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
 from gateway.findings import Code
-from gateway.formats.csv.schema import SCHEMA_ROOT, Column, Layout, layouts
-from gateway.targets.base import FileInfo, Opener
-from gateway.targets.delimited import Defaults, DelimitedOptions, Outputs, cell_problem, check_options
+from gateway.formats.csv.schema import Column, Layout, layouts
+from gateway.formats.csv.schema import envelope as envelope_schema
+from gateway.options import Option
+from gateway.targets.base import FileInfo, Opener, SingleFormat
+from gateway.targets.delimited import (
+    Defaults,
+    DelimitedOptions,
+    Outputs,
+    cell_problem,
+    check_options,
+    common_options,
+)
 from gateway.targets.layout import plain, resolve
 
 
-@functools.cache
-def _envelope_names() -> frozenset[str]:
-    text = (SCHEMA_ROOT / "csv" / "_envelope.toml").read_text(encoding="utf-8")
-    return frozenset(tomllib.loads(text)["header"])
-
-
-@functools.cache
+@resources.cached
 def layout_for(doc_type: str) -> Layout | None:
     """The canonical CSV layout of a document type."""
     return next((lay for lay in layouts().values() if lay.doc_type == doc_type), None)
@@ -43,7 +45,7 @@ def layout_for(doc_type: str) -> Layout | None:
 
 def ordered_columns(layout: Layout) -> list[Column]:
     """Header columns, then line columns, then the envelope: the order a person reads."""
-    envelope = _envelope_names()
+    envelope = frozenset(envelope_schema())
     head = [c for c in layout.columns if not c.to[0].startswith("line.")]
     body = [c for c in layout.columns if c not in head]
     first = [c for c in head if c.name not in envelope]
@@ -225,7 +227,7 @@ class CanonicalCsvWriter:
         self.outputs.close()
 
 
-class CanonicalCsvTarget:
+class CanonicalCsvTarget(SingleFormat):
     """The canonical CSV layouts as an outbound format (UTF-8, LF, header row)."""
 
     format: ClassVar[str] = "canonical_csv"
@@ -233,17 +235,19 @@ class CanonicalCsvTarget:
         "{layout}.{stem}.{file_id}.csv", line_ending="lf", line_breaks=True
     )
 
+    options: ClassVar[tuple[Option, ...]] = common_options(defaults)
+
     def __init__(self, config: TargetConfig) -> None:
-        self.options = DelimitedOptions.parse(config.options, self.defaults)
+        self.delimited = DelimitedOptions.parse(config.options, self.defaults)
 
     @classmethod
     def check(cls, config: TargetConfig) -> list[str]:
         """Only the common delimited options; canonical values are never mapped."""
-        problems = check_options(config, cls.defaults, set())
+        problems = check_options(config, cls.defaults)
         if "value_map" in config.options:
             problems.append("value_map: canonical CSV keeps canonical values; map them in the ERP targets")
         return problems
 
     def writer(self, file: FileInfo, open_output: Opener) -> CanonicalCsvWriter:
         """A writer for the records of one input file."""
-        return CanonicalCsvWriter(self.options, file, open_output)
+        return CanonicalCsvWriter(self.delimited, file, open_output)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gateway import options as opt
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record
 from gateway.canonical.shapes import RecordData
@@ -72,6 +73,16 @@ class EdifactReader:
     """UN/EDIFACT interchanges (syntax 1 to 4, with or without UNA, several per file)."""
 
     name: ClassVar[str] = "edifact"
+    order: ClassVar[int] = 40
+    options: ClassVar[tuple[opt.Option, ...]] = (
+        opt.text("edifact_charset_check", "strict", "check text against the UNB syntax's character set",
+                 "strict", "off"),
+        opt.text("edifact_orders_as", "sales_order", "what an ORDERS message becomes",
+                 "sales_order", "purchase_order"),
+        opt.count("edifact_max_segment", MAX_SEGMENT, "the longest segment accepted, in characters"),
+        opt.text("acknowledge_to", None, "the target that receives CONTRL answers"),
+        opt.flag("edifact_partial", False, "accept an interchange's valid messages, quarantine the rest"),
+    )  # fmt: skip
 
     @staticmethod
     def sniff(head: bytes) -> bool:

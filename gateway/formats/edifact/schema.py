@@ -17,7 +17,6 @@ does each go through the detailed check, which locates the problems. The segment
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterator
@@ -25,14 +24,13 @@ from dataclasses import dataclass, field
 from itertools import filterfalse
 from typing import Any
 
+from gateway import resources
 from gateway.findings import Code, Report
 from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.fastpath import NEVER, Chars, optional
 from gateway.formats.edifact.structure import GroupNode, Node, SegmentNode, check_structure, tags
 from gateway.formats.edifact.syntax import Delimiters, Element, Segment
-from gateway.resources import SCHEMAS
 
-SCHEMA_DIR = SCHEMAS / "edifact"
 _FORMAT = re.compile(r"(an|a|n)(\.\.)?([0-9]+)")
 _NUMERIC = re.compile(r"-?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 _CACHE_LIMIT = 50_000
@@ -138,11 +136,11 @@ def _node(raw: list[Any]) -> Node:
 
 
 def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(resources.path("edifact", f"{name}.json").read_text(encoding="utf-8"))
     return data
 
 
-@functools.cache
+@resources.cached
 def directory(name: str) -> dict[str, list[Any]]:
     """The raw segment definitions of a directory, with `extends` resolved."""
     data = _load(f"segments_{name}")
@@ -363,9 +361,9 @@ class MessageSchema:
             report(code, text, **{**kw, "segment_index": kw["segment_index"] + start})
 
 
-@functools.cache
+@resources.cached
 def schema_for(name: str) -> MessageSchema | None:
     """The schema called `name` (`ORDERS_D96A`), or None when none is shipped."""
-    if not (SCHEMA_DIR / f"{name}.json").is_file():
+    if not resources.path("edifact", f"{name}.json").is_file():
         return None
     return MessageSchema(name)

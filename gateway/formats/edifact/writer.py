@@ -38,22 +38,24 @@ from gateway.formats.edifact.envelope import Interchange, Message
 from gateway.formats.edifact.messages import Context, Seg, Unwritable, desadv, invrpt, orders, recadv
 from gateway.formats.edifact.schema import schema_for
 from gateway.formats.edifact.syntax import CHARSETS, Delimiters, Scanner, SyntaxFault
-from gateway.targets.base import FileInfo, Opener, Output, unknown_options
+from gateway.options import Option, flag, text
+from gateway.targets.base import FileInfo, Opener, Output, SingleFormat
 
 DEFAULT_NAME = "{stem}.{file_id}.edi"
-OPTIONS = {
-    "sender",
-    "receiver",
-    "sender_qualifier",
-    "receiver_qualifier",
-    "syntax",
-    "syntax_version",
-    "directory",
-    "association",
-    "separators",
-    "file_name",
-    "una",
-}
+OPTIONS: tuple[Option, ...] = (
+    text("sender", None, "our partner id in UNB (required)"),
+    text("receiver", None, "the partner's id in UNB (required)"),
+    # Numbers are taken as written in UNB: `syntax_version = 4` is as good as "4".
+    Option("sender_qualifier", (str, int), "14", "the code list of the sender id (14: GLN)"),
+    Option("receiver_qualifier", (str, int), "14", "the code list of the receiver id (14: GLN)"),
+    text("syntax", "UNOC", "the syntax identifier, which sets the character set", *CHARSETS),
+    Option("syntax_version", (str, int), "3", "the syntax version number", ("1", "2", "3", "4", 1, 2, 3, 4)),
+    text("directory", "D96A", "the message directory (D96A, D01B)"),
+    text("association", "EAN008", "the association assigned code of UNH"),
+    text("separators", ":+.? '", "component, data, decimal, release, reserved and terminator characters"),
+    text("file_name", DEFAULT_NAME, "the output file name pattern; must contain {file_id}"),
+    flag("una", True, "write the UNA service string advice"),
+)
 
 
 class Serializer:
@@ -253,10 +255,11 @@ class EdifactWriter:
         self.out.close()
 
 
-class EdifactTarget:
+class EdifactTarget(SingleFormat):
     """The `edifact` outbound format."""
 
     format: ClassVar[str] = "edifact"
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     def __init__(self, config: TargetConfig) -> None:
         o = config.options
@@ -283,18 +286,12 @@ class EdifactTarget:
         """The next interchange control reference for this receiver."""
         return self.sequence(f"edifact:{self.sender}:{self.receiver}")
 
-    @staticmethod
-    def check(config: TargetConfig) -> list[str]:
-        """Partner ids are required; syntax, version and separators must be usable."""
+    @classmethod
+    def check(cls, config: TargetConfig) -> list[str]:
+        """Partner ids are required; separators and directory must be usable."""
         o = config.options
-        problems = unknown_options(config, OPTIONS)
-        for key in ("sender", "receiver"):
-            if not isinstance(o.get(key), str) or not o.get(key):
-                problems.append(f"{key}: required (the partner id in UNB)")
-        if str(o.get("syntax", "UNOC")) not in CHARSETS:
-            problems.append(f"syntax: must be one of {', '.join(CHARSETS)}")
-        if str(o.get("syntax_version", "3")) not in ("1", "2", "3", "4"):
-            problems.append("syntax_version: must be 1 to 4")
+        problems = [f"{key}: required (the partner id in UNB)" for key in ("sender", "receiver")
+                    if not o.get(key)]  # fmt: skip
         separators = str(o.get("separators", ":+.? '"))
         if len(separators) != 6 or len({separators[i] for i in (0, 1, 3, 5)}) != 4:
             problems.append("separators: six characters, component/data/release/terminator distinct")
@@ -333,18 +330,14 @@ class ContrlWriter:
         """Nothing to finish."""
 
 
-class ContrlTarget:
+class ContrlTarget(SingleFormat):
     """The `edifact_contrl` format: a delivery for CONTRL answers (source `acknowledge_to`)."""
 
     format: ClassVar[str] = "edifact_contrl"
+    options: ClassVar[tuple[Option, ...]] = ()
 
     def __init__(self, config: TargetConfig) -> None:
         self.config = config
-
-    @staticmethod
-    def check(config: TargetConfig) -> list[str]:
-        """No options."""
-        return unknown_options(config, set())
 
     def writer(self, file: FileInfo, open_output: Opener) -> ContrlWriter:
         """A writer that refuses documents."""

@@ -18,8 +18,9 @@ from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.flat import FlatParser, decode_fields, release_of
-from gateway.formats.idoc.mappings import map_idoc
+from gateway.formats.idoc.mappings import OPTIONS, map_idoc
 from gateway.formats.idoc.model import Idoc, check
+from gateway.options import Option
 
 MAX_LINE = 4096
 
@@ -28,6 +29,8 @@ class IdocReader:
     """Flat IDoc files (EDI_DC40/EDI_DD40, or release 3 EDI_DC/EDI_DD)."""
 
     name: ClassVar[str] = "idoc"
+    order: ClassVar[int] = 30
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     @staticmethod
     def sniff(head: bytes) -> bool:

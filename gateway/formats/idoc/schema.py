@@ -16,10 +16,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from gateway import resources
 from gateway.findings import Code
-from gateway.resources import SCHEMAS
 
-SCHEMA_DIR = SCHEMAS / "idoc"
 FIELD_TYPES = ("c", "n", "d", "date", "time")
 #: Segment definition names (`E2EDK01005`, `Z2XYZ000`) name a version of a segment type.
 _DEFINITION = re.compile(r"^([EZY])2(\w+?)(\d{3})?$")
@@ -126,24 +125,24 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return tomllib.load(fh)
 
 
-@functools.cache
+@resources.cached
 def records() -> dict[str, SegmentDef]:
     """The file port's record layouts: EDI_DC40, EDI_DD40, EDI_DC, EDI_DD."""
-    data = _load_toml(SCHEMA_DIR / "_records.toml")
+    data = _load_toml(resources.path("idoc", "_records.toml"))
     return {name: _fields(name, table["fields"]) for name, table in data.items()}
 
 
-@functools.cache
+@resources.cached
 def segment_types() -> dict[str, SegmentDef]:
     """Every standard segment type's layout, by type name."""
-    data = _load_toml(SCHEMA_DIR / "_segments.toml")
+    data = _load_toml(resources.path("idoc", "_segments.toml"))
     return {name: _fields(name, table["fields"]) for name, table in data.items()}
 
 
-@functools.cache
+@resources.cached
 def _definitions() -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    for path in sorted(SCHEMA_DIR.glob("*.toml")):
+    for path in resources.listing("idoc", "*.toml"):
         if path.name.startswith("_"):
             continue
         data = _load_toml(path)
@@ -156,7 +155,7 @@ def _nodes(rows: list[Any]) -> dict[str, Node]:
     return {str(r[0]): Node(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows}
 
 
-@functools.cache
+@resources.cached
 def basic_type(name: str, extension: str = "") -> BasicType | None:
     """The schema of basic type `name` with extension `extension`; None when not shipped.
 

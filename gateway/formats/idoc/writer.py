@@ -32,25 +32,29 @@ from gateway.formats.idoc.build import DEFAULT_MOVEMENTS, Builder, Movements, de
 from gateway.formats.idoc.flat import format_idoc
 from gateway.formats.idoc.model import Idoc
 from gateway.formats.idoc.xml import to_xml
-from gateway.targets.base import FileInfo, Opener, unknown_options
+from gateway.options import Option, flag, text
+from gateway.targets.base import FileInfo, Opener, SingleFormat
 
 DEFAULT_NAME = "{stem}.{file_id}.{basic_type}.idoc"
 DEFAULT_XML_NAME = "{stem}.{file_id}.{basic_type}.xml"
-STRINGS = {
-    "syntax": ("flat", "xml"),
-    "shipment_message": ("SHPCON", "WHSCON"),
-    "file_name": None,
-    "client": None,
-    "sender_port": None,
-    "sender_partner": None,
-    "sender_partner_type": None,
-    "receiver_port": None,
-    "receiver_partner": None,
-    "receiver_partner_type": None,
-    "acknowledge_status": None,
-}
-TABLES = ("movement_types", "movement_by_reason", "reason_codes")
-FLAGS = ("matnr_alpha", "acknowledge")
+OPTIONS: tuple[Option, ...] = (
+    text("syntax", "flat", "flat IDoc files or IDoc-XML", "flat", "xml"),
+    text("shipment_message", "SHPCON", "the message type of a shipment's DELVRY IDoc", "SHPCON", "WHSCON"),
+    text("file_name", None, "the output file name pattern; must contain {file_id} and {basic_type}"),
+    text("client", "", "the SAP client (MANDT) of the control record"),
+    text("sender_port", "", "the sender port (SNDPOR)"),
+    text("sender_partner", "", "the sender partner number (SNDPRN)"),
+    text("sender_partner_type", "LS", "the sender partner type (SNDPRT)"),
+    text("receiver_port", "", "the receiver port (RCVPOR)"),
+    text("receiver_partner", "", "the receiver partner number (RCVPRN)"),
+    text("receiver_partner_type", "LS", "the receiver partner type (RCVPRT)"),
+    text("acknowledge_status", "53", "the status the STATUS IDocs of `acknowledge` report"),
+    Option("movement_types", (dict,), None, "SAP movement type by adjustment kind, over the defaults"),
+    Option("movement_by_reason", (dict,), None, "SAP movement type by adjustment reason"),
+    Option("reason_codes", (dict,), None, "SAP reason code by adjustment reason"),
+    flag("matnr_alpha", False, "pad numeric material numbers with leading zeros, as SAP's ALPHA does"),
+    flag("acknowledge", False, "answer each IDoc read from this gateway's partner with a STATUS IDoc"),
+)
 #: Control record widths the partner options must fit.
 WIDTHS = {"client": 3, "sender_port": 10, "receiver_port": 10, "sender_partner": 10,
           "receiver_partner": 10, "sender_partner_type": 2, "receiver_partner_type": 2,
@@ -59,10 +63,11 @@ WIDTHS = {"client": 3, "sender_port": 10, "receiver_port": 10, "sender_partner":
 Sequence = Callable[[str], int]
 
 
-class IdocTarget:
+class IdocTarget(SingleFormat):
     """The `idoc` target format."""
 
     format: ClassVar[str] = "idoc"
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     def __init__(self, config: TargetConfig) -> None:
         o = config.options
@@ -94,26 +99,15 @@ class IdocTarget:
         """Take DOCNUMs from a durable sequence (the ledger's `next_sequence`)."""
         self.sequence = sequence
 
-    @staticmethod
-    def check(config: TargetConfig) -> list[str]:
-        """Problems with the options, each as `key: problem`."""
+    @classmethod
+    def check(cls, config: TargetConfig) -> list[str]:
+        """Partner settings must fit the control record; file names must be deterministic."""
         o = config.options
-        problems = unknown_options(config, set(STRINGS) | set(TABLES) | set(FLAGS))
-        for key, choices in STRINGS.items():
-            if key not in o:
-                continue
-            if not isinstance(o[key], str):
-                problems.append(f"{key}: expected a string")
-            elif choices and o[key] not in choices:
-                problems.append(f"{key}: must be one of {', '.join(choices)}")
-            elif key in WIDTHS and len(o[key]) > WIDTHS[key]:
-                problems.append(f"{key}: longer than the control record's {WIDTHS[key]} characters")
-        for key in TABLES:
-            if key in o and not isinstance(o[key], dict):
-                problems.append(f"{key}: expected a table")
-        for key in FLAGS:
-            if key in o and not isinstance(o[key], bool):
-                problems.append(f"{key}: expected true or false")
+        problems = [
+            f"{key}: longer than the control record's {width} characters"
+            for key, width in WIDTHS.items()
+            if len(o.get(key, "")) > width
+        ]
         pattern = str(o.get("file_name", DEFAULT_NAME))
         if "{file_id}" not in pattern or "{basic_type}" not in pattern:
             problems.append("file_name: must contain {file_id} and {basic_type}")

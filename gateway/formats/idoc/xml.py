@@ -20,8 +20,10 @@ from gateway.errors import InvalidContent, reject
 from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.idoc import schema as idoc_schema
+from gateway.formats.idoc.mappings import OPTIONS
 from gateway.formats.idoc.model import Idoc, Segment
 from gateway.formats.idoc.reader import read_idocs
+from gateway.options import Option
 
 _SNIFF = re.compile(rb"<(?:[\w-]+:)?(?:IDOC|EDI_DC40)[\s>/]")
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""")
@@ -61,6 +63,8 @@ class IdocXmlReader:
     """IDoc-XML files; asked before any generic XML reader."""
 
     name: ClassVar[str] = "idoc-xml"
+    order: ClassVar[int] = 10  # before the generic XML reader
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     @staticmethod
     def sniff(head: bytes) -> bool:

@@ -22,13 +22,12 @@ from typing import Any
 
 from lxml import etree
 
+from gateway import resources
 from gateway.canonical.build import element_type, path_problem
 from gateway.canonical.records import RECORD_TYPES, Record
 from gateway.formats.xml.order import SchemaOrder
 from gateway.formats.xml.safe import safe_parser
-from gateway.resources import SCHEMAS
 
-SCHEMA_ROOT = SCHEMAS / "xml"
 TYPES = ("string", "decimal", "date", "datetime", "bool")
 _STEP = re.compile(r"^(@)?(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)(?:\[@([\w:.-]+)='([^']*)'\])?$")
 _TARGET = re.compile(r"^[a-z_][a-z0-9_]*(\[\d*\])?(\.[a-z_][a-z0-9_]*(\[\d*\])?)*$")
@@ -301,11 +300,13 @@ def load_layout(folder: Path) -> XmlLayout:
     )
 
 
-@functools.cache
-def layouts(root: Path = SCHEMA_ROOT) -> dict[str, XmlLayout]:
-    """Every XML layout shipped in `schemas/xml/`, by name (folders starting `_` are shared parts)."""
+@resources.cached
+def layouts(root: Path | None = None) -> dict[str, XmlLayout]:
+    """Every XML layout of `schemas/xml/` (and the site's, or of `root`), by name; folders
+    starting `_` are shared parts."""
     found: dict[str, XmlLayout] = {}
-    for folder in sorted(root.iterdir()) if root.is_dir() else ():
+    folders = resources.listing("xml") if root is None else sorted(root.iterdir()) if root.is_dir() else []
+    for folder in folders:
         if folder.is_dir() and not folder.name.startswith(("_", ".")) and (folder / "layout.toml").is_file():
             layout = load_layout(folder)
             found[layout.name] = layout

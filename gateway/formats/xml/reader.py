@@ -17,6 +17,7 @@ from typing import Any, ClassVar, cast
 
 from lxml import etree
 
+from gateway import options as opt
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record, Source
 from gateway.errors import Finding, InvalidContent
@@ -26,6 +27,7 @@ from gateway.formats.encoding import first_error, sniff_bom
 from gateway.formats.xml.layout import LayoutError, XmlLayout, candidates, layouts, near_misses
 from gateway.formats.xml.mapping import node_path, read_document
 from gateway.formats.xml.safe import (
+    LIMIT_OPTIONS,
     Transcoded,
     XmlLimits,
     check_prolog,
@@ -45,10 +47,28 @@ _CLARK = re.compile(r"\{[^}]*\}")
 MAX_KEYS = 10_000
 
 
+def _known_layout(name: str) -> str | None:
+    try:
+        known = layouts()
+    except LayoutError as exc:
+        return str(exc)
+    return None if name in known else f"no XML layout named {name!r} (have {', '.join(known)})"
+
+
 class XmlReader:
     """XML documents in one of the layouts of `schemas/xml/`."""
 
     name: ClassVar[str] = "xml"
+    order: ClassVar[int] = 20
+    options: ClassVar[tuple[opt.Option, ...]] = (
+        opt.text(
+            "xml_layout",
+            None,
+            "the layout of every file; default: chosen by the root element",
+            rule=_known_layout,
+        ),
+        *LIMIT_OPTIONS,
+    )
 
     @staticmethod
     def sniff(head: bytes) -> bool:

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from gateway import options as opt
 from gateway.errors import Finding
 from gateway.findings import Code
 from gateway.formats.encoding import sniff_bom
@@ -36,6 +37,12 @@ from gateway.formats.encoding import sniff_bom
 DEFAULT_MAX_BYTES = 1 << 30
 #: Real EDI XML nests a dozen levels; IDoc-XML and UBL stay well under 30.
 DEFAULT_MAX_DEPTH = 100
+#: The source options that set `XmlLimits` (the XML readers declare them).
+LIMIT_OPTIONS = (
+    opt.count("xml_max_bytes", DEFAULT_MAX_BYTES, "the largest XML file accepted, in bytes"),
+    opt.count("xml_max_depth", DEFAULT_MAX_DEPTH, "the deepest element nesting accepted"),
+    opt.flag("xml_huge_tree", False, "let lxml take text nodes over 10 MB and very deep trees"),
+)
 #: The prolog (declaration, comments, DOCTYPE) must fit in this many bytes.
 PROLOG_BYTES = 1 << 16
 
@@ -57,20 +64,9 @@ class XmlLimits:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> XmlLimits:
-        """Limits from a source's extra keys; bad values fall back to the defaults."""
-
-        def number(key: str, default: int) -> int:
-            try:
-                value = int(options.get(key, default))
-            except (TypeError, ValueError):
-                return default
-            return value if value > 0 else default
-
-        return cls(
-            max_bytes=number("xml_max_bytes", DEFAULT_MAX_BYTES),
-            max_depth=number("xml_max_depth", DEFAULT_MAX_DEPTH),
-            huge_tree=bool(options.get("xml_huge_tree", False)),
-        )
+        """Limits from a source's extra keys (checked with the configuration)."""
+        max_bytes, max_depth, huge_tree = (opt.value(options, option) for option in LIMIT_OPTIONS)
+        return cls(max_bytes=int(max_bytes), max_depth=int(max_depth), huge_tree=bool(huge_tree))
 
 
 def parser_options(limits: XmlLimits | None = None) -> dict[str, Any]:

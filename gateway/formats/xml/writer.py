@@ -23,7 +23,8 @@ from gateway.errors import Finding
 from gateway.findings import Code
 from gateway.formats.xml.layout import LayoutError, XmlLayout, layouts
 from gateway.formats.xml.mapping import node_path, write_document
-from gateway.targets.base import FileInfo, Opener, Output, unknown_options
+from gateway.options import Option, text
+from gateway.targets.base import FileInfo, Opener, Output, SingleFormat
 
 PER_DOCUMENT_NAME = "{stem}.{file_id}.{n}.xml"
 PER_FILE_NAME = "{stem}.{file_id}.xml"
@@ -100,20 +101,24 @@ class XmlWriter:
         return raw or node_path(element)
 
 
-class XmlTarget:
+class XmlTarget(SingleFormat):
     """Target format `xml`: option `layout` names a writable layout of `schemas/xml/`."""
 
     format: ClassVar[str] = "xml"
+    options: ClassVar[tuple[Option, ...]] = (
+        text("layout", None, "the XML layout written (required), a folder of schemas/xml/"),
+        text("file_name", None, "the output file name pattern; must contain {file_id}, and {n} per document"),
+    )
 
     def __init__(self, config: TargetConfig) -> None:
         self.layout = layouts()[str(config.options["layout"])]
         default = PER_FILE_NAME if self.layout.streaming else PER_DOCUMENT_NAME
         self.pattern = str(config.options.get("file_name", default))
 
-    @staticmethod
-    def check(config: TargetConfig) -> list[str]:
+    @classmethod
+    def check(cls, config: TargetConfig) -> list[str]:
         """`layout` is required and must be writable; `file_name` must be deterministic."""
-        problems = unknown_options(config, {"layout", "file_name"})
+        problems: list[str] = []
         name = config.options.get("layout")
         try:
             known = layouts()

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from gateway import options as opt
 from gateway.canonical.shapes import RecordData
 from gateway.findings import Code, Report
 from gateway.formats.idoc.mappings.common import SKU_MODES
@@ -14,6 +15,14 @@ from gateway.formats.idoc.mappings.master import map_cond, map_debmas, map_matma
 from gateway.formats.idoc.mappings.orders import ORDER_AS, map_orders
 from gateway.formats.idoc.mappings.wmmbid import map_wmmbid
 from gateway.formats.idoc.model import Idoc
+
+#: The source options the mappings read; both IDoc readers declare them.
+OPTIONS = (
+    opt.text("idoc_sku", "as_is", "strip_zeros drops SAP's leading zeros from numeric material numbers",
+             *SKU_MODES),
+    opt.text("idoc_orders_as", "auto", "what an ORDERS IDoc becomes; auto decides by direction and BSART",
+             *ORDER_AS),
+)  # fmt: skip
 
 Mapping = Callable[[Idoc, dict[str, Any], Report], "RecordData | None"]
 
@@ -35,16 +44,6 @@ def family(basic_type: str) -> str:
 
 def map_idoc(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordData | None:
     """The canonical record's data for `idoc`, or None after reporting why there is none."""
-    for key, allowed in (("idoc_sku", SKU_MODES), ("idoc_orders_as", ORDER_AS)):
-        if key in options and options[key] not in allowed:
-            report(
-                Code.BAD_OPTION,
-                f"source option {key} must be one of {', '.join(allowed)}",
-                value=str(options[key]),
-                rule=f"source {key}",
-                record=idoc.docnum or "?",
-            )
-            return None
     mapping = MAPPINGS.get(family(idoc.basic_type))
     if mapping is None:
         report(

@@ -1,14 +1,17 @@
-"""How outputs reach their destination, chosen by the prefix of a target's `deliver`."""
+"""What a delivery is: how a target's outputs reach their destination, staged then published.
+
+A delivery kind is registered in the `gateway.deliveries` entry point group under the prefix of
+a target's `deliver` setting (`local:/dir`, `sftp:server:/dir`); the class builds a target's
+delivery and checks the rest of the setting.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from gateway import plugins
 from gateway.config import TargetConfig
-from gateway.delivery.local import LocalDelivery
-from gateway.delivery.sftp import SftpDelivery
 from gateway.targets.base import Output
 
 
@@ -36,12 +39,18 @@ class Delivery(Protocol):
         ...
 
 
-DELIVERIES: dict[str, Callable[[TargetConfig], Delivery]] = {
-    "local": lambda target: LocalDelivery(target.local_dir),
-    "sftp": SftpDelivery,
-}
+class DeliveryKind(Protocol):
+    """What a `gateway.deliveries` entry point names. **Protocol.**"""
+
+    def for_target(self, target: TargetConfig) -> Delivery:
+        """The delivery of `target`'s outputs."""
+        ...
+
+    def problems(self, deliver: str) -> list[str]:
+        """Problems with a `deliver` setting of this kind, each as `deliver: problem`."""
+        ...
 
 
 def delivery_for(target: TargetConfig) -> Delivery:
     """The delivery a target's `deliver` setting names (`local:/dir`, `sftp:server:/dir`)."""
-    return DELIVERIES[target.deliver.split(":", 1)[0]](target)
+    return plugins.delivery(target.deliver.split(":", 1)[0]).for_target(target)

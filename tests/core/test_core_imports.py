@@ -1,0 +1,75 @@
+"""The `gateway` package imports without a cycle, counting deferred imports too.
+
+A module may import inside a function to stay fast at start-up, but not to hide a circle: every
+`gateway.*` import anywhere in a module's code is an edge. Imports under `if TYPE_CHECKING:` are
+left out, since they never run; entry points are not imports either, which is how the
+configuration reaches the plugins without depending on them.
+"""
+
+from __future__ import annotations
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import gateway
+
+PACKAGE = Path(gateway.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_only(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST, modules: set[str], package: str) -> set[str]:
+    found: set[str] = set()
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and _type_checking_only(node):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base])
+            found.add(base.strip("."))
+            found.update(f"{base}.{alias.name}".strip(".") for alias in node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    return {name for name in found if name in modules}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each `gateway` module and the `gateway` modules its code imports."""
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    modules = set(paths)
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        graph[name] = _imports(ast.parse(path.read_text(encoding="utf-8")), modules, package) - {name}
+    return graph
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    graph = import_graph()
+    assert len(graph) > 50
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise AssertionError(f"import cycle: {' -> '.join(exc.args[1])}") from None
+    assert order.index("gateway.config") < order.index("gateway.pipeline.process")
+
+
+def test_the_graph_sees_deferred_imports() -> None:
+    tree = ast.parse("def f():\n    from gateway import config\n")
+    assert _imports(tree, {"gateway", "gateway.config"}, "gateway") == {"gateway", "gateway.config"}

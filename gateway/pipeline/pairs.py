@@ -73,6 +73,7 @@ def finish(pipeline: Pipeline, row: FileRow, delivery: DeliveryRow) -> Outcome:
         else:
             share = Share(target, delivery.state, delivery.records)
         outputs: list[str] = []
+        state = share.state
         if share.state is DeliveryState.REFUSED:
             refreshed = pipeline.ledger.deliveries(DeliveryState.REFUSED, file_id=row.file_id)
             case = next(d for d in refreshed if d.target == target)
@@ -82,9 +83,10 @@ def finish(pipeline: Pipeline, row: FileRow, delivery: DeliveryRow) -> Outcome:
             if share.state is DeliveryState.PUBLISHING:
                 outputs = pipeline.stager.publish(row.file_id, target)
                 pipeline.ledger.delivered(row.file_id, target)
+                state = DeliveryState.PUBLISHED
             quarantine.close_pair(pipeline.config, row.file_id, target)
-            log.info("delivery_published", records=share.records, outputs=len(outputs), state=share.state)
-    return Outcome(share.state, share.records, row.format, outputs=outputs, findings=len(share.findings))
+            log.info("delivery_finished", outcome=state, records=share.records, outputs=len(outputs))
+    return Outcome(state, share.records, row.format, outputs=outputs, findings=len(share.findings))
 
 
 def _write(pipeline: Pipeline, row: FileRow, target: str) -> Share:

@@ -8,10 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from gateway.config import load
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import DeliveryState, FileState, OutputState
+from gateway.service import Service
 from tests.conftest import REPO, SAMPLES, run_cli
 
 CSV = SAMPLES / "inbound" / "csv"
@@ -179,3 +182,70 @@ def test_every_output_of_every_target_is_published_with_the_example_configs(
     assert targets == {t.name for t in config.targets} | {"canonical"}
     leftovers = [p for p in [*root.rglob("*.tmp"), *tmp_path.glob("wms-import/*.tmp")] if p.is_file()]
     assert leftovers == []
+
+
+def test_log_events_carry_the_file_they_are_about(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    text = (CSV / "erp-shipment.csv").read_text(encoding="utf-8").replace(",DC1,", ",DC-NORTH,")
+    (root / "inbound" / "north.csv").write_text(text, encoding="utf-8")
+    shutil.copy(CSV / "broken-adjustment.csv", root / "inbound" / "broken.csv")
+    config = load(write_config(tmp_path / "gateway.toml"), root)
+    ledger = SqliteLedger(config.ledger_path)
+    with capture_logs(processors=[merge_contextvars]) as events:
+        assert Service(config, ledger).run(once=True) == 0
+    ids = {row.original_name: row.file_id for row in ledger.files()}
+    ledger.close()
+
+    def about(name: str, event: str) -> dict[str, object]:
+        (found,) = [e for e in events if e["event"] == event and e.get("name") == name]
+        assert (found["file_id"], found["source"]) == (ids[name], "wms")
+        return found
+
+    processed = about("north.csv", "file_processed")
+    assert (processed["outcome"], processed["refused_targets"], processed["records"]) == (
+        "accepted",
+        ["sage"],
+        2,
+    )
+    refused = about("north.csv", "delivery_refused")
+    assert (refused["log_level"], refused["target"], refused["code"]) == ("warning", "sage", "too_long")
+    quarantined = about("broken.csv", "file_quarantined")
+    assert (quarantined["log_level"], quarantined["stage"]) == ("warning", "validate")
+    assert about("broken.csv", "file_processed")["outcome"] == "quarantined"
+    # The context ends with the file: the service's own events name no file.
+    (stopped,) = [e for e in events if e["event"] == "service_stopped"]
+    assert "file_id" not in stopped and "name" not in stopped
+
+
+def test_a_pair_attempt_cut_short_is_finished_when_the_service_starts(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    text = (CSV / "erp-shipment.csv").read_text(encoding="utf-8").replace(",DC1,", ",DC-NORTH,")
+    (root / "inbound" / "north.csv").write_text(text, encoding="utf-8")
+    path = write_config(tmp_path / "gateway.toml")
+    ledger = SqliteLedger(root / "gateway.db")
+    assert Service(load(path, root), ledger).run(once=True) == 0
+    (row,) = ledger.files()
+    # A crash right after `quarantine retry` recorded the new attempt, before it wrote anything.
+    ledger.retry_delivery(row.file_id, "sage")
+    ledger.close()
+    fixed = load(write_config(path, 'value_map = { warehouse = { "DC-NORTH" = "003", DC2 = "001" } }'), root)
+    ledger = SqliteLedger(root / "gateway.db")
+    assert Service(fixed, ledger).run(once=True) == 0
+    (sage,) = (root / "outbound" / "sage").iterdir()
+    (delivery,) = [d for d in ledger.deliveries(file_id=row.file_id) if d.attempt == 2]
+    assert delivery.state is DeliveryState.PUBLISHED
+    # A crash between the intent and the rename: the next start renames, once.
+    (output,) = ledger.outputs(row.file_id, "sage")
+    sage.rename(output.tmp_path)
+    ledger.db.execute("UPDATE outputs SET state = ? WHERE target = 'sage'", (OutputState.INTENT,))
+    ledger.db.execute("UPDATE deliveries SET state = ? WHERE attempt = 2", (DeliveryState.PUBLISHING,))
+    ledger.close()
+    ledger = SqliteLedger(root / "gateway.db")
+    assert Service(fixed, ledger).run(once=True) == 0
+    assert [p.name for p in (root / "outbound" / "sage").iterdir()] == [sage.name]
+    assert [o.state for o in ledger.outputs(row.file_id, "sage")] == [OutputState.PUBLISHED]
+    assert ledger.deliveries(DeliveryState.PUBLISHING, DeliveryState.WRITING, DeliveryState.REFUSED) == []
+    ledger.close()
+    assert not (root / "quarantine" / row.file_id).exists()

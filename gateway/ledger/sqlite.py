@@ -20,9 +20,9 @@ from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
 from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
 from gateway.ledger.schema import migrate
-from gateway.ledger.states import FINAL, UNFINISHED, FileState, IllegalTransition
+from gateway.ledger.states import FileState, IllegalTransition
 
-__all__ = ["FINAL", "UNFINISHED", "FileRow", "Ledger", "OutputRow", "SqliteLedger", "new_file_id", "now"]
+__all__ = ["FileRow", "Ledger", "OutputRow", "SqliteLedger", "new_file_id", "now"]
 
 F = FileState
 

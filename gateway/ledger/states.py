@@ -83,12 +83,7 @@ class ItemState(StrEnum):
 
 #: Files a previous run left between claim and outcome.
 UNFINISHED = (FileState.CLAIMED, FileState.PROCESSING, FileState.PUBLISHING)
-#: Outcomes; only a quarantined file moves on (retried or discarded).
-FINAL = (FileState.ACCEPTED, FileState.QUARANTINED, FileState.DUPLICATE, FileState.VANISHED,
-         FileState.RETRIED, FileState.DISCARDED)  # fmt: skip
-#: Deliveries an operator has to act on: the pair cases.
-OPEN_CASES = (DeliveryState.REFUSED,)
-#: Deliveries a crash may have interrupted.
+#: Pair attempts a crash (or a destination that was down) may have interrupted.
 UNFINISHED_DELIVERIES = (DeliveryState.WRITING, DeliveryState.PUBLISHING)
 
 

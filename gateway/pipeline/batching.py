@@ -1,9 +1,10 @@
 """Cross-file batches: one output for the records of many input files, by size or time window.
 
 A target with `batch_size` or `batch_window` does not write at file time. The pipeline checks
-each record against the target's writer (a refusal still quarantines the input file) and keeps
-it in the ledger; the file is accepted. A batch closes when `batch_size` records wait or the
-oldest has waited `batch_window` seconds (`run --once` closes every open batch before it exits).
+each record against the target's writer (a refusal makes the file and the target a case of
+their own, pairs.py) and keeps it in the ledger; the file is accepted. A batch closes when
+`batch_size` records wait or the oldest has waited `batch_window` seconds (`run --once` closes
+every open batch before it exits).
 Closing gathers the records, writes them through the target's ordinary writer under the batch's
 id, and publishes the outputs under the same staging, intent and publish steps as a file's:
 

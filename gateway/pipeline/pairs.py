@@ -29,7 +29,7 @@ from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.formats.registry import FORMATS
 from gateway.ledger.protocol import DeliveryRow, FileRow, Share
-from gateway.ledger.states import DeliveryState, FileState
+from gateway.ledger.states import UNFINISHED_DELIVERIES, DeliveryState, FileState
 from gateway.pipeline.process import Outcome, Pipeline
 
 log = structlog.get_logger("gateway")
@@ -51,7 +51,7 @@ def resume(pipeline: Pipeline) -> bool:
     """Finish the pairs' attempts a crash or a destination that was down left half done (those
     of accepted files: a file still publishing finishes its own); True when all went through."""
     clean = True
-    for delivery in pipeline.ledger.deliveries(DeliveryState.WRITING, DeliveryState.PUBLISHING):
+    for delivery in pipeline.ledger.deliveries(*UNFINISHED_DELIVERIES):
         row = pipeline.ledger.get(delivery.file_id)
         if row is None or row.state is not FileState.ACCEPTED or delivery.target not in pipeline.deliveries:
             continue

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gateway.ledger.sqlite import SqliteLedger
+from gateway.ledger.states import UNFINISHED
 from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.service
@@ -95,7 +96,7 @@ class TestLongRunning:
             (state / "inbound" / f"a{i}.csv").write_text(adjustment(f"A{i}"))
         (state / "inbound" / "bad.csv").write_bytes(b"\x00\x01binary")
         wait_for(
-            lambda: len(outcomes(state)) == 4 and "processing" not in outcomes(state).values(),
+            lambda: len(outcomes(state)) == 4 and not set(outcomes(state).values()) & set(UNFINISHED),
             what="4 outcomes",
         )
         assert sorted(outcomes(state).values()) == ["accepted"] * 3 + ["quarantined"]

@@ -186,7 +186,12 @@ def _retry(config: Config, ledger: Ledger, ids: list[str]) -> int:
 
     pipeline = Pipeline(config, ledger)
     status = EX_OK
-    for case in ids:
+    # An accepted file's id names its pair cases, all of them.
+    pairs: dict[str, list[str]] = {}
+    for entry in quarantine.entries(config):
+        if entry.target is not None:
+            pairs.setdefault(entry.file_id, []).append(entry.case)
+    for case in [c for i in ids for c in pairs.get(i, [i])]:
         file_id, target = quarantine.split_case(case)
         retried = _retry_file(pipeline, file_id) if target is None else _retry_pair(pipeline, file_id, target)
         if retried is None or retried in (FileState.QUARANTINED, DeliveryState.REFUSED):

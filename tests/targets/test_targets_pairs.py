@@ -91,7 +91,8 @@ def test_a_warehouse_code_too_long_for_sage_is_a_case_for_sage_alone(tmp_path: P
 
     # The remedy: a value map for the new warehouse; then the pair alone is tried again.
     write_config(config, 'value_map = { warehouse = { "DC-NORTH" = "003", DC2 = "001" } }')
-    retried = run_cli("--config", config, "--root", root, "quarantine", "retry", f"{row.file_id}/sage")
+    # The file's id names its pair cases.
+    retried = run_cli("--config", config, "--root", root, "quarantine", "retry", row.file_id)
     assert retried.returncode == 0, retried.stdout + retried.stderr
     assert f"{row.file_id}/sage: retried: published" in retried.stdout
     (sage,) = (root / "outbound" / "sage").iterdir()

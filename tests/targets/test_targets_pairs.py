@@ -88,6 +88,9 @@ def test_a_warehouse_code_too_long_for_sage_is_a_case_for_sage_alone(tmp_path: P
     assert json.loads(shown.stdout)["target"] == "sage"
     status = json.loads(run_cli("--config", config, "--root", root, "status", "--json").stdout)
     assert (status["pair_cases"], status["quarantine"]) == ({"sage": 1}, 0)
+    text = run_cli("--config", config, "--root", root, "status").stdout
+    assert "target sage: 1 accepted file(s) it refused (pair cases)" in text
+    assert f"{row.file_id}/sage [write]" in text
 
     # The remedy: a value map for the new warehouse; then the pair alone is tried again.
     write_config(config, 'value_map = { warehouse = { "DC-NORTH" = "003", DC2 = "001" } }')

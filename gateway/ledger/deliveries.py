@@ -63,7 +63,8 @@ class DeliveryTables:
             drop_staged(db, file_id, target)
 
     def deliveries(self: _Db, *states: DeliveryState, file_id: str | None = None) -> list[DeliveryRow]:
-        """Deliveries in these states (any, without), of one file or all, oldest first."""
+        """Deliveries in these states (any, without), of one file or all, by file (oldest
+        first), target and attempt."""
         where = ["1=1"]
         params: list[Any] = []
         if states:
@@ -73,7 +74,7 @@ class DeliveryTables:
             where.append("file_id = ?")
             params.append(file_id)
         rows = self.db.execute(
-            f"SELECT * FROM deliveries WHERE {' AND '.join(where)} ORDER BY at, file_id, target, attempt",  # noqa: S608
+            f"SELECT * FROM deliveries WHERE {' AND '.join(where)} ORDER BY file_id, target, attempt",  # noqa: S608
             params,
         )
         return [_delivery_row(r) for r in rows]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from gateway.ledger.batches import BATCH_SCHEMA
+from gateway.ledger.states import DeliveryState, FileState
 
 FILES = """
 CREATE TABLE IF NOT EXISTS files (
@@ -90,13 +91,18 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state);
 """
 
-#: Version 0 → 1: outputs keyed by target too; one delivery row per (file, target, attempt).
+#: Version 0 → 1: outputs keyed by target too; one delivery row per (file, target, attempt). A
+#: file a crash left publishing gets its deliveries from its intended outputs, so that the next
+#: start finishes its renames as it did before.
 TO_1 = "\n".join([
     "ALTER TABLE outputs RENAME TO outputs_v0;",
     OUTPUTS,
     "INSERT INTO outputs SELECT * FROM outputs_v0;",
     "DROP TABLE outputs_v0;",
     DELIVERIES,
+    f"INSERT INTO deliveries SELECT o.file_id, o.target, 1, '{DeliveryState.PUBLISHING}',"  # noqa: S608 - our constants
+    f" SUM(o.records), '[]', MAX(o.at) FROM outputs o JOIN files f USING (file_id)"
+    f" WHERE f.state = '{FileState.PUBLISHING}' GROUP BY o.file_id, o.target;",
 ])  # fmt: skip
 
 STEPS = [TO_1]

@@ -174,6 +174,12 @@ class TestLedger:
         old.execute(
             "INSERT INTO outputs VALUES ('f1', 'canonical', 'a.jsonl', '/o/a.tmp', 'published', 1, 't')"
         )
+        # A file an old gateway left publishing: its intents become a publishing delivery.
+        old.execute(
+            "INSERT INTO files VALUES ('f2', 's', 'b.csv', 'p', 'w', 1, 1, 'abd', 'csv', 'utf-8',"
+            " 'publishing', NULL, 2, NULL, NULL, 't', 't')"
+        )
+        old.execute("INSERT INTO outputs VALUES ('f2', 'canonical', 'b.jsonl', '/o/b.tmp', 'intent', 2, 't')")
         old.commit()
         old.close()
         ledger = SqliteLedger(path)
@@ -181,6 +187,11 @@ class TestLedger:
         (output,) = ledger.outputs("f1")
         assert (output.target, output.path, output.state) == ("canonical", "a.jsonl", OutputState.PUBLISHED)
         assert ledger.get("f1").state is FileState.ACCEPTED  # type: ignore[union-attr]
+        (delivery,) = ledger.deliveries()
+        assert (delivery.file_id, delivery.target, delivery.state, delivery.records) == (
+            "f2", "canonical", DeliveryState.PUBLISHING, 2)  # fmt: skip
+        ledger.accept("f2", None)
+        assert [o.state for o in ledger.outputs("f2")] == [OutputState.PUBLISHED]
         # The new key: the same name for another target is a row of its own.
         ledger.stage_output("f1", "wms", "a.jsonl", "/w/a.tmp")
         assert len(ledger.outputs("f1")) == 2

@@ -59,6 +59,7 @@ def files_workload(count: int = FILES) -> dict[str, Any]:
     """Small canonical CSV files through the whole service vs the durable-copy floor."""
     from gateway import config as config_module
     from gateway.ledger.sqlite import SqliteLedger
+    from gateway.ledger.states import FileState
     from gateway.service import Service
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +84,7 @@ def files_workload(count: int = FILES) -> dict[str, Any]:
         started = time.perf_counter()
         Service(cfg, ledger).run(once=True)
         gateway = time.perf_counter() - started
-        accepted = len(ledger.in_states("accepted"))
+        accepted = len(ledger.files(FileState.ACCEPTED))
         ledger.close()
     return {
         "workload": f"{count} canonical CSV files of {ROWS_PER_FILE} lines, claim to archive",

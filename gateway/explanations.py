@@ -67,6 +67,10 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "A reader failed in a way it should not: this is a gateway bug.",
         "Report it with the quarantined file; `quarantine retry` after an upgrade.",
     ),
+    Code.ORIGINAL_MISSING: Explanation(
+        "A target's case was retried, but the accepted original is no longer in archive/.",
+        "Put the original back under the path the case names (a backup), or discard the case.",
+    ),
     Code.UNKNOWN: Explanation(
         "A file was quarantined without a finding: this is a gateway bug.",
         "Report it with the quarantined file.",

@@ -35,6 +35,7 @@ class Code(StrEnum):
     DUPLICATE = "duplicate"
     TOO_MANY_FINDINGS = "too_many_findings"
     INTERNAL_ERROR = "internal_error"
+    ORIGINAL_MISSING = "original_missing"
     UNKNOWN = "unknown"
     BAD_OPTION = "bad_option"
 

@@ -1,8 +1,11 @@
-"""Quarantine: the operator's inbox of files that were refused, and what can be done with them.
+"""Quarantine: the operator's inbox of refused files and refused pairs, and what can be done.
 
 Each refused file gets `quarantine/<file_id>/` with the original under its own name, an
-`error.json` for scripts and an `error.txt` for people. `retry` runs today's pipeline on the kept
-original as a new attempt linked to the old one; `discard` closes the case with a reason.
+`error.json` for scripts and an `error.txt` for people. A target that refused a record of an
+accepted file (a pair case) gets `quarantine/<file_id>/<target>/` with the same two reports,
+stage `write`, the target named and the remedy; the original stays in the archive. A case is
+named by its folder: `<file_id>` or `<file_id>/<target>`. `retry` runs today's pipeline as a
+new attempt linked to the old one; `discard` closes the case with a reason.
 """
 
 from __future__ import annotations
@@ -17,7 +20,20 @@ from typing import Any
 from gateway.config import Config
 from gateway.delivery.local import fsync_dir
 from gateway.errors import Finding
-from gateway.ledger.sqlite import FileRow, Ledger, now
+from gateway.ledger.protocol import DeliveryRow, FileLedger, FileRow, now
+from gateway.ledger.states import FileState
+
+#: What usually fixes a target's refusal, by finding code; anything else names all three.
+REMEDIES = {
+    "too_long": "widen the column with the target's `lengths` option, or map the value (`value_map`)",
+    "too_many": "route such documents elsewhere ([[route]]), or split them at the source",
+    "unencodable": "map the characters with a `value_map`, or choose the target's `encoding`",
+    "not_representable": "map the value with a `value_map`, or route such documents elsewhere ([[route]])",
+    "unrepresentable": "map the value with a `value_map`, or route such documents elsewhere ([[route]])",
+    "no_layout": "route this document type elsewhere ([[route]]), or give the target a layout for it",
+    "unsupported_document": "route this document type elsewhere ([[route]])",
+}
+ANY_REMEDY = "map the value (`value_map`), widen the column (`lengths`), or route the document elsewhere"
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -48,26 +64,66 @@ def report(row: FileRow, stage: str, findings: list[Finding], fmt: str | None,
     }
 
 
+def remedy(target: str, findings: list[Finding]) -> str:
+    """What the operator can change so that `target` takes the file, then retry the pair."""
+    fixes = list(dict.fromkeys(REMEDIES.get(f.code, ANY_REMEDY) for f in findings)) or [ANY_REMEDY]
+    return f"for target {target!r}: " + "; or ".join(fixes)
+
+
+def _reports(folder: Path, document: dict[str, Any], findings: list[Finding], name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(folder / "error.json", json.dumps(document, indent=2, ensure_ascii=False))
+    lines = [f.render(name) for f in findings]
+    if "remedy" in document:
+        lines.append(f"remedy: {document['remedy']}")
+    _write_atomically(folder / "error.txt", "\n".join(lines) + "\n")
+
+
 def put(config: Config, row: FileRow, stage: str, findings: list[Finding], fmt: str | None,
         encoding: str | None) -> Path:  # fmt: skip
     """Move the original from work/ into its quarantine folder and write both reports."""
     folder = config.folder("quarantine") / row.file_id
-    folder.mkdir(parents=True, exist_ok=True)
-    document = report(row, stage, findings, fmt, encoding)
-    _write_atomically(folder / "error.json", json.dumps(document, indent=2, ensure_ascii=False))
-    lines = [f.render(row.original_name) for f in findings]
-    _write_atomically(folder / "error.txt", "\n".join(lines) + "\n")
+    _reports(folder, report(row, stage, findings, fmt, encoding), findings, row.original_name)
     if row.work_path and Path(row.work_path).exists():
         os.replace(row.work_path, folder / row.original_name)
     fsync_dir(folder)
     return folder
 
 
+def put_pair(config: Config, row: FileRow, delivery: DeliveryRow) -> Path:
+    """Write the reports of a refused pair (again after a crash: the ledger holds them)."""
+    folder = config.folder("quarantine") / row.file_id / delivery.target
+    findings = [Finding.from_dict(f) for f in delivery.findings]
+    document = {
+        **report(row, "write", findings, row.format, row.encoding),
+        "target": delivery.target,
+        "attempt": delivery.attempt,
+        "remedy": remedy(delivery.target, findings),
+        "archived": row.detail,
+    }
+    _reports(folder, document, findings, row.original_name)
+    fsync_dir(folder)
+    return folder
+
+
+def close_pair(config: Config, file_id: str, target: str) -> None:
+    """A pair went through: its case folder goes (and the file's, when it was the last)."""
+    shutil.rmtree(config.folder("quarantine") / file_id / target, ignore_errors=True)
+    _drop_if_empty(config.folder("quarantine") / file_id)
+
+
+def _drop_if_empty(folder: Path) -> None:
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 @dataclass(frozen=True)
 class Entry:
     """One quarantined file as `quarantine list` shows it."""
 
+    case: str
     file_id: str
+    target: str | None
     source: str
     name: str
     stage: str
@@ -77,50 +133,65 @@ class Entry:
 
 
 def entries(config: Config) -> list[Entry]:
-    """Every file waiting in quarantine, oldest first."""
+    """Every case waiting in quarantine (files and pairs), oldest first."""
     found = []
     root = config.folder("quarantine")
-    for report_path in sorted(root.glob("*/error.json")):
+    for report_path in sorted([*root.glob("*/error.json"), *root.glob("*/*/error.json")]):
         doc = json.loads(report_path.read_text(encoding="utf-8"))
         errors = doc.get("errors") or [{}]
         first = Finding.from_dict(errors[0]) if errors[0] else None
+        target = doc.get("target")
         found.append(Entry(
-            doc["file_id"], doc["source"], doc["original_name"], doc["stage"], len(errors),
+            doc["file_id"] if target is None else f"{doc['file_id']}/{target}",
+            doc["file_id"], target, doc["source"], doc["original_name"], doc["stage"], len(errors),
             first.render(doc["original_name"]) if first else "", doc["received_at"],
         ))  # fmt: skip
-    return sorted(found, key=lambda e: (e.received_at, e.file_id))
+    return sorted(found, key=lambda e: (e.received_at, e.case))
 
 
-def show(config: Config, file_id: str) -> dict[str, Any]:
-    """The error.json of a quarantined file; KeyError when there is none."""
-    path = config.folder("quarantine") / file_id / "error.json"
-    if not path.is_file():
-        raise KeyError(file_id)
+def split_case(case: str) -> tuple[str, str | None]:
+    """`<file_id>` or `<file_id>/<target>` as (file id, target or None)."""
+    file_id, _, target = case.partition("/")
+    return file_id, target or None
+
+
+def show(config: Config, case: str) -> dict[str, Any]:
+    """The error.json of a case; KeyError when there is none."""
+    path = config.folder("quarantine") / case / "error.json"
+    if ".." in Path(case).parts or not path.is_file():
+        raise KeyError(case)
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def take_original(config: Config, ledger: Ledger, file_id: str) -> tuple[FileRow, Path]:
+def take_original(config: Config, ledger: FileLedger, file_id: str) -> tuple[FileRow, Path]:
     """The ledger row and kept original of a quarantined file; KeyError if not quarantined."""
     row = ledger.get(file_id)
     folder = config.folder("quarantine") / file_id
-    if row is None or row.state != "quarantined" or not folder.is_dir():
+    if row is None or row.state is not FileState.QUARANTINED or not folder.is_dir():
         raise KeyError(file_id)
     return row, folder / row.original_name
 
 
-def discard(config: Config, ledger: Ledger, file_id: str, reason: str) -> Path:
-    """Close a quarantined file for good; its folder moves to archive/discarded/."""
-    take_original(config, ledger, file_id)
-    destination = config.folder("archive") / "discarded" / file_id
+def discard(config: Config, ledger: FileLedger, case: str, reason: str) -> Path:
+    """Close a case for good; its folder moves to archive/discarded/ (a pair's beside its file's
+    id). KeyError when there is no such case."""
+    file_id, target = split_case(case)
+    if target is None:
+        take_original(config, ledger, file_id)
+    elif not (config.folder("quarantine") / case / "error.json").is_file():
+        raise KeyError(case)
+    destination = config.folder("archive") / "discarded" / case
     destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(config.folder("quarantine") / file_id, destination)
-    ledger.event(file_id, "file_discarded", reason=reason)
-    ledger.update(file_id, state="discarded", detail=reason)
+    if target is None:
+        ledger.discard(file_id, reason)
+    else:
+        ledger.discard_delivery(file_id, target, reason)
+    shutil.move(config.folder("quarantine") / case, destination)
+    _drop_if_empty(config.folder("quarantine") / file_id)
     return destination
 
 
-def close_retried(config: Config, ledger: Ledger, old: str, new: str) -> None:
+def close_retried(config: Config, ledger: FileLedger, old: str, new: str) -> None:
     """After a retry has claimed the original: link the attempts and clear the old folder."""
-    ledger.event(old, "file_retried", new_file_id=new)
-    ledger.update(old, state="retried", detail=f"retried as {new}")
+    ledger.retire(old, new)
     shutil.rmtree(config.folder("quarantine") / old, ignore_errors=True)

@@ -14,15 +14,17 @@ import signal
 import threading
 import time
 from types import FrameType
-from typing import Any
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from gateway import plugins
 from gateway.config import Config
 from gateway.errors import FileVanished, StopRequested, TransientError
-from gateway.ledger.sqlite import Ledger
+from gateway.ledger.sqlite import FileRow, Ledger
+from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
+from gateway.pipeline import pairs
 from gateway.pipeline.process import Pipeline
 from gateway.sources.base import Candidate, Source
 
@@ -48,7 +50,7 @@ class Service:
         self.stop_requested = False
         self.work_dir = config.folder("work")
         self.notifier = Notifier()
-        self.pipeline.heartbeat = self.notifier.alive
+        self.pipeline.stager.heartbeat = self.notifier.alive
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: warm stop first, cold stop on the second signal."""
@@ -61,54 +63,62 @@ class Service:
 
     def recover(self) -> None:
         """Finish what a previous run left between claim and outcome."""
-        for row in self.ledger.unfinished():
-            bound = log.bind(file_id=row.file_id, source=row.source, name=row.original_name)
-            bound.info("file_recovering", state=row.state)
-            if row.state == "claimed":
-                source = self.sources.get(row.source)
-                if source is None:
-                    bound.warning("source_gone")
-                    continue
-                try:
-                    source.resume(self.ledger, row)
-                except FileVanished:
-                    bound.warning("file_vanished")
-                    continue
-                except (OSError, TransientError) as exc:
-                    bound.warning("recovery_postponed", error=str(exc))
-                    continue
-            self._process(row.file_id, bound)
-        for row in self.ledger.unarchived():
+        for row in self.ledger.files(*UNFINISHED):
+            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                self._recover(row)
+        for row in self.ledger.files(FileState.ACCEPTED, FileState.DUPLICATE, unarchived=True):
             self.pipeline.archive(row)
+        pairs.resume(self.pipeline)
         self.pipeline.batcher.resume()
         self.pipeline.batcher.requeue()
 
+    def _recover(self, row: FileRow) -> None:
+        log.info("file_recovering", state=row.state)
+        if row.state is FileState.CLAIMED:
+            source = self.sources.get(row.source)
+            if source is None:
+                log.warning("source_gone")
+                return
+            try:
+                source.resume(self.ledger, row)
+            except FileVanished:
+                log.warning("file_vanished")
+                return
+            except (OSError, TransientError) as exc:
+                log.warning("recovery_postponed", error=str(exc))
+                return
+        self._process(row.file_id)
+
     def handle(self, source: Source, candidate: Candidate) -> None:
         """Claim one ready file and process it to its outcome."""
-        bound = log.bind(source=source.config.name, name=candidate.name)
+        with bound_contextvars(source=source.config.name, name=candidate.name):
+            self._handle(source, candidate)
+
+    def _handle(self, source: Source, candidate: Candidate) -> None:
         try:
             row = source.claim(self.ledger, self.work_dir, candidate)
         except FileVanished:
-            bound.info("file_vanished")
+            log.info("file_vanished")
             return
         except (OSError, TransientError) as exc:  # a remote source may fail mid-claim
-            bound.warning("claim_failed", error=str(exc))
+            log.warning("claim_failed", error=str(exc))
             reachable = not isinstance(exc, TransientError)
             self.ledger.source_seen(source.config.name, reachable=reachable, error=f"claim failed: {exc}")
             return
-        bound.info("file_claimed", file_id=row.file_id, size=row.size, sha256=row.sha256)
-        self._process(row.file_id, bound)
+        with bound_contextvars(file_id=row.file_id):
+            log.info("file_claimed", size=row.size, sha256=row.sha256)
+            self._process(row.file_id)
 
-    def _process(self, file_id: str, bound: Any) -> bool:
+    def _process(self, file_id: str) -> bool:
         """Take one claimed file to its outcome; False when it has to be tried again later."""
         try:
             self.pipeline.process(file_id)
         except TransientError as exc:
-            bound.warning("file_postponed", file_id=file_id, error=str(exc))
+            log.warning("file_postponed", file_id=file_id, error=str(exc))
             return False
         except Exception:
             # The ledger keeps the file's state; retry_postponed takes it up again later.
-            bound.exception("file_failed", file_id=file_id)
+            log.exception("file_failed", file_id=file_id)
             return False
         return True
 
@@ -167,11 +177,12 @@ class Service:
     def retry_postponed(self) -> bool:
         """Try again the files a transient failure left half done; True when all went through."""
         clean = True
-        for row in self.ledger.in_states("processing", "publishing"):
+        for row in self.ledger.files(FileState.PROCESSING, FileState.PUBLISHING):
             if self.stop_requested:
                 return False
-            bound = log.bind(source=row.source, name=row.original_name)
-            clean = self._process(row.file_id, bound) and clean
+            with bound_contextvars(source=row.source, name=row.original_name):
+                clean = self._process(row.file_id) and clean
+        clean = pairs.resume(self.pipeline) and clean
         return self.pipeline.batcher.resume() and clean
 
     def _loop(self, once: bool) -> None:

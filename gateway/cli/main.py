@@ -22,6 +22,7 @@ from gateway.errors import ConfigError
 if TYPE_CHECKING:
     from gateway.config import Config, SourceConfig
     from gateway.ledger.sqlite import Ledger
+    from gateway.pipeline.process import Pipeline
 
 EX_OK, EX_INVALID, EX_USAGE, EX_CONFIG = 0, 1, 2, 78
 
@@ -66,12 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = command("quarantine", cmd_quarantine, "review and act on refused files")
     qs = q.add_subparsers(dest="action", required=True, metavar="ACTION")
     qs.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
-    qs.add_parser("show", parents=[common]).add_argument("file_id")
+    qs.add_parser("show", parents=[common]).add_argument("file_id", metavar="ID")
     retry = qs.add_parser("retry", parents=[common])
-    retry.add_argument("file_ids", nargs="*", metavar="ID")
+    retry.add_argument("file_ids", nargs="*", metavar="ID", help="FILE_ID, or FILE_ID/TARGET for a pair")
     retry.add_argument("--all", action="store_true")
     discard = qs.add_parser("discard", parents=[common])
-    discard.add_argument("file_id")
+    discard.add_argument("file_id", metavar="ID")
     discard.add_argument("--reason", required=True)
     command("status", cmd_status, "sources, files by state, quarantine").add_argument(
         "--json", action="store_true"
@@ -178,7 +179,7 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
         if args.json:
             print(json.dumps([e.__dict__ for e in entries], indent=2, ensure_ascii=False))
         for e in [] if args.json else entries:
-            print(f"{e.file_id}  {e.source}  {e.stage:<8}  {e.errors:>4} error(s)  {e.first_error}")
+            print(f"{e.case}  {e.source}  {e.stage:<8}  {e.errors:>4} error(s)  {e.first_error}")
         return EX_OK
     if args.action == "show":
         try:
@@ -197,7 +198,7 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
                 return EX_INVALID
             print(f"{args.file_id}: discarded")
             return EX_OK
-        ids = [e.file_id for e in quarantine.entries(config)] if args.all else args.file_ids
+        ids = [e.case for e in quarantine.entries(config)] if args.all else args.file_ids
         if not ids:
             print("gateway: name the files to retry, or --all", file=sys.stderr)
             return EX_USAGE
@@ -208,32 +209,63 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
 
 def _retry(config: Config, ledger: Ledger, ids: list[str]) -> int:
     from gateway import quarantine
-    from gateway.errors import FileVanished, TransientError
-    from gateway.pipeline.claim import claim
+    from gateway.ledger.states import DeliveryState, FileState
     from gateway.pipeline.process import Pipeline
 
     pipeline = Pipeline(config, ledger)
     status = EX_OK
-    for old in ids:
-        try:
-            row, original = quarantine.take_original(config, ledger, old)
-            stat = original.stat()
-            new = claim(ledger, config.folder("work"), row.source, original, stat.st_size,
-                        stat.st_mtime_ns, name=row.original_name, retry_of=old)  # fmt: skip
-        except (KeyError, FileVanished, FileNotFoundError):
-            print(f"gateway: {old} is not in quarantine", file=sys.stderr)
-            status = EX_INVALID
-            continue
-        quarantine.close_retried(config, ledger, old, new.file_id)
-        try:
-            outcome = pipeline.process(new.file_id)
-        except TransientError as exc:
-            print(f"{old}: retried as {new.file_id}: postponed ({exc})")
-            continue
-        print(f"{old}: retried as {new.file_id}: {outcome.state}")
-        if outcome.state == "quarantined":
+    # An accepted file's id names its pair cases, all of them.
+    pairs: dict[str, list[str]] = {}
+    for entry in quarantine.entries(config):
+        if entry.target is not None:
+            pairs.setdefault(entry.file_id, []).append(entry.case)
+    for case in [c for i in ids for c in pairs.get(i, [i])]:
+        file_id, target = quarantine.split_case(case)
+        retried = _retry_file(pipeline, file_id) if target is None else _retry_pair(pipeline, file_id, target)
+        if retried is None or retried in (FileState.QUARANTINED, DeliveryState.REFUSED):
             status = EX_INVALID
     return status
+
+
+def _retry_pair(pipeline: Pipeline, file_id: str, target: str) -> str | None:
+    from gateway.errors import TransientError
+    from gateway.pipeline import pairs
+
+    try:
+        outcome = pairs.retry(pipeline, file_id, target)
+    except KeyError:
+        print(f"gateway: {file_id}/{target} is not in quarantine", file=sys.stderr)
+        return None
+    except TransientError as exc:
+        print(f"{file_id}/{target}: retried: postponed ({exc})")
+        return ""
+    print(f"{file_id}/{target}: retried: {outcome.state}")
+    return outcome.state
+
+
+def _retry_file(pipeline: Pipeline, old: str) -> str | None:
+    from gateway import quarantine
+    from gateway.errors import FileVanished, TransientError
+    from gateway.pipeline.claim import claim
+
+    config, ledger = pipeline.config, pipeline.ledger
+    try:
+        row, original = quarantine.take_original(config, ledger, old)
+        stat = original.stat()
+        new = claim(ledger, config.folder("work"), row.source, original, stat.st_size,
+                    stat.st_mtime_ns, name=row.original_name, retry_of=old)  # fmt: skip
+    except (KeyError, FileVanished, FileNotFoundError):
+        print(f"gateway: {old} is not in quarantine", file=sys.stderr)
+        return None
+    quarantine.close_retried(config, ledger, old, new.file_id)
+    try:
+        outcome = pipeline.process(new.file_id)
+    except TransientError as exc:
+        print(f"{old}: retried as {new.file_id}: postponed ({exc})")
+        return ""
+    refused = f" (refused by {', '.join(outcome.refused)})" if outcome.refused else ""
+    print(f"{old}: retried as {new.file_id}: {outcome.state}{refused}")
+    return outcome.state
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:

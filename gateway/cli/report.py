@@ -7,8 +7,9 @@ from typing import Any
 
 from gateway import quarantine
 from gateway.config import Config, TargetConfig
-from gateway.ledger.batches import BatchRow
+from gateway.ledger.protocol import Backlog, BatchRow
 from gateway.ledger.sqlite import Ledger, SqliteLedger
+from gateway.ledger.states import BatchState, DeliveryState
 
 
 def status(config: Config) -> dict[str, Any]:
@@ -17,14 +18,18 @@ def status(config: Config) -> dict[str, Any]:
     counts: dict[str, dict[str, int]] = {}
     batches: list[dict[str, Any]] = []
     orphans: dict[str, int] = {}
+    pairs: dict[str, int] = {}
     if config.ledger_path.exists():
         ledger = SqliteLedger(config.ledger_path)
         try:
             polls, counts = ledger.source_rows(), ledger.counts()
-            backlogs = ledger.backlog_targets()
-            batches = [_batches(ledger, t) for t in config.targets if t.batched or t.name in backlogs]
+            backlogs = ledger.backlogs()
+            batched = [t for t in config.targets if t.batched or t.name in backlogs]
+            batches = [_batches(ledger, t, backlogs) for t in batched]
             configured = {t.name for t in config.targets}
-            orphans = {name: n for name, n in backlogs.items() if name not in configured}
+            orphans = {name: b.records for name, b in backlogs.items() if name not in configured}
+            for case in ledger.deliveries(DeliveryState.REFUSED):
+                pairs[case.target] = pairs.get(case.target, 0) + 1
         finally:
             ledger.close()
     sources = []
@@ -47,17 +52,20 @@ def status(config: Config) -> dict[str, Any]:
         "sources": sources,
         "batches": batches,
         "batch_records_without_target": orphans,
-        "quarantine": len(waiting),
+        "quarantine": len([e for e in waiting if e.target is None]),
+        "pair_cases": pairs,
         "last_errors": [
-            {"file_id": e.file_id, "source": e.source, "stage": e.stage, "error": e.first_error}
+            {"file_id": e.file_id, "target": e.target, "source": e.source, "stage": e.stage,
+             "error": e.first_error}
             for e in waiting[-5:]
         ],
     }
 
 
-def _batches(ledger: Ledger, target: TargetConfig) -> dict[str, Any]:
-    backlog = ledger.backlog(target.name)
-    unpublished = [b for b in ledger.batches("writing", "publishing") if b.target == target.name]
+def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog]) -> dict[str, Any]:
+    backlog = backlogs.get(target.name, Backlog(0, None))
+    open_batches = ledger.batches(BatchState.WRITING, BatchState.PUBLISHING)
+    unpublished = [b for b in open_batches if b.target == target.name]
     return {
         "target": target.name,
         "batch_size": target.batch_size,
@@ -90,7 +98,11 @@ def render_status(data: dict[str, Any]) -> str:
     for name, n in data.get("batch_records_without_target", {}).items():
         lines.append(f"batches {name}: {n} record(s) waiting for a target no longer configured")
     lines.append(f"quarantine: {data['quarantine']} file(s)")
-    lines.extend(f"  {e['file_id']} [{e['stage']}] {e['error']}" for e in data["last_errors"])
+    for target, n in sorted(data["pair_cases"].items()):
+        lines.append(f"  target {target}: {n} accepted file(s) it refused (pair cases)")
+    for e in data["last_errors"]:
+        case = e["file_id"] if e["target"] is None else f"{e['file_id']}/{e['target']}"
+        lines.append(f"  {case} [{e['stage']}] {e['error']}")
     return "\n".join(lines)
 
 
@@ -108,6 +120,8 @@ def trace(ledger: Ledger, query: str) -> str:
         for at, event, detail in ledger.events(row.file_id):
             extra = json.dumps(detail, ensure_ascii=False) if detail else ""
             lines.append(f"  {at}  {event}  {extra}".rstrip())
+        for d in ledger.deliveries(file_id=row.file_id):
+            lines.append(f"  delivery {d.target} #{d.attempt}: {d.state} ({d.records} records)")
         for output in ledger.outputs(row.file_id):
             lines.append(
                 f"  output {output.state}: {output.path} ({output.target}, {output.records} records)"

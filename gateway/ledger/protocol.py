@@ -1,18 +1,36 @@
 """What the gateway asks of durable storage: the `Ledger` protocol and the rows it returns.
 
-`SqliteLedger` (ledger.py) implements it for one instance; a PostgreSQL implementation for
+The protocol is three roles: `FileLedger` (claims, a file's single outcome, its deliveries
+per target, its outputs), `BatchLedger` (records waiting for a batch, batches) and
+`LedgerView` (what `status` and `trace` read). Every method is one transaction, and every
+method that changes a state is one move of states.py, refused when it is not allowed.
+`SqliteLedger` (sqlite.py) implements it for one instance; a PostgreSQL implementation for
 several instances needs the same methods, with `claim` guarded by a unique key on source and
 path.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from gateway.ledger.batches import Backlog, BatchRow
+from gateway.ledger.states import BatchState, DeliveryState, FileState, OutputState
+
+
+def now() -> str:
+    """A ledger time: ISO 8601 UTC with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def new_file_id() -> str:
+    """A sortable, unique id for a file or a batch: arrival time to the second plus 48 random
+    bits (the same in every implementation, so ids never collide across a migration)."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(6)
 
 
 @dataclass(frozen=True)
@@ -29,7 +47,7 @@ class FileRow:
     sha256: str | None
     format: str | None
     encoding: str | None
-    state: str
+    state: FileState
     stage: str | None
     records: int | None
     detail: str | None
@@ -40,72 +58,144 @@ class FileRow:
 
 @dataclass(frozen=True)
 class OutputRow:
-    """One outbound file of a processed input."""
+    """One outbound file of a processed input, for one target."""
 
     file_id: str
     target: str
     path: str
     tmp_path: str
-    state: str
+    state: OutputState
     records: int
     at: str
 
 
-class Ledger(Protocol):
-    """What the gateway needs from durable storage. **Protocol.**
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One attempt at one target's share of an accepted file (a pair case when refused)."""
 
-    Every method is one transaction. `SqliteLedger` implements it for one instance; a
-    PostgreSQL implementation for several instances needs the same methods, with `claim`
-    guarded by a unique key on source and path.
-    """
+    file_id: str
+    target: str
+    attempt: int
+    state: DeliveryState
+    records: int
+    findings: list[dict[str, Any]]
+    at: str
 
-    # Files and their states
+
+@dataclass(frozen=True)
+class Share:
+    """What one target made of a file's records: `PUBLISHING` (its outputs are staged and
+    synced), `BATCHED` (its records wait for the target's batch) or `REFUSED` (`findings` say
+    why; its outputs and batch records are dropped)."""
+
+    target: str
+    state: DeliveryState
+    records: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A file whose canonical records are durable: its facts and every target's share."""
+
+    format: str | None
+    encoding: str | None
+    records: int
+    keys: list[tuple[str, str]]
+    shares: list[Share]
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One batch of a target."""
+
+    batch_id: str
+    target: str
+    state: BatchState
+    records: int
+    first_at: str
+    closed_at: str
+    published_at: str | None
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The records of a target waiting for their batch to close."""
+
+    records: int
+    first_at: str | None
+
+
+class FileLedger(Protocol):
+    """Files, their deliveries and outputs: what the pipeline and the service use. **Protocol.**"""
+
+    # A file's moves (states.py): one method each.
     def claim(self, source: str, name: str, source_path: str, size: int, mtime_ns: int,
               work_dir: Path, retry_of: str | None = None) -> FileRow: ...  # fmt: skip
     def drop_claim(self, file_id: str) -> None: ...
-    def update(self, file_id: str, **fields: Any) -> None: ...
+    def start(self, file_id: str, sha256: str, size: int) -> FileRow: ...
+    def vanish(self, file_id: str, detail: str | None = None) -> None: ...
+    def commit(self, file_id: str, commit: Commit) -> None: ...
+    def accept(self, file_id: str, archived: str | None) -> None: ...
+    def quarantine(self, file_id: str, stage: str, errors: list[dict[str, Any]], folder: str,
+                   encoding: str | None) -> None: ...  # fmt: skip
+    def duplicate(self, file_id: str, same_as: str, what: str) -> None: ...
+    def retire(self, file_id: str, new_file_id: str) -> None: ...
+    def discard(self, file_id: str, reason: str) -> None: ...
+    def archived(self, file_id: str, path: str | None) -> None: ...
+    # Reading files
     def get(self, file_id: str) -> FileRow | None: ...
-    def in_states(self, *states: str) -> list[FileRow]: ...
-    def unfinished(self) -> list[FileRow]: ...
-    def unarchived(self) -> list[FileRow]: ...
-    def find(self, query: str) -> list[FileRow]: ...
+    def files(self, *states: FileState, unarchived: bool = False) -> list[FileRow]: ...
     def fetched(self, source: str, name: str, source_path: str, size: int,
                 mtime_ns: int) -> FileRow | None: ...  # fmt: skip
-    # Duplicates and business keys
     def accepted_with_sha(self, sha256: str, exclude: str) -> str | None: ...
     def accepted_with_key(self, kind: str, value: str, exclude: str) -> str | None: ...
-    def add_keys(self, file_id: str, keys: list[tuple[str, str]]) -> None: ...
-    def keys(self, file_id: str) -> list[tuple[str, str]]: ...
-    # Outputs: staging, intent, published
-    def record_output(self, output: OutputRow) -> None: ...
-    def intend(self, file_id: str, outputs: list[OutputRow], keys: list[tuple[str, str]] = ...,
-               **fields: Any) -> None: ...  # fmt: skip
-    def accept(self, file_id: str, published: list[str], **fields: Any) -> None: ...
-    def forget_outputs(self, file_id: str) -> None: ...
-    def outputs(self, file_id: str) -> list[OutputRow]: ...
-    # Timeline, sequences, sources
+    # A target's share of a file (a delivery) and its outputs
+    def stage_output(self, file_id: str, target: str, path: str, tmp_path: str) -> None: ...
+    def outputs(self, file_id: str, target: str | None = None) -> list[OutputRow]: ...
+    def forget_staged(self, file_id: str, target: str | None = None) -> None: ...
+    def deliveries(self, *states: DeliveryState, file_id: str | None = None) -> list[DeliveryRow]: ...
+    def retry_delivery(self, file_id: str, target: str) -> DeliveryRow: ...
+    def deliver(self, file_id: str, share: Share) -> None: ...
+    def delivered(self, file_id: str, target: str) -> None: ...
+    def discard_delivery(self, file_id: str, target: str, reason: str) -> None: ...
+    # The rest
     def event(self, file_id: str | None, event: str, **detail: Any) -> None: ...
-    def events(self, file_id: str) -> list[tuple[str, str, dict[str, Any]]]: ...
     def next_sequence(self, name: str) -> int: ...
     def source_seen(self, name: str, *, reachable: bool, error: str | None = None) -> None: ...
-    def source_rows(self) -> dict[str, dict[str, Any]]: ...
-    def counts(self) -> dict[str, dict[str, int]]: ...
     def close(self) -> None: ...
-    # Cross-file batches (ledger_batches.py)
+
+
+class BatchLedger(Protocol):
+    """Records of batched targets and their batches (batches.py). **Protocol.**"""
+
     def stage_items(self, file_id: str, target: str, records: list[str], at: str) -> None: ...
-    def backlog(self, target: str) -> Backlog: ...
-    def backlog_targets(self) -> dict[str, int]: ...
+    def backlogs(self) -> dict[str, Backlog]: ...
     def close_batch(self, batch_id: str, target: str, limit: int | None, at: str) -> BatchRow | None: ...
-    def batches(self, *states: str) -> list[BatchRow]: ...
+    def batches(self, *states: BatchState) -> list[BatchRow]: ...
     def batch_records(self, batch_id: str, chunk: int = ...) -> Iterator[tuple[int, str, str]]: ...
     def set_aside(self, batch_id: str, deferred: list[int], refused: list[int]) -> None: ...
     def requeue_refused(self, target: str) -> int: ...
-    def refused_items(self, target: str) -> int: ...
-    def batch(self, batch_id: str) -> BatchRow | None: ...
-    def batch_files(self, batch_id: str) -> list[str]: ...
-    def file_batches(self, file_id: str) -> list[tuple[str, str, int]]: ...
-    def record_batch_output(self, batch_id: str, target: str, path: str, tmp: str, state: str) -> None: ...
-    def batch_outputs(self, batch_id: str) -> list[tuple[str, str, str]]: ...
+    def stage_batch_output(self, batch_id: str, target: str, path: str, tmp: str) -> None: ...
+    def batch_outputs(self, batch_id: str) -> list[tuple[str, str, OutputState]]: ...
     def forget_batch_outputs(self, batch_id: str) -> None: ...
     def intend_batch(self, batch_id: str) -> None: ...
     def publish_batch(self, batch_id: str, at: str, events: list[tuple[str, str]]) -> None: ...
+
+
+class LedgerView(Protocol):
+    """What `gateway status` and `gateway trace` read. **Protocol.**"""
+
+    def find(self, query: str) -> list[FileRow]: ...
+    def events(self, file_id: str) -> list[tuple[str, str, dict[str, Any]]]: ...
+    def keys(self, file_id: str) -> list[tuple[str, str]]: ...
+    def counts(self) -> dict[str, dict[str, int]]: ...
+    def source_rows(self) -> dict[str, dict[str, Any]]: ...
+    def batch(self, batch_id: str) -> BatchRow | None: ...
+    def batch_files(self, batch_id: str) -> list[str]: ...
+    def file_batches(self, file_id: str) -> list[tuple[str, str, int]]: ...
+    def refused_items(self, target: str) -> int: ...
+
+
+class Ledger(FileLedger, BatchLedger, LedgerView, Protocol):
+    """Everything the gateway keeps durably. **Protocol.**"""

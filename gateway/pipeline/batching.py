@@ -1,9 +1,10 @@
 """Cross-file batches: one output for the records of many input files, by size or time window.
 
 A target with `batch_size` or `batch_window` does not write at file time. The pipeline checks
-each record against the target's writer (a refusal still quarantines the input file) and keeps
-it in the ledger; the file is accepted. A batch closes when `batch_size` records wait or the
-oldest has waited `batch_window` seconds (`run --once` closes every open batch before it exits).
+each record against the target's writer (a refusal makes the file and the target a case of
+their own, pairs.py) and keeps it in the ledger; the file is accepted. A batch closes when
+`batch_size` records wait or the oldest has waited `batch_window` seconds (`run --once` closes
+every open batch before it exits).
 Closing gathers the records, writes them through the target's ordinary writer under the batch's
 id, and publishes the outputs under the same staging, intent and publish steps as a file's:
 
@@ -32,8 +33,9 @@ from gateway.config import Config, TargetConfig
 from gateway.delivery.base import Delivery
 from gateway.errors import Finding, TransientError
 from gateway.findings import Code
-from gateway.ledger.batches import BatchRow
-from gateway.ledger.sqlite import Ledger, new_file_id, now
+from gateway.ledger.protocol import BatchRow, new_file_id, now
+from gateway.ledger.sqlite import Ledger
+from gateway.ledger.states import BatchState, OutputState
 from gateway.targets.base import FileInfo, Opener, Output, Target
 
 log = structlog.get_logger("gateway")
@@ -70,13 +72,13 @@ class Batcher:
         self.ledger = ledger
         self.targets = targets
         self.deliveries = deliveries
-        waiting = ledger.backlog_targets()
+        waiting = ledger.backlogs()
         # A target whose batching was switched off still sends what it had gathered, at once.
         self.batched: dict[str, TargetConfig] = {
             t.name: t for t in config.targets if t.batched or t.name in waiting
         }
         for name in sorted(set(waiting) - {t.name for t in config.targets}):
-            log.warning("batch_target_gone", target=name, records=waiting[name],
+            log.warning("batch_target_gone", target=name, records=waiting[name].records,
                         hint="restore the target to send these records")  # fmt: skip
 
     def next_due(self) -> float | None:
@@ -85,9 +87,10 @@ class Batcher:
             return None
         due = []
         blocked = self._blocked()
+        backlogs = self.ledger.backlogs()
         for name, target in self.batched.items():
-            backlog = self.ledger.backlog(name)
-            if backlog.first_at is None or name in blocked:
+            backlog = backlogs.get(name)
+            if backlog is None or backlog.first_at is None or name in blocked:
                 continue
             due.append(max(0.0, (target.batch_window or 0.0) - _age(backlog.first_at)))
         return min(due, default=None)
@@ -111,8 +114,8 @@ class Batcher:
 
     def _flush(self, name: str, target: TargetConfig, force: bool) -> None:
         while True:
-            backlog = self.ledger.backlog(name)
-            if not backlog.records or backlog.first_at is None:
+            backlog = self.ledger.backlogs().get(name)
+            if backlog is None or not backlog.records or backlog.first_at is None:
                 return
             full = target.batch_size is not None and backlog.records >= target.batch_size
             late = _age(backlog.first_at) >= (target.batch_window or 0.0)
@@ -138,7 +141,7 @@ class Batcher:
         """Finish the batches a crash or an unreachable destination left half done; True when
         every one went out."""
         clean = True
-        for batch in self.ledger.batches("writing", "publishing"):
+        for batch in self.ledger.batches(BatchState.WRITING, BatchState.PUBLISHING):
             try:
                 self.finish(batch)
             except TransientError as exc:
@@ -150,11 +153,11 @@ class Batcher:
         return clean
 
     def _blocked(self) -> set[str]:
-        return {batch.target for batch in self.ledger.batches("writing", "publishing")}
+        return {batch.target for batch in self.ledger.batches(BatchState.WRITING, BatchState.PUBLISHING)}
 
     def finish(self, batch: BatchRow) -> None:
         """Take a closed batch to published (raises TransientError when delivery is down)."""
-        if batch.state == "writing":
+        if batch.state is BatchState.WRITING:
             self._write(batch)
         self._publish(batch)
 
@@ -195,7 +198,7 @@ class Batcher:
 
         def open_output(name: str) -> Output:
             tmp = str(delivery.staging_path(name))
-            self.ledger.record_batch_output(batch.batch_id, batch.target, name, tmp, "staging")
+            self.ledger.stage_batch_output(batch.batch_id, batch.target, name, tmp)
             return delivery.open(name)
 
         return open_output
@@ -203,7 +206,7 @@ class Batcher:
     def _discard_staged(self, batch: BatchRow) -> None:
         delivery = self.deliveries[batch.target]
         for _, tmp, state in self.ledger.batch_outputs(batch.batch_id):
-            if state == "staging":
+            if state is OutputState.STAGING:
                 delivery.discard(tmp)
         self.ledger.forget_batch_outputs(batch.batch_id)
 

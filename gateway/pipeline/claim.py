@@ -79,7 +79,7 @@ def finish_claim(ledger: Ledger, row: FileRow, *, copy: bool = False) -> FileRow
         try:
             move_durably(Path(row.source_path), work, copy=copy)
         except FileNotFoundError:
-            ledger.update(row.file_id, state="vanished", work_path=None)
+            ledger.vanish(row.file_id)
             raise FileVanished(row.source_path) from None
         except OSError:
             # Nothing moved (full disk, permissions): the file is still offered at its source
@@ -87,7 +87,4 @@ def finish_claim(ledger: Ledger, row: FileRow, *, copy: bool = False) -> FileRow
             ledger.drop_claim(row.file_id)
             raise
     stat = work.stat()
-    ledger.update(row.file_id, state="processing", sha256=sha256_of(work), size=stat.st_size)
-    result = ledger.get(row.file_id)
-    assert result is not None
-    return result
+    return ledger.start(row.file_id, sha256_of(work), stat.st_size)

@@ -35,6 +35,7 @@ from gateway.config import SourceConfig
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, FileVanished, SourceUnavailable, TransientError
 from gateway.ledger.sqlite import FileRow, Ledger
+from gateway.ledger.states import FileState
 from gateway.pipeline.claim import finish_claim
 from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused, unsafe_name
 from gateway.sources.sftp_connection import Connection, ServerSettings, problems, remove_if_present
@@ -175,7 +176,7 @@ class SftpSource:
         if self.ledger is None:
             return False  # until the first claim hands us the ledger, claim() checks instead
         row = self.ledger.fetched(self.config.name, name, self.path_of(name), *signature)
-        if row is None or row.state == "claimed":
+        if row is None or row.state is FileState.CLAIMED:
             return False
         fetched[name] = signature
         return True
@@ -186,7 +187,7 @@ class SftpSource:
         self.readiness.forget(candidate.name)
         row = ledger.fetched(self.config.name, candidate.name, candidate.path, candidate.size,
                              candidate.mtime_ns)  # fmt: skip
-        if row is not None and row.state != "claimed":
+        if row is not None and row.state is not FileState.CLAIMED:
             self.fetched[candidate.name] = (candidate.size, candidate.mtime_ns)
             self._after(ledger, row)
             raise FileVanished(f"{candidate.path}: fetched before, as {row.file_id}")
@@ -264,7 +265,7 @@ class SftpSource:
             part.unlink(missing_ok=True)
 
     def _vanished(self, ledger: Ledger, row: FileRow, why: str) -> None:
-        ledger.update(row.file_id, state="vanished", work_path=None, detail=why)
+        ledger.vanish(row.file_id, why)
         raise FileVanished(f"{row.source_path}: {why}")
 
     def _retry_actions(self, names: list[str]) -> None:

@@ -13,6 +13,7 @@ from gateway import quarantine
 from gateway.config import Config
 from gateway.formats.base import Inbound
 from gateway.ledger.sqlite import SqliteLedger
+from gateway.ledger.states import DeliveryState, FileState, OutputState
 from gateway.service import Service
 from gateway.sources.base import Candidate
 from tests.conftest import SAMPLES
@@ -257,7 +258,7 @@ class TestRecovery:
         inbound = Inbound(
             row.file_id, Path(row.work_path or ""), "a.csv", cfg.sources[0], row.sha256 or "", 1
         )
-        opener = service.pipeline._opener(inbound, "canonical")
+        opener = service.pipeline.stager.opener(inbound.file_id, "canonical")
         half = opener("a.half.jsonl")
         half.write(b"{partial")
         half.close()
@@ -281,10 +282,18 @@ class TestRecovery:
                     Path(cfg.target("canonical").local_dir / output.path).read_bytes()
                 )
                 (cfg.target("canonical").local_dir / output.path).unlink()
-            ledger.db.execute("UPDATE outputs SET state='intent' WHERE file_id=?", (row.file_id,))
+            ledger.db.execute(
+                "UPDATE outputs SET state = ? WHERE file_id = ?", (OutputState.INTENT, row.file_id)
+            )
+            ledger.db.execute(
+                "UPDATE deliveries SET state = ? WHERE file_id = ?", (DeliveryState.PUBLISHING, row.file_id)
+            )
             archived = next(root.glob(f"archive/*/{row.file_id}.{name}"))
             archived.rename(root / "work" / archived.name)
-            ledger.update(row.file_id, state="publishing", work_path=str(root / "work" / archived.name))
+            ledger.db.execute(
+                "UPDATE files SET state = ?, work_path = ? WHERE file_id = ?",
+                (FileState.PUBLISHING, str(root / "work" / archived.name), row.file_id),
+            )
         ledger.close()
         ledger = drain(cfg)
         assert {r.state for r in ledger.files()} == {"accepted"}

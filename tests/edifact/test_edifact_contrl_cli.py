@@ -54,6 +54,7 @@ def test_a_rejection_is_answered_once_across_a_crash(root: Path) -> None:
     import shutil
 
     from gateway.ledger.sqlite import SqliteLedger
+    from gateway.ledger.states import FileState
 
     config = root / "gateway.toml"
     config.write_text(CONFIG)
@@ -68,7 +69,11 @@ def test_a_rejection_is_answered_once_across_a_crash(root: Path) -> None:
     work = root / "work" / f"{row.file_id}.bad.edi"
     (folder / "bad.edi").rename(work)
     shutil.rmtree(folder)
-    ledger.update(row.file_id, state="processing", work_path=str(work))
+    # Rewound to a crash between the answer and the quarantine.
+    ledger.db.execute(
+        "UPDATE files SET state = ?, work_path = ? WHERE file_id = ?",
+        (FileState.PROCESSING, str(work), row.file_id),
+    )
     ledger.close()
     again = run_cli("--config", config, "--root", root, "run", "--once")
     assert again.returncode == 0, again.stdout + again.stderr

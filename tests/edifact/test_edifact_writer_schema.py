@@ -135,7 +135,7 @@ assert CONFIG != CLI_CONFIG
 HEADER = "shipment_id,ship_date,line_no,sku,description,quantity_shipped\n"
 
 
-def test_run_once_quarantines_the_input_at_write(root: Path) -> None:
+def test_run_once_makes_a_case_of_the_input_for_the_refusing_target(root: Path) -> None:
     config = root / "gateway.toml"
     config.write_text(CONFIG)
     (root / "inbound" / "good.csv").write_text(HEADER + "SHP-1,2026-11-26,1,W-1,Widget,5\n")
@@ -144,9 +144,10 @@ def test_run_once_quarantines_the_input_at_write(root: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     (edi,) = (root / "outbound" / "erp-edi").glob("*.edi")
     assert edi.name.startswith("good.") and "BGM+351+SHP-1+9'" in edi.read_text(encoding="latin-1")
-    (quarantined,) = (root / "quarantine").iterdir()
+    (case,) = (root / "quarantine").iterdir()
+    quarantined = case / "erp-edi"
     error = json.loads((quarantined / "error.json").read_text())
-    assert error["stage"] == "write" and error["original_name"] == "long.csv"
+    assert error["stage"] == "write" and error["original_name"] == "long.csv" and error["target"] == "erp-edi"
     (finding,) = error["errors"]
     assert finding["code"] == "too_long" and finding["value"] == LONG
     assert finding["location"] == {

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger.sqlite import UNFINISHED, SqliteLedger
+from gateway.ledger.sqlite import SqliteLedger
+from gateway.ledger.states import UNFINISHED
 from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.service

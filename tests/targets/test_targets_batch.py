@@ -17,7 +17,9 @@ from gateway import config as config_module
 from gateway.cli import report
 from gateway.config import Config
 from gateway.errors import ConfigError
+from gateway.ledger.protocol import Backlog
 from gateway.ledger.sqlite import SqliteLedger, new_file_id, now
+from gateway.ledger.states import DeliveryState
 from gateway.service import Service
 from tests.conftest import REPO, run_cli
 from tests.service.test_service_process import wait_for
@@ -152,16 +154,21 @@ class TestBatches:
         assert "batch_published" in text
         assert f"file {row.file_id}" in report.trace(ledger, batch.batch_id)
 
-    def test_a_refused_record_quarantines_its_file_and_leaves_nothing_waiting(self, root: Path) -> None:
+    def test_a_refused_record_is_a_pair_case_and_leaves_nothing_waiting(self, root: Path) -> None:
         config = configure(root, {"name": "sage", "format": "sage100.shipment", "value_map": "wms_to_sage100",
                                   "batch_window": 3600})  # fmt: skip
         drop(root, ("long.csv", shipment(1).replace("0001240", "SO-00001240")), ("ok.csv", shipment(2)))
         ledger = drain(config)
         assert {row.original_name: row.state for row in ledger.files()} == {
-            "long.csv": "quarantined", "ok.csv": "accepted"}  # fmt: skip
+            "long.csv": "accepted", "ok.csv": "accepted"}  # fmt: skip
+        (case,) = ledger.deliveries(DeliveryState.REFUSED)
+        long = next(row for row in ledger.files() if row.original_name == "long.csv")
+        assert (case.file_id, case.target) == (long.file_id, "sage")
+        error = json.loads((root / "quarantine" / long.file_id / "sage" / "error.json").read_text())
+        assert (error["stage"], error["target"]) == ("write", "sage")
         (batch,) = ledger.batches("published")
         assert batch.records == 2
-        assert ledger.backlog("sage").records == 0
+        assert ledger.backlogs().get("sage", Backlog(0, None)).records == 0
         assert ledger.db.execute("SELECT COUNT(*) FROM batch_items WHERE state = 'staged'").fetchone()[0] == 0
 
     def test_the_same_document_twice_waits_for_the_next_batch(self, root: Path) -> None:
@@ -196,7 +203,7 @@ class TestBatches:
         ledger = drain(plain)
         (output,) = published(plain, "lines")
         assert output.name.startswith("batch.") and len(output.read_text().splitlines()) == 2
-        assert ledger.backlog("lines").records == 0
+        assert ledger.backlogs().get("lines", Backlog(0, None)).records == 0
 
     def test_records_of_a_target_no_longer_configured_are_shown_not_dropped(self, root: Path) -> None:
         batched = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 3600})
@@ -204,7 +211,7 @@ class TestBatches:
         ledger.close()
         other = configure(root, {"name": "other", "format": "jsonl"})
         ledger = drain(other)
-        assert ledger.backlog("lines").records == 2
+        assert ledger.backlogs().get("lines", Backlog(0, None)).records == 2
         data = report.status(other)
         assert data["batch_records_without_target"] == {"lines": 2}
         assert "batches lines: 2 record(s) waiting for a target no longer configured" in (
@@ -346,6 +353,6 @@ def test_sigkill_while_batches_are_written_then_restart_sends_every_record_once(
     try:
         assert {row.state for row in ledger.files()} == {"accepted"}
         assert ledger.batches("writing", "publishing") == []
-        assert ledger.backlog("lines").records == 0
+        assert ledger.backlogs().get("lines", Backlog(0, None)).records == 0
     finally:
         ledger.close()

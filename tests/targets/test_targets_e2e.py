@@ -66,18 +66,21 @@ def test_shipment_to_sage_and_netsuite(tmp_path: Path) -> None:
     assert not (root / "quarantine").exists() or not any((root / "quarantine").iterdir())
 
 
-def test_unrepresentable_shipment_is_quarantined_at_write_and_publishes_nothing(tmp_path: Path) -> None:
+def test_a_shipment_sage_cannot_hold_is_a_case_for_sage_alone(tmp_path: Path) -> None:
     root, config = setup(tmp_path)
     text = (INBOUND / "erp-shipment.csv").read_text(encoding="utf-8").replace("0001240", "SO-00001240")
     (root / "inbound" / "long-order.csv").write_text(text, encoding="utf-8")
     result = run_cli("--config", config, "--root", root, "run", "--once")
     assert result.returncode == 0, result.stderr
-    for target in ("sage", "netsuite", "canonical"):
-        folder = root / "outbound" / target
-        assert not folder.exists() or not [p for p in folder.iterdir() if not p.name.endswith(".tmp")]
-    (folder,) = (root / "quarantine").iterdir()
+    assert not (root / "outbound" / "sage").exists() or not list((root / "outbound" / "sage").iterdir())
+    for target in ("netsuite", "canonical"):
+        published = list((root / "outbound" / target).iterdir())
+        assert len(published) == 1 and not published[0].name.endswith(".tmp")
+    (case,) = (root / "quarantine").iterdir()
+    assert [p.name for p in case.iterdir()] == ["sage"]
+    folder = case / "sage"
     error = json.loads((folder / "error.json").read_text(encoding="utf-8"))
-    assert error["stage"] == "write"
+    assert (error["stage"], error["target"], error["file_id"]) == ("write", "sage", case.name)
     (finding,) = error["errors"]
     assert finding["code"] == "too_long"
     assert finding["location"] == {"field": "SalesOrderNo", "record": "SHP-5002"}

@@ -50,7 +50,7 @@ def test_run_once_reads_xml_and_writes_xml(tmp_path: Path, root: Path) -> None:
     for name in ("cxml_ship_notice_request.xml", "erp_inventory_adjustments.xml", "erp_products.xml"):
         shutil.copy(SAMPLES / name, root / "inbound" / name)
     # Both a change and a count on one line: valid canonical CSV, but not expressible in the
-    # ERP XML schema, so the writer refuses it and nothing of this file is published.
+    # ERP XML schema, so that writer refuses it: a case for that target, the others deliver.
     (root / "inbound" / "both.csv").write_text(
         "adjustment_id,adjusted_at,warehouse,line_no,sku,mode,quantity_change,counted_quantity\n"
         "ADJ-1,2026-11-26,000,1,W-1,count,-1,5\n",
@@ -61,10 +61,12 @@ def test_run_once_reads_xml_and_writes_xml(tmp_path: Path, root: Path) -> None:
     desadv = list((root / "outbound" / "ubl-desadv").glob("*.xml"))
     adjustments = list((root / "outbound" / "erp-adj").glob("*.xml"))
     assert len(desadv) == 1 and len(adjustments) == 1
-    assert len(list((root / "outbound" / "canonical").glob("*.jsonl"))) == 3
-    (quarantined,) = (root / "quarantine").iterdir()
+    assert len(list((root / "outbound" / "canonical").glob("*.jsonl"))) == 4
+    (case,) = (root / "quarantine").iterdir()
+    (quarantined,) = case.iterdir()
     error = json.loads((quarantined / "error.json").read_text(encoding="utf-8"))
     assert error["original_name"] == "both.csv" and error["stage"] == "write"
+    assert error["target"] == quarantined.name == "erp-adj"
     assert error["errors"][0]["code"] == "schema_violation"
     assert error["errors"][0]["location"] == {"xpath": "/Adjustment/Line/CountedQuantity", "record": 1}
     # What the gateway wrote, it reads back.

@@ -7,21 +7,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from gateway.ledger.sqlite import SqliteLedger
+from gateway.ledger.sqlite import now
 from tests.conftest import REPO, run_cli
+from tests.waiting import file_states, wait_for_final, wait_for_poll, wait_until
 
 pytestmark = pytest.mark.service
 
-CONFIG = """
+SETTLE_SECONDS = 0.3
+CONFIG = f"""
 [[source]]
 name = "inbound"
-settle_seconds = 0.3
+settle_seconds = {SETTLE_SECONDS}
 poll_seconds = 1
 """
 
@@ -29,15 +30,6 @@ poll_seconds = 1
 def adjustment(name: str, rows: int = 3) -> str:
     body = "".join(f"{name},SKU-{i},delta,{i}\n" for i in range(rows))
     return "adjustment_id,sku,mode,quantity_change\n" + body
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(name="state")
@@ -62,7 +54,7 @@ def _start(state: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
         )  # fmt: skip
         started.append(proc)
         ledger = state / "gateway.db"
-        wait_for(ledger.exists, what="the ledger")
+        wait_until(ledger.exists, what="the service to create its ledger", seen=proc.poll)
         return proc
 
     yield start
@@ -73,11 +65,7 @@ def _start(state: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
 
 
 def outcomes(state: Path) -> dict[str, str]:
-    ledger = SqliteLedger(state / "gateway.db")
-    try:
-        return {row.original_name: row.state for row in ledger.files()}
-    finally:
-        ledger.close()
+    return file_states(state / "gateway.db")
 
 
 def canonical(state: Path) -> list[Path]:
@@ -94,11 +82,8 @@ class TestLongRunning:
         for i in range(3):
             (state / "inbound" / f"a{i}.csv").write_text(adjustment(f"A{i}"))
         (state / "inbound" / "bad.csv").write_bytes(b"\x00\x01binary")
-        wait_for(
-            lambda: len(outcomes(state)) == 4 and "processing" not in outcomes(state).values(),
-            what="4 outcomes",
-        )
-        assert sorted(outcomes(state).values()) == ["accepted"] * 3 + ["quarantined"]
+        final = wait_for_final(state / "gateway.db", ["a0.csv", "a1.csv", "a2.csv", "bad.csv"])
+        assert final == {**{f"a{i}.csv": "accepted" for i in range(3)}, "bad.csv": "quarantined"}
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
         assert proc.returncode == 0
@@ -120,10 +105,14 @@ class TestLongRunning:
             writer.write("adjustment_id,sku,mode,quantity_change\n")
             writer.write("SLOW,SKU-1,delta,1\nSLOW,SKU-2,de")
             writer.flush()
-            time.sleep(2.0)  # well past settle_seconds: only the lease check can hold it back
+            # Two polls settle_seconds apart see the same size and mtime, and a third round has
+            # begun, so the second one's claims are done: only the lease check holds it back.
+            first = wait_for_poll(state / "gateway.db", "inbound", after=now())
+            second = wait_for_poll(state / "gateway.db", "inbound", after=first, gap=SETTLE_SECONDS)
+            wait_for_poll(state / "gateway.db", "inbound", after=second)
             assert outcomes(state) == {}
             writer.write("lta,2\n")
-        wait_for(lambda: outcomes(state).get("slow.csv") == "accepted", what="slow.csv accepted")
+        assert wait_for_final(state / "gateway.db", ["slow.csv"]) == {"slow.csv": "accepted"}
         (out,) = canonical(state)
         record = json.loads(out.read_text())
         assert [line["quantity_change"] for line in record["lines"]] == ["1", "2"]
@@ -134,9 +123,9 @@ class TestLongRunning:
         """Cold stop mid-file exits non-zero; the next run completes the file exactly once."""
         proc = start()
         (state / "inbound" / "big.csv").write_text(adjustment("BIG", rows=200_000))
-        wait_for(
-            lambda: outcomes(state).get("big.csv") in ("processing", "publishing", "accepted"), what="claim"
-        )
+        claimed = ("processing", "publishing", "accepted")  # claim() has returned: the file is in work/
+        wait_until(lambda: outcomes(state).get("big.csv") in claimed, what="big.csv past its claim",
+                   seen=lambda: outcomes(state))  # fmt: skip
         proc.send_signal(signal.SIGTERM)
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
@@ -158,7 +147,7 @@ class TestCrash:
             content = adjustment(f"D{i}", rows=3000) if i % 7 else "sku,colour\nA,red\n"
             (state / "inbound" / name).write_text(content)
         proc = start()
-        wait_for(lambda: len(canonical(state)) >= 5, what="some outputs")
+        wait_until(lambda: len(canonical(state)) >= 5, what="5 outputs", seen=lambda: outcomes(state))
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=10)
         result = run_cli("--config", state.parent / "gateway.toml", "run", "--once", "--root", state)

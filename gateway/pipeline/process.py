@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,9 @@ class Outcome:
 class Pipeline:
     """Processes claimed files, durably, for one configuration."""
 
-    def __init__(self, config: Config, ledger: Ledger) -> None:
+    def __init__(
+        self, config: Config, ledger: Ledger, deliveries: Mapping[str, Delivery] | None = None
+    ) -> None:
         self.config = config
         self.ledger = ledger
         self.router = Router(config)
@@ -71,7 +73,9 @@ class Pipeline:
             bind = getattr(target, "bind_sequence", None)
             if bind is not None:
                 bind(ledger.next_sequence)
-        self.deliveries: dict[str, Delivery] = {t.name: delivery_for(t) for t in config.targets}
+        # `deliveries` stand in for configured ones by target name (in-memory ones, in tests).
+        configured = {t.name: delivery_for(t) for t in config.targets}
+        self.deliveries: dict[str, Delivery] = {**configured, **(deliveries or {})}
         #: Called between records, so a watchdog sees a long file as progress (service.py).
         self.heartbeat: Callable[[], None] = lambda: None
         self.batcher = Batcher(config, ledger, self.targets, self.deliveries)

@@ -312,9 +312,9 @@ def test_the_service_publishes_a_batch_when_its_window_closes_and_stops_warmly(t
         final = wait_for_final(root / "gateway.db", ["a.csv", "b.csv"])
         assert set(final.values()) == {"accepted"}
         # One batch as a rule; two when the machine is so slow that b.csv came after the window.
-        batches = wait_for_batches(root / "gateway.db", "ns", records=4)
+        sizes = wait_for_batches(root / "gateway.db", "ns", records=4)
         outputs = sorted((root / "outbound" / "ns").glob("*.csv"))
-        assert len(outputs) == len(batches)
+        assert len(outputs) == len(sizes)
         texts = [output.read_text() for output in outputs]
         assert sum(text.count("SHP-") for text in texts) == 6  # both files' three lines
         header = texts[0].splitlines()[0]

@@ -6,8 +6,8 @@
 #   bash tests/loaded.sh            # five loaded runs
 #   RUNS=10 bash tests/loaded.sh    # more; extra arguments go to pytest, e.g. tests/service
 #
-# Needs the virtual environment tests/run.sh sets up. Load comes from `stress-ng --cpu N` when it
-# is installed, else from one Python busy loop per core.
+# Needs the virtual environment tests/run.sh sets up. The load is one busy worker per core
+# (LOAD_CORES=N for another count): `stress-ng --cpu N` when it is installed, else Python loops.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

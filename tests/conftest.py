@@ -38,9 +38,13 @@ def _make_config(root: Path) -> Callable[..., Config]:
 
 
 def run_cli(
-    *args: str | Path, cwd: Path | None = None, timeout: float = 120
+    *args: str | Path, cwd: Path | None = None, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m gateway` as a real process and capture its output."""
+    """Run `python -m gateway` as a real process and capture its output.
+
+    The time-out is generous: a `run --once` over thousands of records takes a while on a loaded
+    machine, and a test that fails only there is a flaky test.
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
         [sys.executable, "-m", "gateway", *map(str, args)],

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,9 @@ class Outcome:
 class Pipeline:
     """Processes claimed files, durably, for one configuration."""
 
-    def __init__(self, config: Config, ledger: Ledger) -> None:
+    def __init__(
+        self, config: Config, ledger: Ledger, deliveries: Mapping[str, Delivery] | None = None
+    ) -> None:
         self.config = config
         self.ledger = ledger
         self.targets = {t.name: plugins.target(t.format)(t) for t in config.targets}
@@ -69,7 +72,9 @@ class Pipeline:
             bind = getattr(target, "bind_sequence", None)
             if bind is not None:
                 bind(ledger.next_sequence)
-        self.deliveries: dict[str, Delivery] = {t.name: delivery_for(t) for t in config.targets}
+        # `deliveries` stand in for configured ones by target name (in-memory ones, in tests).
+        configured = {t.name: delivery_for(t) for t in config.targets}
+        self.deliveries: dict[str, Delivery] = {**configured, **(deliveries or {})}
         self.batcher = Batcher(config, ledger, self.targets, self.deliveries)
         # A batched target's records are tried at file time on an instance of their own, so
         # that the trial never draws from the ledger's sequences.

@@ -19,7 +19,7 @@ def source_for(config: Config) -> LocalSource:
     return source
 
 
-def poll_until(source: LocalSource, count: int, timeout: float = 5.0) -> list[str]:
+def poll_until(source: LocalSource, count: int, timeout: float = 30.0) -> list[str]:
     deadline = time.monotonic() + timeout
     names: list[str] = []
     while time.monotonic() < deadline and len(names) < count:

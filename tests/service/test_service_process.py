@@ -7,22 +7,23 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gateway.ledger.sqlite import SqliteLedger
-from gateway.ledger.states import UNFINISHED
+from gateway.ledger.sqlite import now
 from tests.conftest import REPO, run_cli
+from tests.waiting import file_states, wait_for_final, wait_for_poll, wait_until
 
 pytestmark = pytest.mark.service
 
-CONFIG = """
+SETTLE_SECONDS = 0.3
+CONFIG = f"""
 [[source]]
 name = "inbound"
-settle_seconds = 0.3
+settle_seconds = {SETTLE_SECONDS}
 poll_seconds = 1
 """
 
@@ -30,15 +31,6 @@ poll_seconds = 1
 def adjustment(name: str, rows: int = 3) -> str:
     body = "".join(f"{name},SKU-{i},delta,{i}\n" for i in range(rows))
     return "adjustment_id,sku,mode,quantity_change\n" + body
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(name="state")
@@ -60,10 +52,11 @@ def _start(state: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "--config", config, "run", "--root", str(state)],
             stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # tests wait for log events
         )  # fmt: skip
         started.append(proc)
         ledger = state / "gateway.db"
-        wait_for(ledger.exists, what="the ledger")
+        wait_until(ledger.exists, what="the service to create its ledger", seen=proc.poll)
         return proc
 
     yield start
@@ -74,11 +67,19 @@ def _start(state: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
 
 
 def outcomes(state: Path) -> dict[str, str]:
-    ledger = SqliteLedger(state / "gateway.db")
-    try:
-        return {row.original_name: row.state for row in ledger.files()}
-    finally:
-        ledger.close()
+    return file_states(state / "gateway.db")
+
+
+def log_events(state: Path, run: int = 0) -> list[dict[str, Any]]:
+    """The JSON log events of the `run`-th service started in this test, so far."""
+    text = (state.parent / f"service-{run}.log").read_text()
+    # The last line may still be being written.
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and line.endswith("}")]
+
+
+def logged(state: Path, run: int = 0) -> list[str]:
+    """The names of those events."""
+    return [event["event"] for event in log_events(state, run)]
 
 
 def canonical(state: Path) -> list[Path]:
@@ -95,20 +96,13 @@ class TestLongRunning:
         for i in range(3):
             (state / "inbound" / f"a{i}.csv").write_text(adjustment(f"A{i}"))
         (state / "inbound" / "bad.csv").write_bytes(b"\x00\x01binary")
-        wait_for(
-            # A file still claimed, processing or publishing has no outcome yet.
-            lambda: len(outcomes(state)) == 4 and not set(outcomes(state).values()) & set(UNFINISHED),
-            what="4 outcomes",
-        )
-        assert sorted(outcomes(state).values()) == ["accepted"] * 3 + ["quarantined"]
+        final = wait_for_final(state / "gateway.db", ["a0.csv", "a1.csv", "a2.csv", "bad.csv"])
+        assert final == {**{f"a{i}.csv": "accepted" for i in range(3)}, "bad.csv": "quarantined"}
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
+        proc.communicate(timeout=60)
         assert proc.returncode == 0
-        out = (state.parent / "service-0.log").read_text()
-        events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-        names = [e["event"] for e in events]
-        assert names[-1] == "service_stopped"
-        processed = [e for e in events if e["event"] == "file_processed"]
+        assert logged(state)[-1] == "service_stopped"
+        processed = [e for e in log_events(state) if e["event"] == "file_processed"]
         assert len(processed) == 4
         assert all(e["file_id"] and e["source"] == "inbound" and e["name"] for e in processed)
 
@@ -122,10 +116,14 @@ class TestLongRunning:
             writer.write("adjustment_id,sku,mode,quantity_change\n")
             writer.write("SLOW,SKU-1,delta,1\nSLOW,SKU-2,de")
             writer.flush()
-            time.sleep(2.0)  # well past settle_seconds: only the lease check can hold it back
+            # Two polls settle_seconds apart see the same size and mtime, and a third round has
+            # begun, so the second one's claims are done: only the lease check holds it back.
+            first = wait_for_poll(state / "gateway.db", "inbound", after=now())
+            second = wait_for_poll(state / "gateway.db", "inbound", after=first, gap=SETTLE_SECONDS)
+            wait_for_poll(state / "gateway.db", "inbound", after=second)
             assert outcomes(state) == {}
             writer.write("lta,2\n")
-        wait_for(lambda: outcomes(state).get("slow.csv") == "accepted", what="slow.csv accepted")
+        assert wait_for_final(state / "gateway.db", ["slow.csv"]) == {"slow.csv": "accepted"}
         (out,) = canonical(state)
         record = json.loads(out.read_text())
         assert [line["quantity_change"] for line in record["lines"]] == ["1", "2"]
@@ -136,13 +134,17 @@ class TestLongRunning:
         """Cold stop mid-file exits non-zero; the next run completes the file exactly once."""
         proc = start()
         (state / "inbound" / "big.csv").write_text(adjustment("BIG", rows=200_000))
-        wait_for(
-            lambda: outcomes(state).get("big.csv") in ("processing", "publishing", "accepted"), what="claim"
-        )
+        claimed = ("processing", "publishing", "accepted")  # claim() has returned: the file is in work/
+        wait_until(lambda: outcomes(state).get("big.csv") in claimed, what="big.csv past its claim",
+                   seen=lambda: outcomes(state))  # fmt: skip
         proc.send_signal(signal.SIGTERM)
+        # Two signals sent back to back can reach the handler as one (a warm stop that finishes
+        # the file first): the second goes once the first has been heard.
+        wait_until(lambda: "stop_requested" in logged(state), what="the first SIGTERM heard",
+                   seen=lambda: logged(state)[-5:])  # fmt: skip
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
-        assert proc.returncode in (0, 1)
+        proc.communicate(timeout=60)
+        assert proc.returncode in (0, 1)  # 0 when the file was done before the second signal
         result = run_cli("--config", state.parent / "gateway.toml", "run", "--once", "--root", state)
         assert result.returncode == 0, result.stderr
         assert outcomes(state) == {"big.csv": "accepted"}
@@ -160,7 +162,7 @@ class TestCrash:
             content = adjustment(f"D{i}", rows=3000) if i % 7 else "sku,colour\nA,red\n"
             (state / "inbound" / name).write_text(content)
         proc = start()
-        wait_for(lambda: len(canonical(state)) >= 5, what="some outputs")
+        wait_until(lambda: len(canonical(state)) >= 5, what="5 outputs", seen=lambda: outcomes(state))
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=10)
         result = run_cli("--config", state.parent / "gateway.toml", "run", "--once", "--root", state)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, run_cli
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.service
 
@@ -22,11 +22,12 @@ def start_service(root: Path, log: Path) -> subprocess.Popen[bytes]:
             stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
         )  # fmt: skip
     lock = root / "gateway.lock"
-    deadline = time.monotonic() + 60
-    while f"pid {proc.pid} " not in (lock.read_text() if lock.exists() else ""):
+
+    def held() -> bool:
         assert proc.poll() is None, f"the service exited early: {log.read_text()}"
-        assert time.monotonic() < deadline, f"no lock naming pid {proc.pid} after 60 s: {log.read_text()}"
-        time.sleep(0.05)
+        return lock.exists() and f"pid {proc.pid} " in lock.read_text()
+
+    wait_until(held, what=f"the root lock naming pid {proc.pid}", seen=lambda: log.read_text()[-2000:])
     return proc
 
 

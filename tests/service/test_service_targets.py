@@ -14,7 +14,7 @@ import pytest
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import DeliveryState, FileState, OutputState
 from tests.conftest import REPO, run_cli
-from tests.service.test_service_process import wait_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.service
 
@@ -66,7 +66,7 @@ def test_sigkill_then_restart_gives_one_outcome_per_file_and_target(tmp_path: Pa
             stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         )  # fmt: skip
         try:
-            wait_for(lambda: len(published(state, "copy")) >= 4, timeout=60, what="some outputs")
+            wait_until(lambda: len(published(state, "copy")) >= 4, timeout=60, what="some outputs")
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.communicate(timeout=10)

@@ -46,7 +46,7 @@ from = ["wms"]
 to = ["erp"]
 """)
     root = tmp_path / "root"
-    result = run_cli("run", "--once", "--config", config, "--root", root, timeout=60)
+    result = run_cli("run", "--once", "--config", config, "--root", root)
     assert result.returncode == 0, result.stdout + result.stderr
     published = sorted((remote / "erp" / "import").iterdir())
     assert len(published) == 3 and all(p.suffix == ".jsonl" and not p.name.startswith(".") for p in published)
@@ -60,7 +60,7 @@ to = ["erp"]
     source = json.loads(status.stdout)["sources"][0]
     assert source["name"] == "wms" and source["reachable"] is True
     assert source["files"] == {"accepted": 3}
-    again = run_cli("run", "--once", "--config", config, "--root", root, timeout=60)
+    again = run_cli("run", "--once", "--config", config, "--root", root)
     assert again.returncode == 0
     assert len(list((remote / "erp" / "import").iterdir())) == 3  # nothing fetched or published twice
 
@@ -82,7 +82,7 @@ known_hosts = "{empty}"
 remote_dir = "{remote / "in"}"
 """)
     root = tmp_path / "root"
-    result = run_cli("run", "--once", "--config", config, "--root", root, timeout=60)
+    result = run_cli("run", "--once", "--config", config, "--root", root)
     assert result.returncode == 0
     assert "HOST KEY VERIFICATION FAILED" in result.stdout + result.stderr
     status = json.loads(run_cli("status", "--json", "--config", config, "--root", root).stdout)

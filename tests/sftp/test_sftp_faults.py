@@ -18,6 +18,7 @@ from gateway.ledger.sqlite import SqliteLedger
 from gateway.service import Service
 from gateway.sources import sftp as sftp_source
 from tests.sftp.conftest import server_options, settled
+from tests.waiting import wait_for_final, wait_until
 
 ROW = b"adjustment_id,adjusted_at,warehouse,line_no,sku,location,mode,quantity_change,reason_code\n"
 
@@ -26,12 +27,12 @@ def adjustment(n: int) -> bytes:
     return ROW + b"ADJ-%d,2026-11-26,000,1,SKU-%d,A-01,delta,-1,DAMAGED\n" % (n, n)
 
 
-def drive(service: Service, done: Any, seconds: float) -> None:
-    """Poll like the service loop until `done()` or the time is up."""
-    deadline = time.monotonic() + seconds
-    while not done() and time.monotonic() < deadline:
-        if not service.poll_once():
-            time.sleep(0.05)
+def poll_through_outages(source: Any) -> list[Any]:
+    """One poll; an unreachable server (still reconnecting) counts as nothing ready yet."""
+    try:
+        return list(source.poll())
+    except SourceUnavailable:
+        return []
 
 
 def outcomes(ledger: SqliteLedger, source: str) -> Counter[str]:
@@ -90,14 +91,18 @@ def test_server_killed_mid_listing_and_mid_download_then_back(
         assert ledger.source_rows()["partner"]["reachable"] == 0
         # Other sources keep flowing while the server is away.
         (root / "inbound" / "local.csv").write_bytes(adjustment(999))
-        drive(service, lambda: outcomes(ledger, "inbound"), 10)
+        wait_for_final(ledger, ["local.csv"], step=service.poll_once)
         assert outcomes(ledger, "inbound") == {"local.csv:accepted": 1}
         fresh_sshd.start()
-        drive(service, lambda: "download" in kills, 20)
+        wait_until(lambda: "download" in kills, what="the kill mid-download", step=service.poll_once,
+                   seen=lambda: (kills, replies))  # fmt: skip
         assert kills == ["listing", "download"]
         assert not list(config.folder("work").glob("*.part"))  # the partial download is gone
         fresh_sshd.start()
-        drive(service, lambda: not list((remote / "in").iterdir()), 60)
+        wait_for_final(ledger, [*names, "big.bin"], step=service.poll_once)
+        left = remote / "in"
+        wait_until(lambda: not list(left.iterdir()), what="every remote file moved to the archive",
+                   step=service.poll_once, seen=lambda: sorted(p.name for p in left.iterdir()))  # fmt: skip
     finally:
         for source in service.sources.values():
             source.stop()
@@ -128,16 +133,7 @@ def test_hung_server_times_out(fresh_sshd: Any, make_source: Any, remote: Path) 
         assert time.monotonic() - started < 5
     finally:
         fresh_sshd.signal_all(signal.SIGCONT)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            ready = source.poll()
-        except SourceUnavailable:
-            time.sleep(0.1)
-            continue
-        if ready:
-            break
-        time.sleep(0.06)
+    ready = wait_until(lambda: poll_through_outages(source), what="h.csv ready once the server thawed")
     assert [c.name for c in ready] == ["h.csv"]
 
 
@@ -167,16 +163,8 @@ def test_server_frozen_mid_download(
         assert row.state == "claimed" and not list((tmp_path / "work").glob("*"))
         fresh_sshd.signal_all(signal.SIGCONT)
         monkeypatch.undo()
-        time.sleep(0.1)  # the per-file backoff (poll_seconds) before the next try
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                ready = source.poll()
-            except SourceUnavailable:
-                ready = []
-            if ready:
-                break
-            time.sleep(0.05)
+        # The per-file backoff (poll_seconds) passes while the source waits to be ready again.
+        ready = wait_until(lambda: poll_through_outages(source), what="big.bin ready once the server thawed")
         again = source.claim(ledger, tmp_path / "work", ready[0])
         assert again.file_id == row.file_id and again.size == 20 << 20
         assert Path(again.work_path).read_bytes() == (remote / "in" / "big.bin").read_bytes()

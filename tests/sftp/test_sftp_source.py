@@ -248,7 +248,8 @@ def test_permission_denied_on_fetch_backs_off(
     sshd, make_source, remote: Path, ledger: SqliteLedger, tmp_path: Path
 ) -> None:
     (remote / "in" / "locked.csv").write_bytes(b"a\n")
-    source = make_source(port=sshd.unreadable_port, poll_seconds=0.5)
+    # A delay far longer than a few polls take even on a loaded machine.
+    source = make_source(port=sshd.unreadable_port, poll_seconds=30)
     (candidate,) = settled(source)
     with pytest.raises(SourceUnavailable, match="ermission denied"):
         source.claim(ledger, tmp_path / "work", candidate)
@@ -257,7 +258,6 @@ def test_permission_denied_on_fetch_backs_off(
     assert "fetch_failed" in [e[1] for e in ledger.events(row.file_id)]
     assert "denied" in ledger.source_rows()["partner"]["last_error"].lower()
     assert settled(source, rounds=3) == []  # not offered again before its delay has passed
-    time.sleep(0.5)
     healed = make_source()  # permissions back: the same ledger row is finished, not a new one
     again = healed.claim(ledger, tmp_path / "work", settled(healed)[0])
     assert again.file_id == row.file_id and again.state == "processing"

@@ -22,8 +22,8 @@ from gateway.ledger.sqlite import SqliteLedger, new_file_id, now
 from gateway.ledger.states import DeliveryState
 from gateway.service import Service
 from tests.conftest import REPO, run_cli
-from tests.service.test_service_process import wait_for
 from tests.targets.test_targets_golden import INBOUND
+from tests.waiting import wait_for_batches, wait_for_final, wait_until
 
 SHIPMENT = (INBOUND / "erp-shipment.csv").read_text(encoding="utf-8")
 SOURCE = {"name": "wms", "side": "wms", "settle_seconds": 0.05, "poll_seconds": 0.1}
@@ -63,7 +63,7 @@ def accept_one(config: Config) -> tuple[SqliteLedger, Service]:
     drop(config.state_dir, ("s1.csv", shipment(1)))
     ledger = SqliteLedger(config.ledger_path)
     service = Service(config, ledger)
-    wait_for(service.poll_once, timeout=10, what="the file to settle")
+    assert wait_for_final(ledger, ["s1.csv"], step=service.poll_once) == {"s1.csv": "accepted"}
     return ledger, service
 
 
@@ -132,20 +132,21 @@ class TestBatches:
         assert sorted(len(p.read_text().splitlines()) for p in published(config, "lines")) == [2, 4]
 
     def test_the_window_holds_a_batch_open_until_it_passes(self, root: Path) -> None:
-        config = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 1.5})
+        # Long enough that a loaded machine does not close it before the first look.
+        window = 4.0
+        config = configure(root, {"name": "lines", "format": "jsonl", "batch_window": window})
         ledger, service = accept_one(config)
         service.pipeline.batcher.flush()
-        assert [row.state for row in ledger.files()] == ["accepted"]
         assert published(config, "lines") == []
         assert report.status(config)["batches"][0]["waiting_records"] == 2
         due = service.pipeline.batcher.next_due()
-        assert due is not None and 0 < due <= 1.5
-
-        def flushed() -> bool:
-            service.pipeline.batcher.flush()
-            return bool(published(config, "lines"))
-
-        wait_for(flushed, timeout=20, what="the window to close")
+        assert due is not None and 0 < due <= window
+        wait_until(
+            lambda: published(config, "lines"),
+            what="the batch of lines published once its window closed",
+            step=service.pipeline.batcher.flush,
+            seen=lambda: report.status(config)["batches"],
+        )
         assert service.pipeline.batcher.next_due() is None
         (row,) = ledger.files()
         text = report.trace(ledger, row.file_id)
@@ -315,10 +316,16 @@ def test_the_service_publishes_a_batch_when_its_window_closes_and_stops_warmly(t
     )
     with service(tmp_path, text) as (root, config, proc):
         drop(root, ("a.csv", shipment(1)), ("b.csv", shipment(2)))
-        outbound = root / "outbound" / "ns"
-        wait_for(lambda: outbound.exists() and any(outbound.glob("*.csv")), 30, "the batch")
-        (output,) = outbound.glob("*.csv")
-        assert output.read_text().count("SHP-") == 6  # both files' three lines, one header
+        final = wait_for_final(root / "gateway.db", ["a.csv", "b.csv"])
+        assert set(final.values()) == {"accepted"}
+        # One batch as a rule; two when the machine is so slow that b.csv came after the window.
+        sizes = wait_for_batches(root / "gateway.db", "ns", records=4)
+        outputs = sorted((root / "outbound" / "ns").glob("*.csv"))
+        assert len(outputs) == len(sizes)
+        texts = [output.read_text() for output in outputs]
+        assert sum(text.count("SHP-") for text in texts) == 6  # both files' three lines
+        header = texts[0].splitlines()[0]
+        assert [text.splitlines().count(header) for text in texts] == [1] * len(texts)
         status = run_cli("--config", config, "--root", root, "status", "--json")
         (batches,) = json.loads(status.stdout)["batches"]
         assert batches["waiting_records"] == 0 and batches["unpublished_batches"] == []
@@ -339,7 +346,7 @@ def test_sigkill_while_batches_are_written_then_restart_sends_every_record_once(
             rows = "".join(f"{name},SKU-{k},delta,{k}\n" for k in range(2000))
             (root / "inbound" / f"{name}.csv").write_text("adjustment_id,sku,mode,quantity_change\n" + rows)
         outbound = root / "outbound" / "lines"
-        wait_for(lambda: outbound.exists() and any(outbound.glob("*.jsonl")), 60, "a first batch")
+        wait_until(lambda: list(outbound.glob("*.jsonl")), what="a first published batch")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     result = run_cli("--config", config, "--root", root, "run", "--once")

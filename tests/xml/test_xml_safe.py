@@ -35,7 +35,8 @@ def test_billion_laughs_is_refused_from_the_prolog(tmp_path: Path) -> None:
     path = _write(tmp_path, "lol.xml", BILLION_LAUGHS)
     started = time.monotonic()
     root, findings = parse_safely(path)
-    assert time.monotonic() - started < 1.0
+    # Refused in milliseconds; an expansion would run for minutes. The margin is for loaded machines.
+    assert time.monotonic() - started < 10.0
     assert root is None
     assert [f.code for f in findings] == ["dtd_refused"]
     assert findings[0].location == {"line": 2}

@@ -12,10 +12,10 @@ Adding a format is one package with a class satisfying `Reader`, and one entry p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from gateway.canonical.records import Record, Source
 from gateway.config import Config, SourceConfig
@@ -148,6 +148,19 @@ class Reader(Protocol):
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         """Yield the file's documents; report problems on `ctx`."""
+        ...
+
+
+@runtime_checkable
+class Acknowledging(Protocol):
+    """A reader whose format answers its sender (EDIFACT CONTRL). **Protocol.**"""
+
+    @staticmethod
+    def acknowledgement(
+        ctx: ReadContext, findings: list[Finding], sequence: Callable[[str], int], accepted: bool
+    ) -> tuple[str, bytes] | None:
+        """The answer to the file read with `ctx` as (file name, bytes), or None when it has
+        nothing to answer; `accepted` when the file's records are being published."""
         ...
 
 

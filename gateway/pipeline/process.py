@@ -32,7 +32,7 @@ from gateway.delivery.base import Delivery, delivery_for
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
 from gateway.findings import Code
-from gateway.formats.base import Inbound, ReadContext
+from gateway.formats.base import Acknowledging, Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.ledger.protocol import Commit, Share
 from gateway.ledger.sqlite import FileRow, Ledger
@@ -41,6 +41,7 @@ from gateway.pipeline.batching import Batcher
 from gateway.pipeline.claim import claim as claim_file
 from gateway.pipeline.routing import Router
 from gateway.pipeline.staging import Staged, Stager
+from gateway.targets.base import Sequenced
 
 log = structlog.get_logger("gateway")
 
@@ -69,9 +70,8 @@ class Pipeline:
         self.targets = {t.name: plugins.target(t.format)(t) for t in config.targets}
         for target in self.targets.values():
             # Targets that number their documents (IDoc DOCNUMs) draw the numbers from the ledger.
-            bind = getattr(target, "bind_sequence", None)
-            if bind is not None:
-                bind(ledger.next_sequence)
+            if isinstance(target, Sequenced):
+                target.bind_sequence(ledger.next_sequence)
         # `deliveries` stand in for configured ones by target name (in-memory ones, in tests).
         configured = {t.name: delivery_for(t) for t in config.targets}
         self.deliveries: dict[str, Delivery] = {**configured, **(deliveries or {})}
@@ -185,9 +185,10 @@ class Pipeline:
         target = file.source.options.get("acknowledge_to")
         if not target or target not in self.deliveries or ctx.format not in plugins.names(plugins.FORMATS):
             return
-        make = getattr(plugins.reader(ctx.format), "acknowledgement", None)
-        if make is None:
+        reader = plugins.reader(ctx.format)
+        if not isinstance(reader, Acknowledging):
             return
+        make = reader.acknowledgement
         if staged is None and self._answered(file.file_id, target):
             return
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
@@ -59,6 +59,15 @@ class Writer(Protocol):
 
     def close(self) -> None:
         """Finish every output (footers, counts) and close it."""
+        ...
+
+
+@runtime_checkable
+class Sequenced(Protocol):
+    """A target that numbers what it writes (IDoc DOCNUMs, EDIFACT references). **Protocol.**"""
+
+    def bind_sequence(self, sequence: Callable[[str], int]) -> None:
+        """Draw the numbers from a durable sequence (the ledger's `next_sequence`)."""
         ...
 
 

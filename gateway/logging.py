@@ -12,6 +12,10 @@ from typing import TextIO
 
 import structlog
 
+NO_LOCALS = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+)
+
 
 def configure(stream: TextIO | None = None, *, json: bool | None = None, level: str = "info") -> None:
     """Set up structlog once per process."""
@@ -29,7 +33,8 @@ def configure(stream: TextIO | None = None, *, json: bool | None = None, level: 
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks if as_json else structlog.processors.format_exc_info,
+            # Frame locals hold business data (names, prices, whole records): never logged.
+            NO_LOCALS if as_json else structlog.processors.format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),

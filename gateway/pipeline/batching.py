@@ -23,7 +23,8 @@ tried again when the service next starts, with the configuration fixed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import structlog
@@ -72,6 +73,7 @@ class Batcher:
         self.ledger = ledger
         self.targets = targets
         self.deliveries = deliveries
+        self.age = Ages()
         waiting = ledger.backlogs()
         # A target whose batching was switched off still sends what it had gathered, at once.
         self.batched: dict[str, TargetConfig] = {
@@ -92,7 +94,7 @@ class Batcher:
             backlog = backlogs.get(name)
             if backlog is None or backlog.first_at is None or name in blocked:
                 continue
-            due.append(max(0.0, (target.batch_window or 0.0) - _age(backlog.first_at)))
+            due.append(max(0.0, (target.batch_window or 0.0) - self.age(backlog.first_at)))
         return min(due, default=None)
 
     def flush(self, *, force: bool = False) -> None:
@@ -118,12 +120,13 @@ class Batcher:
             if backlog is None or not backlog.records or backlog.first_at is None:
                 return
             full = target.batch_size is not None and backlog.records >= target.batch_size
-            late = _age(backlog.first_at) >= (target.batch_window or 0.0)
+            late = self.age(backlog.first_at) >= (target.batch_window or 0.0)
             if not (force or full or late):
                 return
             batch = self.ledger.close_batch(new_file_id(), name, target.batch_size, now())
             if batch is None:
                 return
+            self.age.forget(backlog.first_at)
             log.info("batch_closed", batch_id=batch.batch_id, target=name, records=batch.records,
                      reason="full" if full else "window" if late else "drain")  # fmt: skip
             self.finish(batch)
@@ -225,6 +228,26 @@ class Batcher:
                  outputs=published)  # fmt: skip
 
 
-def _age(stamp: str) -> float:
-    """Seconds since an ISO 8601 ledger time."""
-    return (datetime.fromisoformat(now()) - datetime.fromisoformat(stamp)).total_seconds()
+class Ages:
+    """How long a batch's oldest record has waited, on a clock that never jumps.
+
+    The ledger's stamps are wall time, which NTP or an operator can step backwards (a window
+    would stall) or forwards. A stamp's wall-clock age is read once, when this process first
+    sees it (never below zero), and from then on only the monotonic clock adds to it.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.first_seen: dict[str, tuple[float, float]] = {}  # stamp -> (clock then, age then)
+
+    def __call__(self, stamp: str) -> float:
+        """Seconds since `stamp` (an ISO 8601 ledger time)."""
+        seen = self.first_seen.get(stamp)
+        if seen is None:
+            wall = (datetime.fromisoformat(now()) - datetime.fromisoformat(stamp)).total_seconds()
+            seen = self.first_seen[stamp] = (self.clock(), max(0.0, wall))
+        return seen[1] + self.clock() - seen[0]
+
+    def forget(self, stamp: str) -> None:
+        """Forget a stamp whose batch has closed."""
+        self.first_seen.pop(stamp, None)

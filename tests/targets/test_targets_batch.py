@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from gateway.errors import ConfigError
 from gateway.ledger.protocol import Backlog
 from gateway.ledger.sqlite import SqliteLedger, new_file_id, now
 from gateway.ledger.states import DeliveryState
+from gateway.pipeline.batching import Ages
 from gateway.service import Service
 from tests.conftest import REPO, run_cli
 from tests.targets.test_targets_golden import INBOUND
@@ -363,3 +365,27 @@ def test_sigkill_while_batches_are_written_then_restart_sends_every_record_once(
         assert ledger.backlogs().get("lines", Backlog(0, None)).records == 0
     finally:
         ledger.close()
+
+
+class TestWindowClock:
+    """Batch windows run on the monotonic clock: a wall clock stepped back never stalls them."""
+
+    def test_a_stamp_from_the_future_waits_from_now(self) -> None:
+        ticks = [1000.0]
+        ages = Ages(clock=lambda: ticks[0])
+        # The record was stamped, then the wall clock was stepped back an hour.
+        stamp = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        assert ages(stamp) == 0.0
+        ticks[0] += 5.0
+        assert ages(stamp) == 5.0
+
+    def test_a_wall_clock_age_is_read_once_then_the_monotonic_clock_counts(self) -> None:
+        ticks = [50.0]
+        ages = Ages(clock=lambda: ticks[0])
+        stamp = (datetime.now(UTC) - timedelta(seconds=100)).isoformat()
+        first = ages(stamp)
+        assert 99.0 <= first <= 110.0
+        ticks[0] += 30.0
+        assert ages(stamp) == first + 30.0
+        ages.forget(stamp)
+        assert stamp not in ages.first_seen

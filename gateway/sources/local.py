@@ -23,7 +23,7 @@ from watchdog.observers import Observer
 from gateway.config import SourceConfig
 from gateway.errors import SourceUnavailable
 from gateway.ledger.sqlite import FileRow, Ledger
-from gateway.options import Option
+from gateway.options import Option, flag
 from gateway.pipeline.claim import claim, finish_claim
 from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused
 
@@ -67,8 +67,11 @@ class _Wake(FileSystemEventHandler):
 class LocalSource:
     """Files dropped into one folder (not recursive)."""
 
-    #: A local folder needs nothing beyond the settings every source has.
-    options: ClassVar[tuple[Option, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = (
+        flag("follow_links", False,
+             "take symbolic and hard links in the folder; by default they are refused, since"
+             " they can make the gateway read and archive a file from anywhere"),
+    )  # fmt: skip
 
     @staticmethod
     def check(options: dict[str, Any]) -> list[str]:
@@ -82,6 +85,7 @@ class LocalSource:
         self.readiness = Readiness(config.settle_seconds)
         self.observer: Any = None
         self.refused: dict[str, str] = {}
+        self.follow_links = bool(config.options.get("follow_links", False))
 
     def start(self) -> None:
         """Create the folder if needed and watch it."""
@@ -116,12 +120,17 @@ class LocalSource:
             if is_ignored(name, self.config):
                 continue
             try:
-                if not entry.is_file(follow_symlinks=False):
+                if not entry.is_file():  # a link to a file counts: it is refused or followed below
                     continue
-                stat = entry.stat(follow_symlinks=False)
+                stat = entry.stat()
+                link = entry.is_symlink()
             except FileNotFoundError:
                 continue
             names.append(name)
+            if not self.follow_links and (link or stat.st_nlink > 1):
+                kind = "a symbolic link" if link else f"a hard link ({stat.st_nlink} names for one file)"
+                refused[name] = f"{kind}: not read, since follow_links is false"
+                continue
             if self.config.done_suffix and name + self.config.done_suffix not in present:
                 continue
             signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
@@ -147,12 +156,18 @@ class LocalSource:
     def claim(self, ledger: Ledger, work_dir: Path, candidate: Candidate) -> FileRow:
         """Rename the file into work/ (the ledger row is written first)."""
         self.readiness.forget(candidate.name)
-        row = claim(ledger, work_dir, self.config.name, Path(candidate.path), candidate.size,
-                    candidate.mtime_ns)  # fmt: skip
+        path = Path(candidate.path)
+        # A followed symbolic link: its file's content is copied in (renaming would move only
+        # the link), then the link goes.
+        link = path.is_symlink()
+        row = claim(ledger, work_dir, self.config.name, path, candidate.size, candidate.mtime_ns,
+                    copy=link)  # fmt: skip
+        if link:
+            path.unlink(missing_ok=True)
         if self.config.done_suffix:
             Path(candidate.path + self.config.done_suffix).unlink(missing_ok=True)
         return row
 
     def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish a claim interrupted between the ledger row and the rename."""
-        return finish_claim(ledger, row)
+        return finish_claim(ledger, row, copy=Path(row.source_path).is_symlink())

@@ -115,6 +115,7 @@ class Service:
             self.pipeline.process(file_id)
         except TransientError as exc:
             log.warning("file_postponed", file_id=file_id, error=str(exc))
+            self.ledger.event(file_id, "file_postponed", error=str(exc))  # for status and trace
             return False
         except Exception:
             # The ledger keeps the file's state; retry_postponed takes it up again later.

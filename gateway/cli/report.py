@@ -9,7 +9,7 @@ from gateway import quarantine
 from gateway.config import Config, TargetConfig
 from gateway.ledger.protocol import Backlog, BatchRow
 from gateway.ledger.sqlite import Ledger, SqliteLedger
-from gateway.ledger.states import BatchState, DeliveryState
+from gateway.ledger.states import BatchState, DeliveryState, FileState
 
 
 def status(config: Config) -> dict[str, Any]:
@@ -19,6 +19,7 @@ def status(config: Config) -> dict[str, Any]:
     batches: list[dict[str, Any]] = []
     orphans: dict[str, int] = {}
     pairs: dict[str, int] = {}
+    postponed: list[dict[str, str]] = []
     if config.ledger_path.exists():
         ledger = SqliteLedger(config.ledger_path)
         try:
@@ -30,6 +31,7 @@ def status(config: Config) -> dict[str, Any]:
             orphans = {name: b.records for name, b in backlogs.items() if name not in configured}
             for case in ledger.deliveries(DeliveryState.REFUSED):
                 pairs[case.target] = pairs.get(case.target, 0) + 1
+            postponed = _postponed(ledger)
         finally:
             ledger.close()
     sources = []
@@ -54,12 +56,25 @@ def status(config: Config) -> dict[str, Any]:
         "batch_records_without_target": orphans,
         "quarantine": len([e for e in waiting if e.target is None]),
         "pair_cases": pairs,
+        "postponed": postponed,
         "last_errors": [
             {"file_id": e.file_id, "target": e.target, "source": e.source, "stage": e.stage,
              "error": e.first_error}
             for e in waiting[-5:]
         ],
     }
+
+
+def _postponed(ledger: Ledger) -> list[dict[str, str]]:
+    """Files waiting for a destination (full, read-only, down) to take their outputs."""
+    waiting = []
+    for row in ledger.files(FileState.PROCESSING):
+        events = ledger.events(row.file_id)
+        if events and events[-1][1] == "file_postponed":
+            at, _, detail = events[-1]
+            waiting.append({"file_id": row.file_id, "name": row.original_name, "since": at,
+                            "error": str(detail.get("error"))})  # fmt: skip
+    return waiting
 
 
 def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog]) -> dict[str, Any]:
@@ -97,6 +112,8 @@ def render_status(data: dict[str, Any]) -> str:
         lines.append(line)
     for name, n in data.get("batch_records_without_target", {}).items():
         lines.append(f"batches {name}: {n} record(s) waiting for a target no longer configured")
+    for p in data.get("postponed", []):
+        lines.append(f"waiting: {p['file_id']} {p['name']} since {p['since']}: {p['error']}")
     lines.append(f"quarantine: {data['quarantine']} file(s)")
     for target, n in sorted(data["pair_cases"].items()):
         lines.append(f"  target {target}: {n} accepted file(s) it refused (pair cases)")

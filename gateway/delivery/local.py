@@ -35,15 +35,28 @@ class SyncedFile:
 
     def write(self, data: bytes, /) -> int:
         """Write bytes."""
-        return self.fh.write(data)
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            raise self._failed(exc) from exc
 
     def close(self) -> None:
         """Flush, fsync and close; closing twice is harmless."""
         if self.fh.closed:
             return
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except OSError as exc:
+            raise self._failed(exc) from exc
+        finally:
+            with contextlib.suppress(OSError):  # a flush that failed is reported above
+                self.fh.close()
+
+    def _failed(self, exc: OSError) -> DeliveryFailed:
+        # A full or read-only destination is the destination's state, not the file's fault:
+        # the file waits and is tried again, like a destination that is down.
+        return DeliveryFailed(f"cannot write {self.path}: {exc.strerror}")
 
 
 class LocalDelivery:

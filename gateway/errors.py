@@ -124,6 +124,14 @@ class ConfigError(GatewayError):
         self.problems = problems
 
 
+class LedgerUnusable(ConfigError):
+    """The ledger cannot be trusted (corrupt, deleted or replaced): stop rather than forget what
+    was published, which would publish it again."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__([f"ledger: {problem}"])
+
+
 class TransientError(GatewayError):
     """Something outside the file failed; try again later."""
 

@@ -125,6 +125,7 @@ class Service:
 
     def poll_once(self) -> bool:
         """One round over all sources; True when a file was handled."""
+        self.ledger.verify()
         progressed = False
         for name, source in self.sources.items():
             try:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import LedgerUnusable
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
 from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
@@ -40,10 +41,28 @@ class SqliteLedger(DeliveryTables, BatchTables):
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        migrate(self.db)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise LedgerUnusable(
+                f"{path} is not a usable SQLite ledger ({exc}); restore it from a backup, or move it"
+                " aside to start a new one (which forgets what was published)"
+            ) from None
+        self.inode = path.stat().st_ino
+
+    def verify(self) -> None:
+        """Raise `LedgerUnusable` when the ledger's file was deleted or replaced since it was
+        opened: writing on would go to a file nobody will ever read again."""
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
+            inode = None
+        if inode != self.inode:
+            raise LedgerUnusable(f"{self.path} was deleted or replaced while the service ran")
 
     def close(self) -> None:
         """Close the connection."""

@@ -71,6 +71,10 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "A target's case was retried, but the accepted original is no longer in archive/.",
         "Put the original back under the path the case names (a backup), or discard the case.",
     ),
+    Code.NAME_TOO_LONG: Explanation(
+        "The file's name is too long to derive output and archive names from (the file id is added).",
+        "Rename the file to under 200 bytes at its source, then drop it again or retry the case.",
+    ),
     Code.UNKNOWN: Explanation(
         "A file was quarantined without a finding: this is a gateway bug.",
         "Report it with the quarantined file.",

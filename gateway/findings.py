@@ -36,6 +36,7 @@ class Code(StrEnum):
     TOO_MANY_FINDINGS = "too_many_findings"
     INTERNAL_ERROR = "internal_error"
     ORIGINAL_MISSING = "original_missing"
+    NAME_TOO_LONG = "name_too_long"
     UNKNOWN = "unknown"
     BAD_OPTION = "bad_option"
 

@@ -25,6 +25,7 @@ from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
 from gateway.pipeline import pairs
+from gateway.pipeline.claim import readable
 from gateway.pipeline.process import Pipeline
 from gateway.sources.base import Candidate, Source
 
@@ -91,7 +92,7 @@ class Service:
 
     def handle(self, source: Source, candidate: Candidate) -> None:
         """Claim one ready file and process it to its outcome."""
-        with bound_contextvars(source=source.config.name, name=candidate.name):
+        with bound_contextvars(source=source.config.name, name=readable(candidate.name)):
             self._handle(source, candidate)
 
     def _handle(self, source: Source, candidate: Candidate) -> None:

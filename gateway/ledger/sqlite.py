@@ -93,7 +93,8 @@ class SqliteLedger(DeliveryTables, BatchTables):
     ) -> FileRow:
         """Record an offered file, and where in `work_dir` it will be, before anything moves."""
         file_id = new_file_id()
-        work_path = str(work_dir / f"{file_id}.{name}")
+        # One path component holds 255 bytes: a longer name is cut (the file id keeps it unique).
+        work_path = str(work_dir / f"{file_id}.{name}".encode()[:255].decode(errors="ignore"))
         at = now()
         with self.transaction() as db:
             db.execute(

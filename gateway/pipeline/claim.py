@@ -66,18 +66,36 @@ def claim(
     copy: bool = False,
     retry_of: str | None = None,
 ) -> FileRow:
-    """Take `path` into work/; raises FileVanished if it is gone before it could be moved."""
-    row = ledger.claim(source, name or path.name, str(path), size, mtime_ns, work_dir, retry_of)
-    return finish_claim(ledger, row, copy=copy)
+    """Take `path` into work/; raises FileVanished if it is gone before it could be moved.
+
+    The ledger keeps names as text: a path that is not valid UTF-8 (a name written by a
+    Windows or Latin-1 tool) is recorded readably, its bad bytes as `\\xe9`, while the file
+    itself is moved by its real path.
+    """
+    shown = readable(str(path))
+    row = ledger.claim(source, name or readable(path.name), shown, size, mtime_ns, work_dir, retry_of)
+    return finish_claim(ledger, row, copy=copy, source_path=path)
 
 
-def finish_claim(ledger: Ledger, row: FileRow, *, copy: bool = False) -> FileRow:
-    """Complete a claim whose ledger row exists: move (if not yet), hash, mark processing."""
+def readable(text: str) -> str:
+    """`text` itself when it is valid Unicode; else with each byte that is not UTF-8 as `\\xNN`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
+def finish_claim(
+    ledger: Ledger, row: FileRow, *, copy: bool = False, source_path: Path | None = None
+) -> FileRow:
+    """Complete a claim whose ledger row exists: move (if not yet), hash, mark processing.
+    `source_path` is the file's real path when the ledger could only record it readably."""
     assert row.work_path is not None
     work = Path(row.work_path)
     if not work.exists():
         try:
-            move_durably(Path(row.source_path), work, copy=copy)
+            move_durably(source_path or Path(row.source_path), work, copy=copy)
         except FileNotFoundError:
             ledger.vanish(row.file_id)
             raise FileVanished(row.source_path) from None

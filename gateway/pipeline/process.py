@@ -59,6 +59,11 @@ class Outcome:
     refused: list[str] = field(default_factory=list)
 
 
+#: A file system name holds 255 bytes; an output or archived name adds the file id (29) and
+#: a suffix to the input's name.
+MAX_NAME_BYTES = 200
+
+
 class Pipeline:
     """Processes claimed files, durably, for one configuration."""
 
@@ -119,6 +124,12 @@ class Pipeline:
         same = self.ledger.accepted_with_sha(row.sha256, row.file_id)
         if same is not None:
             return self._duplicate(row, source, same)
+        size = len(row.original_name.encode())
+        if size > MAX_NAME_BYTES:
+            finding = Finding(Code.NAME_TOO_LONG,
+                              f"the file name is {size} bytes; outputs and the archive add the file id to it",
+                              value=row.original_name, rule=f"at most {MAX_NAME_BYTES} bytes")  # fmt: skip
+            return self._reject(row, "claim", [finding], None, None)
         ctx = ReadContext(file, self.config, format="unknown", stage="detect")
         try:
             ctx.format = detect(file.path, file.name, source.format_by_name)

@@ -24,7 +24,7 @@ from gateway.config import SourceConfig
 from gateway.errors import SourceUnavailable
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.options import Option, flag
-from gateway.pipeline.claim import claim, finish_claim
+from gateway.pipeline.claim import claim, finish_claim, readable
 from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused
 
 log = structlog.get_logger("gateway")
@@ -129,7 +129,7 @@ class LocalSource:
             names.append(name)
             if not self.follow_links and (link or stat.st_nlink > 1):
                 kind = "a symbolic link" if link else f"a hard link ({stat.st_nlink} names for one file)"
-                refused[name] = f"{kind}: not read, since follow_links is false"
+                refused[readable(name)] = f"{kind}: not read, since follow_links is false"
                 continue
             if self.config.done_suffix and name + self.config.done_suffix not in present:
                 continue
@@ -140,7 +140,9 @@ class LocalSource:
                 busy = has_writer(entry.path)
             except PermissionError as exc:
                 # Claiming it would move a file nobody here can read into work/, to sit there.
-                refused[name] = f"not readable by the service ({exc.strerror}): left in place until it is"
+                refused[readable(name)] = (
+                    f"not readable by the service ({exc.strerror}): left in place until it is"
+                )
                 continue
             if not busy:
                 ready.append(Candidate(name, entry.path, stat.st_size, stat.st_mtime_ns))

@@ -24,6 +24,7 @@ import stat
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,10 +39,17 @@ from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import FileState
 from gateway.pipeline.claim import finish_claim
 from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused, unsafe_name
-from gateway.sources.sftp_connection import Connection, ServerSettings, problems, remove_if_present
+from gateway.sources.sftp_connection import (
+    Connection,
+    ServerSettings,
+    problems,
+    raw_listing,
+    remove_if_present,
+)
 
 log = structlog.get_logger("gateway")
 
+NOT_UTF8 = "the name is not UTF-8, and the SFTP client reaches files by UTF-8 names: rename it on the server"
 PIPELINE = 16  # reads in flight: more only adds contention in paramiko's channel
 MAX_RETRY_DELAY = 300.0
 
@@ -92,6 +100,8 @@ class SftpSource:
         self.archive_ready = False
         self.ledger: Ledger | None = None
         self.refused: dict[str, str] = {}
+        #: Once a listing met a name that is not UTF-8, list by bytes (one request at a time).
+        self.raw_names = False
 
     def path_of(self, name: str) -> str:
         """The remote path of a file in the polled folder."""
@@ -121,9 +131,8 @@ class SftpSource:
         refused: dict[str, str] = {}
         try:
             with self.conn.session(f"listing {self.remote_dir}") as sftp:
-                for attrs in sftp.listdir_iter(self.remote_dir, read_aheads=64):
-                    name = attrs.filename
-                    why = unsafe_name(name)
+                for name, attrs, not_utf8 in self._listing(sftp):
+                    why = NOT_UTF8 if not_utf8 else unsafe_name(name)
                     if why is not None:
                         refused[name] = why
                         continue
@@ -170,6 +179,26 @@ class SftpSource:
             ready = [c for c in ready if c.name in done]
         self._retry_actions(again)
         return sorted(heapq.nsmallest(self.max_files, ready, key=_age), key=_age)
+
+    def _listing(self, sftp: Any) -> Iterator[tuple[str, Any, bool]]:
+        """(name, attributes, whether the name was not UTF-8) of every entry; such a name comes
+        readably (`\\xff`), to be refused, since paramiko addresses files by UTF-8 names only."""
+        if not self.raw_names:
+            try:
+                for attrs in sftp.listdir_iter(self.remote_dir, read_aheads=64):
+                    yield attrs.filename, attrs, False
+            except UnicodeDecodeError:
+                # The read-ahead requests still in flight leave the channel unusable: start over.
+                self.raw_names = True
+                self.conn.close()
+                raise SourceUnavailable(f"{self.config.name}: a name in {self.remote_dir} is not UTF-8;"
+                                        " listing again by bytes") from None  # fmt: skip
+            return
+        for raw, attrs in raw_listing(sftp, self.remote_dir):
+            try:
+                yield raw.decode("utf-8"), attrs, False
+            except UnicodeDecodeError:
+                yield raw.decode("utf-8", "backslashreplace"), attrs, True
 
     def _known(self, name: str, signature: tuple[int, int], fetched: dict[str, tuple[int, int]]) -> bool:
         """Whether the ledger already has this very file (kept on the server, or not yet moved)."""

@@ -367,3 +367,34 @@ def remove_if_present(sftp: Any, path: str) -> None:
     except OSError as exc:
         if exc.errno != errno.ENOENT:
             raise
+
+
+def raw_listing(sftp: Any, path: str) -> Iterator[tuple[bytes, paramiko.SFTPAttributes]]:
+    """Every entry of a remote folder with its name as the server sent it, in bytes.
+
+    paramiko decodes names as strict UTF-8, so one name written in Latin-1 fails the whole
+    listing (`listdir_iter`). This asks the server the same way, one READDIR at a time, keeping
+    the bytes, so that only that file is refused. It uses paramiko's request layer (`_request`),
+    which has no public equivalent (hence `Any`: the type stubs describe the public API only).
+    """
+    attributes: Any = paramiko.SFTPAttributes
+    kind, msg = sftp._request(paramiko.sftp.CMD_OPENDIR, path)
+    if kind != paramiko.sftp.CMD_HANDLE:
+        raise paramiko.SFTPError(f"listing {path}: expected a handle")
+    handle = msg.get_binary()
+    try:
+        while True:
+            try:
+                kind, msg = sftp._request(paramiko.sftp.CMD_READDIR, handle)
+            except EOFError:  # paramiko's translation of the server's end-of-folder status
+                return
+            if kind != paramiko.sftp.CMD_NAME:
+                raise paramiko.SFTPError(f"listing {path}: expected names")
+            for _ in range(msg.get_int()):
+                name = msg.get_binary()
+                msg.get_binary()  # the long name, as `ls -l` would show it
+                attrs = attributes._from_msg(msg)
+                if name not in (b".", b".."):
+                    yield name, attrs
+    finally:
+        sftp._request(paramiko.sftp.CMD_CLOSE, handle)

@@ -19,6 +19,8 @@ import paramiko
 
 EVIL = b"EVIL: this content came from a path outside the polled folder\n"
 HOSTILE_NAMES = ("x/../../victim.txt", "sub/x.csv", "/abs/x.csv", "../up.csv")
+#: A name in Latin-1, as an old Windows server writes it: not UTF-8.
+NOT_UTF8 = b"caf\xe9.csv"
 
 
 class _Handle(paramiko.SFTPHandle):
@@ -41,6 +43,8 @@ class HostileSftp:
     evil_file: Path
     opened: list[str] = field(default_factory=list)
     port: int = 0
+    #: List a file whose name is not UTF-8 as well.
+    not_utf8: bool = False
 
     def start(self) -> None:
         self.sock = socket.socket()
@@ -111,6 +115,9 @@ class _Files(paramiko.SFTPServerInterface):
         ]
         evil = self.hostile.evil_file.stat()
         entries += [paramiko.SFTPAttributes.from_stat(evil, name) for name in HOSTILE_NAMES]
+        if self.hostile.not_utf8:
+            # paramiko sends the filename as given: bytes go out as they are.
+            entries.append(paramiko.SFTPAttributes.from_stat(evil, NOT_UTF8))  # type: ignore[arg-type]
         return entries
 
     def _target(self, path: str) -> Path:

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.sshd import Sshd
 from gateway.config import SourceConfig
+from gateway.errors import SourceUnavailable
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.sources.sftp import SftpSource
 from tests.conftest import run_cli
@@ -91,3 +92,21 @@ def test_service_takes_the_good_file_and_shows_the_refused_names(
     status = run_cli("--config", config, "status", "--json", "--root", root)
     assert status.returncode == 0, status.stderr
     assert "refused" in json.dumps(json.loads(status.stdout))
+
+
+def test_a_name_that_is_not_utf8_is_refused_alone(sshd: Sshd, hostile: HostileSftp, tmp_path: Path) -> None:
+    hostile.not_utf8 = True
+    config = SourceConfig(name="partner", type="sftp", settle_seconds=0.05, poll_seconds=0.1,
+                          options=options(sshd, hostile, tmp_path))  # fmt: skip
+    source = SftpSource(config, threading.Event())
+    try:
+        # paramiko's fast listing decodes names strictly; the source lists by bytes from then on.
+        with pytest.raises(SourceUnavailable, match="not UTF-8"):
+            source.poll()
+        ready = settled(source, rounds=5)
+        assert [c.name for c in ready] == ["good.csv"]
+        assert "not UTF-8" in source.refused["caf\\xe9.csv"]
+        assert set(source.refused) == {*HOSTILE_NAMES, "caf\\xe9.csv"}
+    finally:
+        source.stop()
+    assert hostile.opened == []  # listed, never opened

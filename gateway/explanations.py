@@ -279,10 +279,6 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "PSGNUM or HLEVEL names a parent segment that does not exist.",
         "Export the IDoc again; the hierarchy is broken.",
     ),
-    Code.HLEVEL_MISMATCH: Explanation(
-        "A segment's HLEVEL disagrees with its parent's level.",
-        "Export the IDoc again; the hierarchy is broken.",
-    ),
     Code.UNKNOWN_BASIC_TYPE: Explanation(
         "No schema is installed for the IDoc's basic type.",
         "Add the basic type's schema to schemas/idoc/, or check IDOCTYP in the control record.",

@@ -95,7 +95,6 @@ class Code(StrEnum):
     DUPLICATE_DOCNUM = "duplicate_docnum"
     SEGMENT_SEQUENCE = "segment_sequence"
     BAD_PARENT = "bad_parent"
-    HLEVEL_MISMATCH = "hlevel_mismatch"
     UNKNOWN_BASIC_TYPE = "unknown_basic_type"
     UNKNOWN_SEGMENT = "unknown_segment"
     ORPHANED_SEGMENT = "orphaned_segment"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers_idoc import SAMPLES, codes, read
@@ -30,6 +31,10 @@ def set_sdata(line: str, segment: str, field: str, value: str) -> str:
 def set_dd(line: str, field: str, value: str) -> str:
     f = DD.by_name[field]
     return line[: f.offset] + value.ljust(f.length)[: f.length] + line[f.end :]
+
+
+def without_source(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "source"} for r in records]
 
 
 def write(tmp_path: Path, lines: list[str], name: str = "x.idoc", newline: str = "\n") -> Path:
@@ -245,14 +250,31 @@ def test_binary_file_is_not_detected(tmp_path: Path, make_config: Callable[..., 
     assert codes(report) == ["binary"]
 
 
-def test_hierarchy_inconsistencies(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+def test_psgnum_decides_over_hlevel(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     lines = lines_of(PO)
     at = next(i for i, line in enumerate(lines) if line.startswith("E1EDP20"))
-    lines[at] = set_dd(lines[at], "HLEVEL", "05")
+    lines[at] = set_dd(lines[at], "HLEVEL", "05")  # disagrees with its PSGNUM, which decides
+    records, report = read(write(tmp_path, lines), make_config)
+    assert report.valid, codes(report)
+    assert without_source(records) == without_source(read(PO, make_config)[0])
     lines[at + 1] = set_dd(lines[at + 1], "PSGNUM", "000999")
     _, report = read(write(tmp_path, lines), make_config)
-    assert "hlevel_mismatch" in codes(report)
-    assert "bad_parent" in codes(report)
+    assert codes(report)[0] == "bad_parent"
+
+
+def test_the_hlevels_sap_itself_writes(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    """SAP's own flat IDocs (a 6.20 ORDERS01, an S/4 ORDERS05) give E1EDK01 HLEVEL 01 and the
+    other top-level segments 02, all with PSGNUM 000000, and children one more than that."""
+    lines = lines_of(PO)
+    for i, line in enumerate(lines[1:], start=1):
+        psgnum = int(line[DD.by_name["PSGNUM"].offset : DD.by_name["PSGNUM"].end] or 0)
+        level = int(line[DD.by_name["HLEVEL"].offset : DD.by_name["HLEVEL"].end])
+        sap = "01" if line.startswith("E1EDK01") else f"{level if psgnum else 2:02d}"
+        lines[i] = set_dd(line, "HLEVEL", sap)
+    assert lines[1][DD.by_name["HLEVEL"].offset : DD.by_name["HLEVEL"].end] == "01"
+    records, report = read(write(tmp_path, lines), make_config)
+    assert report.valid, [f.to_dict() for f in report.findings]
+    assert without_source(records) == without_source(read(PO, make_config)[0])
 
 
 def test_segment_numbers_must_count(tmp_path: Path, make_config: Callable[..., Config]) -> None:

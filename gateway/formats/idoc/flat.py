@@ -4,8 +4,9 @@ Release 4.x writes EDI_DC40 (524 characters) and EDI_DD40 (63 + 1000) records; r
 writes EDI_DC/EDI_DD with a 10-character segment name, so the data fields sit elsewhere. The
 control record's TABNAM tells which. Real files are right-trimmed, use CRLF or LF, hold several
 IDocs, and name segments by definition (`E2EDK01005`) or type (`E1EDK01`); all of that reads.
-The hierarchy comes from PSGNUM and HLEVEL, checked against each other; where a port leaves
-them blank it is rebuilt from the schema's parents.
+The hierarchy comes from PSGNUM where it is given: real SAP files give HLEVEL values that
+disagree with it (E1EDK01 at 01, the other top-level segments at 02), so HLEVEL only places a
+segment whose PSGNUM a port left blank, and where both are blank the schema's parents do.
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ class FlatParser:
     def _place(
         self, state: _Open, seg: Segment, psgnum: int, hlevel: int | None, where: dict[str, object]
     ) -> None:
-        """Find the segment's parent and level from PSGNUM, HLEVEL or, failing both, the schema."""
+        """Find the segment's parent and level from PSGNUM, else HLEVEL and the schema."""
         idoc = state.idoc
         if hlevel is not None and state.hlevel_base is None:
             state.hlevel_base = min(hlevel, TOP_HLEVEL) if not psgnum else TOP_HLEVEL
@@ -225,6 +226,10 @@ class FlatParser:
                     field="PSGNUM",
                     **where,
                 )
+        elif level is not None and level > 1 and self.schema_parent(idoc.basic_type, seg.name) == "":
+            # A top-level segment of its basic type. SAP itself writes HLEVEL 01 on E1EDK01 and
+            # 02 on the other top-level segments, all with PSGNUM 000000: PSGNUM decides.
+            level = 1
         elif level is not None and level > 1:
             parent = next((s for s in reversed(idoc.segments) if s.level == level - 1), None)
             if parent is None:
@@ -240,16 +245,6 @@ class FlatParser:
             wanted = self.schema_parent(idoc.basic_type, seg.name)
             if wanted:
                 parent = next((s for s in reversed(idoc.segments) if s.name == wanted), None)
-        if parent is not None and level is not None and level != parent.level + 1:
-            self.report(
-                Code.HLEVEL_MISMATCH,
-                f"HLEVEL {hlevel} under segment {parent.number} ({parent.name}) at HLEVEL "
-                f"{parent.level + (state.hlevel_base or TOP_HLEVEL) - 1}",
-                value=str(hlevel),
-                rule="HLEVEL is one more than the parent's (PSGNUM)",
-                field="HLEVEL",
-                **where,
-            )
         if parent is None and level is not None and level > 1 and psgnum == 0:
             level = 1
         seg.parent = parent.number if parent is not None else 0

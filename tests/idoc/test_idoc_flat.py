@@ -188,13 +188,28 @@ def test_short_control_record(tmp_path: Path, make_config: Callable[..., Config]
     assert finding.value == "35"
 
 
-def test_unknown_segment(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+def test_a_name_outside_sap_and_customer_namespaces_is_unknown(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
     lines = lines_of(PO)
-    lines[2] = set_dd(lines[2], "SEGNAM", "E1XXX99")
+    lines[2] = set_dd(lines[2], "SEGNAM", "QQXXX99")
     _, report = read(write(tmp_path, lines), make_config)
     assert codes(report) == ["unknown_segment"]
     loc = report.findings[0].location
-    assert loc == {"record": "0000000000500001", "segment": "E1XXX99", "segment_index": 2, "line": 3}
+    assert loc == {"record": "0000000000500001", "segment": "QQXXX99", "segment_index": 2, "line": 3}
+
+
+def test_a_standard_segment_the_table_lacks_is_kept_not_fatal(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    """SAP adds standard segments with each release (E1EDK36, E1CUREF, E1EDPAD...): a real IDoc
+    carrying one is read, and the segment travels under extensions.idoc_segments."""
+    lines = lines_of(PO)
+    lines[2] = set_dd(lines[2], "SEGNAM", "E1EDK36")
+    records, report = read(write(tmp_path, lines), make_config)
+    assert report.valid, codes(report)
+    (kept,) = records[0]["extensions"]["idoc_segments"]
+    assert kept["segment"] == "E1EDK36" and kept["sdata"]
 
 
 def test_orphaned_child(tmp_path: Path, make_config: Callable[..., Config]) -> None:

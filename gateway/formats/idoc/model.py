@@ -134,6 +134,11 @@ def check(idoc: Idoc, schema: BasicType, report: Report) -> None:
         if node is None:
             if idoc.extension and idoc_schema.is_customer_segment(seg.name):
                 continue  # an extension segment without its own layout: kept undecoded
+            if idoc_schema.is_standard_segment(seg.name):
+                # A standard SAP segment this table does not list (SAP adds them with each
+                # release): nothing maps it, so it is kept undecoded rather than refusing a
+                # genuine IDoc; the record carries it under extensions.idoc_segments.
+                continue
             report(
                 Code.UNKNOWN_SEGMENT,
                 f"segment {seg.name} is not part of {rule_base}",

@@ -191,6 +191,14 @@ def type_name(segnam: str) -> str:
     return name
 
 
+_STANDARD = re.compile(r"E[123][A-Z0-9_]{2,27}")
+
+
+def is_standard_segment(name: str) -> bool:
+    """A segment type (E1...) or definition (E2...NNN, E3...) name of SAP's own namespace."""
+    return _STANDARD.fullmatch(name) is not None
+
+
 def is_customer_segment(name: str) -> bool:
     """Segments in the customer (Z*, Y*) or a partner (/NS/...) namespace."""
     return name[:1] in {"Z", "Y", "/"}

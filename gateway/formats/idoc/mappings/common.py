@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 from gateway.canonical.shapes import EnvelopeData
 from gateway.findings import Code, Report
 from gateway.formats.idoc.model import Idoc, Segment
-from gateway.formats.idoc.schema import is_customer_segment, sap_date, sap_decimal
+from gateway.formats.idoc.schema import basic_type, is_customer_segment, sap_date, sap_decimal
 
 SKU_MODES = ("as_is", "strip_zeros")
 
@@ -52,10 +52,13 @@ def envelope(idoc: Idoc, doc_id: str, **extensions: Any) -> EnvelopeData:
     """The canonical envelope of a record read from `idoc`; `extensions` (empty ones dropped)
     join what the IDoc's control record and customer segments say."""
     c = idoc.control
+    schema = basic_type(idoc.basic_type)
+    known = schema.nodes if schema is not None else {}
+    # Customer segments, and standard ones the shipped table does not list: kept, not mapped.
     custom = [
         compact({"segment": s.segnam or s.name, "fields": s.fields, "sdata": None if s.fields else s.raw})
         for s in idoc.segments
-        if is_customer_segment(s.name)
+        if is_customer_segment(s.name) or s.name not in known
     ]
     return {
         "doc_id": doc_id,

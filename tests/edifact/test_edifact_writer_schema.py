@@ -69,8 +69,8 @@ def test_a_value_the_message_cannot_hold_is_refused_and_located(
 
 def test_the_finding_reads_like_the_readers() -> None:
     _, (finding,) = _write([record_from_dict(_shipment(line={"description": LONG}))])
-    text = finding.render("shipments.csv")  # UNH is segment 1; the IMD is the 18th
-    assert "record SHP-1, segment 18 (IMD), element 3.4: " in text
+    text = finding.render("shipments.csv")  # UNH is segment 1; after NAD BY and SU the IMD is the 20th
+    assert "record SHP-1, segment 20 (IMD), element 3.4: " in text
     assert text.endswith("is longer than 35 characters (schema edifact/DESADV_D96A, IMD 7008 an..35)")
 
 

@@ -58,3 +58,39 @@ def test_recadv_names_buyer_supplier_and_delivery_party() -> None:
 def test_what_a_message_cannot_carry_is_a_finding(data: dict[str, Any]) -> None:
     written, findings = _write([record_from_dict(dict(data))])
     assert [f.code for f in findings] == ["unwritable"] and written == b""
+
+
+def test_desadv_names_buyer_and_supplier() -> None:
+    written, _ = _write([record_from_dict(dict(SHIPMENT))])
+    text = written.decode("latin-1")
+    # The supplier sends the despatch advice (interchange sender), the buyer receives it.
+    assert "NAD+BY+4012345000009::9'\nNAD+SU+5412345000013::9'" in text
+
+
+def test_a_line_in_a_package_the_shipment_does_not_list_is_never_dropped(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    """A Peppol despatch advice gives each line its package (SSCC) and no package list."""
+    gtin, first, second = "4000862141404", "340123450000000018", "340123450000000025"
+    shipment = {
+        "doc_type": "shipment", "doc_id": "DA-1", "shipment_id": "DA-1", "issued_at": "2026-11-26",
+        "lines": [
+            {"line_no": "1", "gtin": gtin, "quantity_shipped": "10", "package_sscc": first},
+            {"line_no": "2", "gtin": gtin, "quantity_shipped": "5", "package_sscc": second},
+            {"line_no": "3", "sku": "LOOSE", "quantity_shipped": "1"},
+        ],
+    }  # fmt: skip
+    written, findings = _write([record_from_dict(shipment)])
+    assert findings == []
+    path = tmp_path / "out.edi"
+    path.write_bytes(written)
+    (back,), report = records(path, make_config())
+    assert report.findings == []
+    lines = {ln["line_no"]: (ln["quantity_shipped"], ln["package_sscc"]) for ln in back.to_dict()["lines"]}
+    assert lines == {"1": ("10", first), "2": ("5", second), "3": ("1", None)}
+    # pydifact, a reader nobody here wrote, sees the three lines and the two packages too.
+    from pydifact.segmentcollection import Interchange
+
+    segments = list(Interchange.from_str(written.decode("latin-1")).segments)
+    assert [s.tag for s in segments].count("LIN") == 3
+    assert [s.elements[1] for s in segments if s.tag == "GIN"] == [first, second]

@@ -89,6 +89,9 @@ def desadv(r: Shipment, c: Context = Context()) -> list[Seg]:
         )
     segs += [["RFF", ["ON", r.order_number]]] if r.order_number else []
     segs += [["RFF", ["CN", t]] for t in r.tracking_numbers]
+    # EANCOM's DESADV names the buyer and the supplier: the supplier sends it (the interchange
+    # sender), the buyer receives it.
+    segs += _nad("BY", c.receiver, c.receiver_qualifier) + _nad("SU", c.sender, c.sender_qualifier)
     segs += [["NAD", "SF", [r.warehouse, "", "92"]]] if r.warehouse else []
     segs += [["TDT", "20", "", "", "", [r.carrier]]] if r.carrier else []
 
@@ -102,11 +105,17 @@ def desadv(r: Shipment, c: Context = Context()) -> list[Seg]:
 
     segs.append(["CPS", "1"])
     segs += list(lines_for(None))
-    for n, package in enumerate(r.packages, start=2):
+    # A line may name a package the shipment does not list (a Peppol despatch gives no package
+    # list): it gets a package of its own, so that no line is ever left out.
+    listed = [(p.sscc, p.weight) for p in r.packages]
+    known = {sscc for sscc, _ in listed}
+    extra = dict.fromkeys(x.package_sscc for x in r.lines if x.package_sscc and x.package_sscc not in known)
+    for n, (sscc, weight) in enumerate([*listed, *((s, None) for s in extra)], start=2):
         segs += [["CPS", str(n), "1"], ["PAC", "1", "", "201"]]
-        segs += [["MEA", "PD", "AAB", ["KGM", package.weight]]] if package.weight else []
-        segs += [["PCI", "33E"], ["GIN", "BJ", package.sscc]] if package.sscc else []
-        segs += list(lines_for(package.sscc))
+        segs += [["MEA", "PD", "AAB", ["KGM", weight]]] if weight else []
+        segs += [["PCI", "33E"], ["GIN", "BJ", sscc]] if sscc else []
+        if sscc is not None:
+            segs += list(lines_for(sscc))
     return [*segs, ["CNT", ["2", str(len(r.lines))]]]
 
 

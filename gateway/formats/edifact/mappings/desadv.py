@@ -7,7 +7,8 @@ from typing import Any
 
 from gateway.canonical.shapes import PackageData, RecordData, ShipmentData, ShipmentLineData
 from gateway.formats.edifact.envelope import Message
-from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item
+from gateway.formats.edifact.mappings.common import day, envelope_fields, header
+from gateway.formats.edifact.mappings.items import item, quantity
 from gateway.formats.edifact.syntax import Segment
 
 SSCC_QUALIFIERS = ("BJ", "AW")
@@ -36,11 +37,12 @@ def map_desadv(message: Message, options: dict[str, Any]) -> list[RecordData]:
     items: list[ShipmentLineData] = []
     for cps, segs in _lines_with_cps(message):
         line, q = item(segs)
+        shipped = quantity(line, segs[0], q, ("12",), also=("21",))
         ssccs = sscc_of_cps.get(cps, [])
         items.append({
             **line,
-            "quantity_shipped": q.get("12"),
-            "quantity": q.get("12"),
+            "quantity_shipped": shipped,
+            "quantity": shipped,
             "quantity_ordered": q.get("21"),
             "package_sscc": ssccs[0] if len(ssccs) == 1 else None,
         })  # fmt: skip

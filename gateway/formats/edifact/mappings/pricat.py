@@ -6,7 +6,8 @@ from typing import Any
 
 from gateway.canonical.shapes import PriceListData, PriceListLineData, ProductData, RecordData, enveloped
 from gateway.formats.edifact.envelope import Message
-from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item, lines, number
+from gateway.formats.edifact.mappings.common import day, envelope_fields, header, lines, number
+from gateway.formats.edifact.mappings.items import item
 
 # The line group sits in the product group (D.96A SG33 in SG16, D.01B SG36 in SG17).
 LINE_END = frozenset({"PGI", "UNS", "UNT", "CNT"})

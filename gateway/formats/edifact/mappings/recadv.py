@@ -1,5 +1,6 @@
-"""RECADV → receipt: received, accepted and rejected quantities per line (QTY 48/194/195,
-QVR for the discrepancy and its reason)."""
+"""RECADV → receipt: received, accepted and rejected quantities per line (QTY 194 received and
+accepted, else 48 received; 195/196 received, not accepted, to be returned/destroyed; QVR for the
+discrepancy and its reason), the despatched or ordered quantity (12, 21) as the expected one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from gateway.canonical.shapes import ReceiptData, ReceiptLineData, RecordData
 from gateway.formats.edifact.envelope import Message
-from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item, lines, number
+from gateway.formats.edifact.mappings.common import day, envelope_fields, header, lines, number
+from gateway.formats.edifact.mappings.items import item, quantity
 
 STOP = frozenset({"UNS", "UNT", "CNT", "CPS"})
 
@@ -18,13 +20,13 @@ def map_recadv(message: Message, options: dict[str, Any]) -> list[RecordData]:
     items: list[ReceiptLineData] = []
     for segs in lines(message.segments, stop=STOP):
         base, q = item(segs)
-        received = q.get("194") or q.get("48")
+        received = quantity(base, segs[0], q, ("194", "48"), also=("12", "21", "195", "196"))
         line: ReceiptLineData = {
             **base,
             "quantity_expected": q.get("12") or q.get("21"),
             "quantity_received": received,
             "quantity": received,
-            "quantity_rejected": q.get("195"),
+            "quantity_rejected": q.get("195") or q.get("196"),
             "reject_reason": None,
         }
         for seg in segs:

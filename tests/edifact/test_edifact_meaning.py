@@ -232,3 +232,16 @@ def test_ordrsp_order_number_comes_from_rff_on(tmp_path: Path, make_config: Call
     (rsp,), report = _read(tmp_path, make_config, "ORDRSP", [EAN, "QTY+21:10'"])
     assert report.findings == []
     assert (rsp.doc_id, rsp.order_number, rsp.customer_po) == ("RSP-1", None, None)
+
+
+def test_every_line_that_cannot_be_read_is_reported_at_once(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    lines = ["LIN+1++8712345678901:EN'", "QTY+21:1'", EAN.replace("+1+", "+2+"), "QTY+59:6'",
+             "LIN+3++4000862141411:EN'", "QTY+21:4'"]  # fmt: skip
+    docs, report = _read(tmp_path, make_config, "ORDERS", lines)
+    assert docs == []
+    assert [(f.code, f.location["segment"], f.location["segment_index"]) for f in report.findings] == [
+        ("bad_check_digit", "LIN", 6),
+        ("missing_quantity", "LIN", 8),
+    ]

@@ -61,6 +61,28 @@ class MappingProblem(Exception):
         self.value = value
 
 
+class LineProblems(Exception):
+    """The problems of every line of a message, so that one reading reports them all: each line
+    is read `with` it (a line's problem is kept and the next line read), then `raise_any()`."""
+
+    def __init__(self) -> None:
+        super().__init__("lines that cannot be mapped")
+        self.problems: list[MappingProblem] = []
+
+    def __enter__(self) -> LineProblems:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, MappingProblem):
+            self.problems.append(exc)
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        if self.problems:
+            raise self
+
+
 def date(seg: Segment) -> str | None:
     """The DTM value as ISO 8601, by its format code (2379)."""
     value, fmt = seg.get(0, 1), seg.get(0, 2) or "102"

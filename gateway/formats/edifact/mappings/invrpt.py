@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.canonical.shapes import AdjustmentLineData, InventoryAdjustmentData, RecordData
 from gateway.formats.edifact.envelope import Message
-from gateway.formats.edifact.mappings.common import day, envelope_fields, header, lines, number
+from gateway.formats.edifact.mappings.common import LineProblems, day, envelope_fields, header, lines, number
 from gateway.formats.edifact.mappings.items import extend, item, no_quantity, quantity
 from gateway.formats.edifact.syntax import Segment
 
@@ -32,53 +32,58 @@ def map_invrpt(message: Message, options: dict[str, Any]) -> list[RecordData]:
     """One inventory_adjustment from an INVRPT message; one line per quantity group (or LIN)."""
     h = header(message, frozenset({"LIN"}))
     items: list[AdjustmentLineData] = []
+    problems = LineProblems()
     for segs in lines(message.segments):
-        base, quantities = item(segs)
-        groups = [(inv, group, _quantities(group)) for inv, group in _inv_groups(segs)]
-        # A group with neither a stock figure nor a movement (units per pack...) only informs.
-        stock = [g for g in groups if _is_stock(g[0], g[2])]
-        if not stock:
-            raise no_quantity(segs[0], quantities, (COUNT, MOVEMENT))
-        informing = {q: v for inv, _, qty in groups if not _is_stock(inv, qty) for q, (v, _) in qty.items()}
-        if informing:
-            extend(base, "quantities", informing)
-        for n, (inv, group, qty) in enumerate(stock):
-            line: AdjustmentLineData = {
-                **base,
-                "mode": None,
-                "quantity_change": None,
-                "counted_quantity": None,
-                "reason_code": None,
-                "reason": None,
+        with problems:
+            base, quantities = item(segs)
+            groups = [(inv, group, _quantities(group)) for inv, group in _inv_groups(segs)]
+            # A group with neither a stock figure nor a movement (units per pack...) only informs.
+            stock = [g for g in groups if _is_stock(g[0], g[2])]
+            if not stock:
+                raise no_quantity(segs[0], quantities, (COUNT, MOVEMENT))
+            informing = {
+                q: v for inv, _, qty in groups if not _is_stock(inv, qty) for q, (v, _) in qty.items()
             }
-            if "extensions" in base:
-                line["extensions"] = dict(base["extensions"])  # each group line gets its own
-            if len(stock) > 1:
-                line["line_no"] = f"{base.get('line_no') or ''}.{n + 1}"
-            wanted = _wanted(inv)
-            value = quantity(line, segs[0], {q: v for q, (v, _) in qty.items()}, wanted)
-            unit = next(u for q, (v, u) in qty.items() if q in wanted and v)
-            if unit:
-                line["uom"] = unit
-            if COUNT in qty:
-                line["mode"] = "count"
-                line["counted_quantity"] = line["quantity"] = value
-            else:
-                sign = "-" if inv is not None and inv.get(0) == "1" and not value.startswith("-") else ""
-                line["mode"] = "delta"
-                line["quantity_change"] = line["quantity"] = sign + value
-            if inv is not None:
-                line["reason_code"] = inv.get(2) or None
-                line["reason"] = REASONS.get(inv.get(2)) or STOCK.get(inv.get(1))
-                for key, code in (("direction", inv.get(0)), ("stock_status", inv.get(1))):
-                    if code:
-                        extend(line, key, code)
-            for s in group:
-                if s.tag == "LOC" and s.get(1, 0):
-                    line["location"] = s.get(1, 0)
-                elif s.tag == "GIN" and s.get(0) == "BX":
-                    line["lot"] = s.get(1, 0)
-            items.append(line)
+            if informing:
+                extend(base, "quantities", informing)
+            for n, (inv, group, qty) in enumerate(stock):
+                line: AdjustmentLineData = {
+                    **base,
+                    "mode": None,
+                    "quantity_change": None,
+                    "counted_quantity": None,
+                    "reason_code": None,
+                    "reason": None,
+                }
+                if "extensions" in base:
+                    line["extensions"] = dict(base["extensions"])  # each group line gets its own
+                if len(stock) > 1:
+                    line["line_no"] = f"{base.get('line_no') or ''}.{n + 1}"
+                wanted = _wanted(inv)
+                value = quantity(line, segs[0], {q: v for q, (v, _) in qty.items()}, wanted)
+                unit = next(u for q, (v, u) in qty.items() if q in wanted and v)
+                if unit:
+                    line["uom"] = unit
+                if COUNT in qty:
+                    line["mode"] = "count"
+                    line["counted_quantity"] = line["quantity"] = value
+                else:
+                    sign = "-" if inv is not None and inv.get(0) == "1" and not value.startswith("-") else ""
+                    line["mode"] = "delta"
+                    line["quantity_change"] = line["quantity"] = sign + value
+                if inv is not None:
+                    line["reason_code"] = inv.get(2) or None
+                    line["reason"] = REASONS.get(inv.get(2)) or STOCK.get(inv.get(1))
+                    for key, code in (("direction", inv.get(0)), ("stock_status", inv.get(1))):
+                        if code:
+                            extend(line, key, code)
+                for s in group:
+                    if s.tag == "LOC" and s.get(1, 0):
+                        line["location"] = s.get(1, 0)
+                    elif s.tag == "GIN" and s.get(0) == "BX":
+                        line["lot"] = s.get(1, 0)
+                items.append(line)
+    problems.raise_any()
     adjustment: InventoryAdjustmentData = {
         **envelope_fields(message, h),
         "doc_type": "inventory_adjustment",

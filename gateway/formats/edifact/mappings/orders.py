@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.canonical.shapes import LineData, PurchaseOrderData, RecordData, SalesOrderData
 from gateway.formats.edifact.envelope import Message
-from gateway.formats.edifact.mappings.common import envelope_fields, header, lines
+from gateway.formats.edifact.mappings.common import LineProblems, envelope_fields, header, lines
 from gateway.formats.edifact.mappings.items import item, quantity
 
 DETAIL = frozenset({"LIN", "UNS"})
@@ -20,10 +20,13 @@ def map_orders(message: Message, options: dict[str, Any]) -> list[RecordData]:
     """One sales_order (default) or purchase_order from an ORDERS message."""
     h = header(message, DETAIL)
     items: list[LineData] = []
+    problems = LineProblems()
     for segs in lines(message.segments):
-        line, quantities = item(segs)
-        line["quantity"] = quantity(line, segs[0], quantities, ("21",))
-        items.append(line)
+        with problems:
+            line, quantities = item(segs)
+            line["quantity"] = quantity(line, segs[0], quantities, ("21",))
+            items.append(line)
+    problems.raise_any()
     base = envelope_fields(message, h)
     ship_to = h.parties.get("DP") or h.parties.get("ST")
     if options.get("edifact_orders_as") == "purchase_order":

@@ -36,6 +36,8 @@ def map_pricat(message: Message, options: dict[str, Any]) -> list[RecordData]:
                             "per_quantity": seg.get(0, 4) or None,
                             "uom": seg.get(0, 5) or line.get("uom"),
                             "description": line.get("description"),
+                            # Net, gross and information prices of one item stay apart.
+                            "extensions": {"price_qualifier": seg.get(0, 0)},
                         }
                     )
                 elif seg.tag == "RNG" and prices and seg.get(1, 1):

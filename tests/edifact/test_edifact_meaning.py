@@ -178,6 +178,12 @@ def test_isbn_and_buyers_item_number_in_pia(tmp_path: Path, make_config: Callabl
     assert line["extensions"]["item_ids"] == {"IB": "9781234567897", "BY": "ART-77"}
 
 
+def test_a_hyphenated_isbn_13_is_the_books_ean(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    line = _line(tmp_path, make_config, "ORDERS", ["LIN+1'", "PIA+5+978-3-16-148410-0:IB'", "QTY+21:1'"])
+    assert line["gtin"] == "9783161484100"
+    assert line["extensions"]["item_ids"] == {"IB": "978-3-16-148410-0"}
+
+
 def test_every_item_number_is_kept_with_its_type(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     # An ISBN-10 is no GTIN: kept, but the supplier's number (the first of SA/VN/MF) is the sku.
     lines = ["LIN+1'", "PIA+5+0306406152:IB+V-9:VN+S-1:SA'", "PIA+1+M-3:MF+B-4:BP+I-5:IN'", "QTY+21:2'"]

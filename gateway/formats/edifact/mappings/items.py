@@ -77,12 +77,15 @@ class ItemNumbers:
                 self.untyped.append(value)
             return
         self.typed.setdefault(kind, value)
-        if kind in GTIN_TYPES or (kind == "IB" and is_isbn13(value)):
-            problem = gtin_problem(value)
+        # The book trade writes ISBNs with hyphens (978-3-16-148410-0); its digits are the EAN.
+        isbn = value.replace("-", "").replace(" ", "") if kind == "IB" else ""
+        if kind in GTIN_TYPES or is_isbn13(isbn):
+            gtin = isbn or value
+            problem = gtin_problem(gtin)
             if problem:
                 message = f"{kind} item number {problem}"
                 raise MappingProblem(message, seg, element, 1, value, Code.BAD_CHECK_DIGIT)
-            self.fields.setdefault("gtin", value)
+            self.fields.setdefault("gtin", gtin)
         elif kind in FIELDS:
             self.fields.setdefault(FIELDS[kind], value)
 

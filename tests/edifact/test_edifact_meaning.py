@@ -87,6 +87,12 @@ def test_a_price_per_hundred_is_a_hundredth_per_unit(
     }  # fmt: skip
 
 
+def test_a_price_per_zero_units_is_refused(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    for basis in ("0", "-100"):
+        finding = _finding(tmp_path, make_config, "ORDERS", [EAN, "QTY+21:3'", f"PRI+AAA:24.1:::{basis}'"])
+        assert finding == ("unmappable", "PRI", 1, 5, basis)
+
+
 def test_net_price_is_taken_before_gross_and_both_are_kept(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> None:

@@ -134,11 +134,14 @@ def price_per_unit(seg: Segment) -> str:
     if not basis:
         return value
     try:
-        per = Decimal(value) / Decimal(basis)
-    except (InvalidOperation, ZeroDivisionError):
+        units = Decimal(basis)
+        per = Decimal(value) / units if units > 0 else None
+    except InvalidOperation:
+        per = None
+    if per is None:
         raise MappingProblem(
             "is not a unit price basis: the price is per this many units", seg, 1, 5, seg.get(0, 4)
-        ) from None
+        )
     return format(per, "f")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.formats.edifact.envelope import Envelope
+from gateway.formats.edifact.mappings.items import check_digit
 from gateway.formats.edifact.reader import BLOCK
 from gateway.formats.edifact.schema import MessageSchema, schema_for
 from gateway.formats.edifact.syntax import RawBatch, Scanner
@@ -41,8 +42,9 @@ def _messages(size: int) -> Iterator[str]:
             "NAD+DP+5412345000099::9++M?'Donald'",
         ]
         for line in range(1, 11):
+            ean = f"4{(n * 37 + line) % 10**11:011d}"
             body += [
-                f"LIN+{line}++4{(n * 37 + line) % 10**12:012d}:EN'",
+                f"LIN+{line}++{ean}{check_digit(ean)}:EN'",
                 f"QTY+21:{(n * 13 + line) % 997 + 1}:PCE'",
                 f"PRI+AAA:{(n + line) % 50 + 1}.{line % 10}0'",
             ]

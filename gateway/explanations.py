@@ -426,6 +426,15 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "Valid input that cannot be expressed as a canonical record (a date, a quantity…).",
         "Correct the value named at the source; the message says what the mapping needed.",
     ),
+    Code.BAD_CHECK_DIGIT: Explanation(
+        "An item number typed as a GTIN/EAN/UPC (or an ISBN-13) has a wrong check digit or is not "
+        "8, 12, 13 or 14 digits, so it names another product or none.",
+        "Ask the sender to correct the item number, or to send it with its own type (SA, BY...).",
+    ),
+    Code.MISSING_ITEM: Explanation(
+        "A line names no item the gateway can book: no GTIN, supplier's or buyer's item number.",
+        "Ask the sender to add the item number with its type (LIN/PIA EN, SA, IN/BY...).",
+    ),
     Code.DOMAIN_VIOLATION: Explanation(
         "A document belongs to the other side (ERP or WMS) than its source.",
         "Check the source's `side`, or which system drops files into it.",
@@ -476,8 +485,10 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "Add the value to the value map in schemas/valuemaps/ named by the rule.",
     ),
     Code.MISSING_QUANTITY: Explanation(
-        "A line has no quantity, and the target needs one.",
-        "Check the source line.",
+        "A line has no quantity: the target needs one, or an EDIFACT line lacks the quantity its "
+        "message type defines (QTY+21 ordered, QTY+12 despatched, QTY+48/194 received, QTY+145 "
+        "stock...); other quantities (units per pack, free goods) are never taken instead.",
+        "Check the source line; ask the sender for the quantity with the message type's qualifier.",
     ),
     Code.MOVEMENT_DIRECTION: Explanation(
         "A movement type moves stock the other way than the quantity's sign.",

@@ -137,6 +137,8 @@ class Code(StrEnum):
 
     # Map and route.
     UNMAPPABLE = "unmappable"
+    BAD_CHECK_DIGIT = "bad_check_digit"
+    MISSING_ITEM = "missing_item"
     DOMAIN_VIOLATION = "domain_violation"
     UNROUTED = "unrouted"
 

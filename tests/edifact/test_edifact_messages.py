@@ -35,6 +35,7 @@ def test_pricat_gives_price_list_and_products(tmp_path: Path, make_config: Calla
     assert price_list.valid_from == "2027-01-01"  # type: ignore[attr-defined]
     line = price_list.lines[0]  # type: ignore[attr-defined]
     assert (line.sku, line.unit_price, line.uom, line.min_quantity) == ("W-1", "2.50", "PCE", "10")
+    assert [p.extensions["price_qualifier"] for p in price_list.lines] == ["AAA", "AAB"]  # type: ignore[attr-defined]
     assert (first.doc_type, first.doc_id, first.description) == ("product", "W-1", "Widget")  # type: ignore[attr-defined]
     assert second.gtin == "4000862141411"  # type: ignore[attr-defined]
 

@@ -23,7 +23,7 @@ from gateway.findings import Code, Report
 from gateway.formats.base import ReadContext
 from gateway.formats.edifact.contrl import Contrl, headers
 from gateway.formats.edifact.envelope import Envelope, Interchange, Message
-from gateway.formats.edifact.mappings.common import MappingProblem, report_problem
+from gateway.formats.edifact.mappings.common import LineProblems, MappingProblem, report_problem
 from gateway.formats.edifact.mappings.desadv import map_desadv
 from gateway.formats.edifact.mappings.invrpt import map_invrpt
 from gateway.formats.edifact.mappings.orders import map_orders
@@ -291,6 +291,9 @@ class _Run:
                 records.append(record_from_dict(data))
         except MappingProblem as problem:
             report_problem(report, problem, f"mapping edifact/{message.type}")
+        except LineProblems as problems:
+            for each in problems.problems:
+                report_problem(report, each, f"mapping edifact/{message.type}")
         except (TypeError, ValueError) as exc:
             report(Code.UNMAPPABLE, str(exc), rule=f"mapping edifact/{message.type}", segment="UNH",
                    segment_index=unh.index)  # fmt: skip

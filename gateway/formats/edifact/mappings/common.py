@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 from gateway.canonical.records import Function
-from gateway.canonical.shapes import EnvelopeData, LineData, PartyData
+from gateway.canonical.shapes import EnvelopeData, PartyData
 from gateway.findings import Code, Report
 from gateway.formats.edifact.envelope import Message
 from gateway.formats.edifact.syntax import Segment
@@ -41,30 +40,47 @@ ROLES = {
 }
 
 
-_ItemId = Literal["sku", "buyer_sku", "lot", "serial", "gtin"]
-#: Item number qualifiers (7143) of PIA and GIN that name a canonical line field.
-_PIA_IDS: dict[str, _ItemId] = {
-    "SA": "sku",
-    "IN": "buyer_sku",
-    "BP": "buyer_sku",
-    "NB": "lot",
-    "SN": "serial",
-    "EN": "gtin",
-    "SRV": "gtin",
-}
-_GIN_IDS: dict[str, _ItemId] = {"BX": "lot", "BN": "serial"}
-
-
 class MappingProblem(Exception):
     """A value the canonical form cannot take; carries the segment it came from."""
 
-    def __init__(self, message: str, segment: Segment, element: int, component: int, value: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        segment: Segment,
+        element: int,
+        component: int,
+        value: str,
+        code: Code = Code.UNMAPPABLE,
+    ) -> None:
         super().__init__(message)
+        self.code = code
         self.message = message
         self.segment = segment
         self.element = element
         self.component = component
         self.value = value
+
+
+class LineProblems(Exception):
+    """The problems of every line of a message, so that one reading reports them all: each line
+    is read `with` it (a line's problem is kept and the next line read), then `raise_any()`."""
+
+    def __init__(self) -> None:
+        super().__init__("lines that cannot be mapped")
+        self.problems: list[MappingProblem] = []
+
+    def __enter__(self) -> LineProblems:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, MappingProblem):
+            self.problems.append(exc)
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        if self.problems:
+            raise self
 
 
 def date(seg: Segment) -> str | None:
@@ -175,42 +191,6 @@ def lines(
         yield current
 
 
-def item(segs: list[Segment]) -> tuple[LineData, dict[str, str]]:
-    """Line fields every message shares (numbers, item ids, description, price, batch, expiry),
-    and the line's quantities by QTY qualifier (6063) for the message's own mapping to place."""
-    lin = segs[0]
-    out: LineData = {"line_no": lin.get(0) or None}
-    quantities: dict[str, str] = {}
-    code, kind = lin.get(2, 0), lin.get(2, 1)
-    if code:
-        out["gtin" if kind in ("EN", "SRV", "UP", "") else "sku"] = code
-    for seg in segs[1:]:
-        tag = seg.tag
-        if tag == "PIA":
-            for e in range(1, 6):
-                value, kind = seg.get(e, 0), seg.get(e, 1)
-                key = _PIA_IDS.get(kind)
-                if value and key:
-                    out.setdefault(key, value)
-        elif tag == "IMD" and seg.get(2, 3):
-            out.setdefault("description", " ".join(v for v in (seg.get(2, 3), seg.get(2, 4)) if v))
-        elif tag == "QTY":
-            quantities.setdefault(seg.get(0, 0), number(seg.get(0, 1)))
-            if seg.get(0, 2):
-                out.setdefault("uom", seg.get(0, 2))
-        elif tag == "PRI" and seg.get(0, 0) in ("AAA", "AAB") and seg.get(0, 1):
-            out.setdefault("unit_price", number(seg.get(0, 1)))
-        elif tag == "GIN":
-            key = _GIN_IDS.get(seg.get(0))
-            if key and seg.get(1, 0):
-                out.setdefault(key, seg.get(1, 0))
-        elif tag == "DTM" and seg.get(0, 0) == "361":
-            out.setdefault("expiry", day(date(seg)))
-        elif tag == "LOC" and seg.get(1, 0):
-            out.setdefault("location", seg.get(1, 0))
-    return out, quantities
-
-
 def envelope_fields(message: Message, h: Header) -> EnvelopeData:
     """Envelope fields of a canonical record from UNB and the message header."""
     ic = message.interchange
@@ -231,7 +211,7 @@ def envelope_fields(message: Message, h: Header) -> EnvelopeData:
 def report_problem(report: Report, problem: MappingProblem, rule: str) -> None:
     """Turn a mapping problem into a located finding."""
     report(
-        Code.UNMAPPABLE,
+        problem.code,
         problem.message,
         value=problem.value,
         rule=rule,

@@ -7,7 +7,8 @@ from typing import Any
 
 from gateway.canonical.shapes import PackageData, RecordData, ShipmentData, ShipmentLineData
 from gateway.formats.edifact.envelope import Message
-from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item
+from gateway.formats.edifact.mappings.common import LineProblems, day, envelope_fields, header
+from gateway.formats.edifact.mappings.items import item, quantity
 from gateway.formats.edifact.syntax import Segment
 
 SSCC_QUALIFIERS = ("BJ", "AW")
@@ -34,16 +35,20 @@ def map_desadv(message: Message, options: dict[str, Any]) -> list[RecordData]:
                     packages.append({"sscc": sscc, "weight": weight})
                     sscc_of_cps.setdefault(cps, []).append(sscc)
     items: list[ShipmentLineData] = []
+    problems = LineProblems()
     for cps, segs in _lines_with_cps(message):
-        line, q = item(segs)
-        ssccs = sscc_of_cps.get(cps, [])
-        items.append({
-            **line,
-            "quantity_shipped": q.get("12"),
-            "quantity": q.get("12"),
-            "quantity_ordered": q.get("21"),
-            "package_sscc": ssccs[0] if len(ssccs) == 1 else None,
-        })  # fmt: skip
+        with problems:
+            line, q = item(segs)
+            shipped = quantity(line, segs[0], q, ("12",), also=("21",))
+            ssccs = sscc_of_cps.get(cps, [])
+            items.append({
+                **line,
+                "quantity_shipped": shipped,
+                "quantity": shipped,
+                "quantity_ordered": q.get("21"),
+                "package_sscc": ssccs[0] if len(ssccs) == 1 else None,
+            })  # fmt: skip
+    problems.raise_any()
     tracking = [v for k, v in h.all_refs if k in ("CN", "AAS") and v]
     extensions = {"ship_to": h.parties.get("DP"), "estimated_delivery": day(h.dates.get("17"))}
     shipment: ShipmentData = {

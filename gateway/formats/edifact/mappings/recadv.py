@@ -1,5 +1,6 @@
-"""RECADV → receipt: received, accepted and rejected quantities per line (QTY 48/194/195,
-QVR for the discrepancy and its reason)."""
+"""RECADV → receipt: received, accepted and rejected quantities per line (QTY 194 received and
+accepted, else 48 received; 195/196 received, not accepted, to be returned/destroyed; QVR for the
+discrepancy and its reason), the despatched or ordered quantity (12, 21) as the expected one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from gateway.canonical.shapes import ReceiptData, ReceiptLineData, RecordData
 from gateway.formats.edifact.envelope import Message
-from gateway.formats.edifact.mappings.common import day, envelope_fields, header, item, lines, number
+from gateway.formats.edifact.mappings.common import LineProblems, day, envelope_fields, header, lines, number
+from gateway.formats.edifact.mappings.items import item, quantity
 
 STOP = frozenset({"UNS", "UNT", "CNT", "CPS"})
 
@@ -16,22 +18,25 @@ def map_recadv(message: Message, options: dict[str, Any]) -> list[RecordData]:
     """One receipt from a RECADV message."""
     h = header(message, frozenset({"CPS", "LIN"}))
     items: list[ReceiptLineData] = []
+    problems = LineProblems()
     for segs in lines(message.segments, stop=STOP):
-        base, q = item(segs)
-        received = q.get("194") or q.get("48")
-        line: ReceiptLineData = {
-            **base,
-            "quantity_expected": q.get("12") or q.get("21"),
-            "quantity_received": received,
-            "quantity": received,
-            "quantity_rejected": q.get("195"),
-            "reject_reason": None,
-        }
-        for seg in segs:
-            if seg.tag == "QVR":
-                line["quantity_rejected"] = line["quantity_rejected"] or number(seg.get(0, 0)).lstrip("-")
-                line["reject_reason"] = seg.get(2, 3) or seg.get(2, 0) or seg.get(1) or None
-        items.append(line)
+        with problems:
+            base, q = item(segs)
+            received = quantity(base, segs[0], q, ("194", "48"), also=("12", "21", "195", "196"))
+            line: ReceiptLineData = {
+                **base,
+                "quantity_expected": q.get("12") or q.get("21"),
+                "quantity_received": received,
+                "quantity": received,
+                "quantity_rejected": q.get("195") or q.get("196"),
+                "reject_reason": None,
+            }
+            for seg in segs:
+                if seg.tag == "QVR":
+                    line["quantity_rejected"] = line["quantity_rejected"] or number(seg.get(0, 0)).lstrip("-")
+                    line["reject_reason"] = seg.get(2, 3) or seg.get(2, 0) or seg.get(1) or None
+            items.append(line)
+    problems.raise_any()
     receipt: ReceiptData = {
         **envelope_fields(message, h),
         "doc_type": "receipt",

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gateway.canonical.gtin import check_digit
 from gateway.formats.edifact.envelope import Envelope
-from gateway.formats.edifact.mappings.items import check_digit
 from gateway.formats.edifact.reader import BLOCK
 from gateway.formats.edifact.schema import MessageSchema, schema_for
 from gateway.formats.edifact.syntax import RawBatch, Scanner

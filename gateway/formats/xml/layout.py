@@ -28,7 +28,7 @@ from gateway.canonical.records import RECORD_TYPES, Record
 from gateway.formats.xml.order import SchemaOrder
 from gateway.formats.xml.safe import safe_parser
 
-TYPES = ("string", "decimal", "date", "datetime", "bool")
+TYPES = ("string", "decimal", "date", "datetime", "bool", "gtin")
 _STEP = re.compile(r"^(@)?(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)(?:\[@([\w:.-]+)='([^']*)'\])?$")
 _TARGET = re.compile(r"^[a-z_][a-z0-9_]*(\[\d*\])?(\.[a-z_][a-z0-9_]*(\[\d*\])?)*$")
 
@@ -62,6 +62,10 @@ class FieldMap:
     formats: tuple[str, ...] = ()
     #: For a single value: the same path as `string(...)`, which spares building node objects.
     text: etree.XPath | None = None
+    #: For a price: `string(...)` of the quantity it is given for (UBL BaseQuantity, cXML
+    #: PriceBasisQuantity); the value read is divided by it, so a price per 100 is never taken
+    #: as a price per piece.
+    per: etree.XPath | None = None
 
     @property
     def rule(self) -> str:
@@ -161,7 +165,7 @@ def _steps(xpath: str, namespaces: dict[str, str]) -> tuple[Step, ...] | None:
 
 def _field(where: str, to: str, raw: Any, namespaces: dict[str, str], problems: list[str]) -> FieldMap | None:
     spec: dict[str, Any] = {"xpath": raw} if isinstance(raw, str) else dict(raw)
-    unknown = set(spec) - {"xpath", "type", "required", "const", "default", "table", "formats"}
+    unknown = set(spec) - {"xpath", "type", "required", "const", "default", "table", "formats", "per"}
     if unknown:
         problems.append(f"{where}{to}: unknown key(s) {', '.join(sorted(unknown))}")
     if not _TARGET.match(to.lstrip("_^")):
@@ -175,6 +179,14 @@ def _field(where: str, to: str, raw: Any, namespaces: dict[str, str], problems: 
     except etree.XPathError as exc:
         problems.append(f"{where}{to}: bad xpath {xpath!r}: {exc}")
         return None
+    per = None
+    if "per" in spec:
+        if kind != "decimal":
+            problems.append(f"{where}{to}: per (a price basis) needs type = \"decimal\"")
+        try:
+            per = etree.XPath(f"string({spec['per']})", namespaces=namespaces, smart_strings=False)
+        except etree.XPathError as exc:
+            problems.append(f"{where}{to}: bad per xpath {spec['per']!r}: {exc}")
     text = None
     if not to.endswith("[]"):
         try:
@@ -193,6 +205,7 @@ def _field(where: str, to: str, raw: Any, namespaces: dict[str, str], problems: 
         default=None if spec.get("default") is None else str(spec["default"]),
         table={str(k): str(v) for k, v in dict(spec.get("table", {})).items()},
         formats=tuple(str(f) for f in spec.get("formats", ())),
+        per=per,
     )
 
 

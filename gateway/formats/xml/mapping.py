@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from lxml import etree
 
+from gateway.canonical.gtin import gtin_problem
 from gateway.canonical.shapes import RecordData
 from gateway.errors import Finding
 from gateway.findings import Code
@@ -42,6 +43,10 @@ def convert(fm: FieldMap, text: str) -> tuple[Any, str | None]:
             value = _date(text, fm.formats)
         elif fm.type == "datetime":
             datetime.fromisoformat(text.replace("Z", "+00:00"))
+        elif fm.type == "gtin":
+            problem = gtin_problem(text)
+            if problem is not None:
+                return None, problem
         elif fm.type == "bool":
             if text.lower() not in TRUE | FALSE:
                 return None, "is not a boolean (true/false, 1/0, yes/no)"
@@ -179,13 +184,16 @@ def read_fields(
             continue
         for text, node in matches if fm.to.endswith("[]") else matches[:1]:
             value, problem = convert(fm, text)
+            if problem is None and fm.per is not None:
+                value, problem = _per_unit(fm.per, element, value, data)
             if problem is not None:
                 where = node
                 if where is None and fm.text is not None:  # locate the node only for the finding
                     where = next((n for _, n in _matches(fm.compiled(element))), None)
                 where = where if where is not None else element
+                code = Code.BAD_CHECK_DIGIT if fm.type == "gtin" else Code.INVALID_VALUE
                 findings.append(Finding(
-                    Code.INVALID_VALUE, problem, {"line": where.sourceline, "xpath": path_of(where)},
+                    code, problem, {"line": where.sourceline, "xpath": path_of(where)},
                     value=text, rule=f"{rule}: {fm.rule}",
                 ))  # fmt: skip
                 continue
@@ -193,6 +201,23 @@ def read_fields(
     if _has_indexed(fields):
         _compact(data)
     return data, findings
+
+
+def _per_unit(per: etree.XPath, element: Any, value: str, data: dict[str, Any]) -> tuple[Any, str | None]:
+    """The price of one unit from a price given for `per` units; the basis is kept beside it."""
+    basis = str(per(element)).strip()
+    if not basis:
+        return value, None
+    try:
+        units = Decimal(basis)
+    except InvalidOperation:
+        units = Decimal(0)
+    if not units.is_finite() or units <= 0:
+        return None, f"is a price for {basis!r} units, which is not a positive number"
+    if units != 1:
+        put(data, "extensions.price_basis", basis)
+        value = format(Decimal(value) / units, "f")
+    return value, None
 
 
 _INDEXED: dict[int, bool] = {}

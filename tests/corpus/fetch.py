@@ -40,12 +40,12 @@ def download(package: dict[str, str], folder: Path) -> bytes:
         data = (folder / package["archive"]).read_bytes()
     elif package["registry"] == "npm":
         url = f"https://registry.npmjs.org/{package['name']}/-/{package['archive']}"
-        with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 - a fixed https URL
+        with urllib.request.urlopen(url, timeout=120) as response:
             data = response.read()
     else:
         raise SystemExit(f"unknown registry {package['registry']!r}")
     if sha256(data) != package["sha256"]:
-        raise SystemExit(f"{package['archive']}: sha256 {sha256(data)} is not the recorded {package['sha256']}")
+        raise SystemExit(f"{package['archive']}: sha256 {sha256(data)}, not the recorded {package['sha256']}")
     return data
 
 
@@ -73,7 +73,7 @@ def fetch() -> int:
             for path, entry in entries:
                 data = inside.get(entry["member"])
                 if data is None or sha256(data) != entry["sha256"]:
-                    raise SystemExit(f"{path}: {entry['member']} is missing from {package['archive']} or changed")
+                    raise SystemExit(f"{path}: {entry['member']} missing from {package['archive']} or changed")
                 target = DEST / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)

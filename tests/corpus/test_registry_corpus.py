@@ -45,7 +45,9 @@ def test_the_corpus_is_large_and_every_file_comes_from_a_recorded_package() -> N
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["files"]))
-def test_a_real_file_gets_the_outcome_a_person_gives_it(name: str, make_config: Callable[..., Config]) -> None:
+def test_a_real_file_gets_the_outcome_a_person_gives_it(
+    name: str, make_config: Callable[..., Config]
+) -> None:
     entry = MANIFEST["files"][name]
     path = fetched(name)
     config = make_config()

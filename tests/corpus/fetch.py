@@ -73,7 +73,7 @@ def fetch() -> int:
             for path, entry in entries:
                 data = inside.get(entry["member"])
                 if data is None or sha256(data) != entry["sha256"]:
-                    raise SystemExit(f"{path}: {entry["member"]} not as recorded in {package["archive"]}")
+                    raise SystemExit(f"{path}: {entry['member']} not as recorded in {package['archive']}")
                 target = DEST / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)

@@ -11,7 +11,8 @@ used most; the old names are still accepted when read back (`Code("unrepresentab
 `unencodable` stays apart from `not_representable`: the record fits the target, one character
 does not fit its character set, and the remedy differs (a value map or another encoding).
 
-What each code means and what usually fixes it is in `gateway.explanations`.
+What each code means and what usually fixes it is in `gateway.explanations`; whether a finding
+blocks its file (an error) or is only recorded (a warning) is in `gateway.strictness`.
 """
 
 from __future__ import annotations
@@ -159,6 +160,13 @@ class Code(StrEnum):
     DELIMITER_IN_VALUE = "delimiter_in_value"
     FORMULA_INJECTION = "formula_injection"
     LEADING_QUOTE = "leading_quote"
+
+    # Deviations real senders make; warnings unless strict (gateway/strictness.py).
+    WRAPPED_LINES = "wrapped_lines"
+    LONG_DATE = "long_date"
+    HLEVEL_MISMATCH = "hlevel_mismatch"
+    UNMAPPED_SEGMENT = "unmapped_segment"
+    BLANK_DOCNUM = "blank_docnum"
 
     @classmethod
     def _missing_(cls, value: object) -> Code | None:

@@ -22,6 +22,7 @@ from gateway.delivery.local import fsync_dir
 from gateway.errors import Finding
 from gateway.ledger.protocol import DeliveryRow, FileLedger, FileRow, now
 from gateway.ledger.states import FileState
+from gateway.strictness import Severity
 
 #: What usually fixes a target's refusal, by finding code; anything else names all three.
 REMEDIES = {
@@ -60,7 +61,8 @@ def report(row: FileRow, stage: str, findings: list[Finding], fmt: str | None,
         "encoding": encoding,
         "stage": stage,
         "retry_of": row.retry_of,
-        "errors": [f.to_dict() for f in findings],
+        "errors": [f.to_dict() for f in findings if f.severity is Severity.ERROR],
+        "warnings": [f.to_dict() for f in findings if f.severity is Severity.WARNING],
     }
 
 

@@ -252,8 +252,10 @@ class _Run:
 
         def report(code: Code, message: str, *, value: str | None = None, rule: str | None = None,
                    **location: Any) -> None:  # fmt: skip
-            found.append(Finding(code, message, location, value, rule))
+            errors = len(ctx.findings)
             ctx.add(code, message, value=value, rule=rule, **location)
+            if len(ctx.findings) > errors:  # an error, not a warning: the message is held back
+                found.append(ctx.findings[errors])
 
         records = self.map_message(msg, report)
         if found:

@@ -83,7 +83,9 @@ class TestConfiguration:
 
     def test_config_check_refuses_a_bad_level(self, tmp_path: Path) -> None:
         path = tmp_path / "gateway.toml"
-        path.write_text('[[source]]\nname = "x"\nstrictness = "loose"\n[[partner]]\nid = "A"\nstrictness = "strict"\n')
+        path.write_text(
+            '[[source]]\nname = "x"\nstrictness = "loose"\n[[partner]]\nid = "A"\nstrictness = "strict"\n'
+        )
         done = run_cli("--config", path, "--root", tmp_path, "config", "check")
         assert done.returncode == 78
         assert "source[0].strictness: must be one of strict, standard, lenient" in done.stderr
@@ -92,9 +94,9 @@ class TestConfiguration:
         done = run_cli("config", "schema")
         assert done.returncode == 0, done.stderr
         schema = json.loads(done.stdout)["properties"]
-        declared = {"type": "string", "description": schema["partner"]["items"]["properties"]["strictness"]
-                    ["description"], "default": "standard", "enum": ["strict", "standard", "lenient"]}  # fmt: skip
-        assert schema["source"]["items"]["allOf"][0]["properties"]["strictness"] == declared
+        declared = schema["source"]["items"]["allOf"][0]["properties"]["strictness"]
+        assert declared["default"] == "standard" and declared["enum"] == ["strict", "standard", "lenient"]
+        assert schema["partner"]["items"]["properties"]["strictness"] == declared
         assert schema["partner"]["items"]["required"] == ["id"]
 
 

@@ -535,6 +535,11 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "An IDoc from a non-SAP sender has no DOCNUM; it is keyed by sender and file content.",
         "Nothing, unless the partner is `strict`; ask the sender to number its IDocs.",
     ),
+    Code.UTF8_CONTENT: Explanation(
+        "The interchange declares a single-byte character set (UNOA, UNOC…) but its bytes are"
+        " valid UTF-8 with multi-byte characters; it was read as UTF-8.",
+        "Nothing, unless the partner is `strict`; ask the sender to declare UNOW or UNOY.",
+    ),
 }
 
 

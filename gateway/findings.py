@@ -167,6 +167,7 @@ class Code(StrEnum):
     HLEVEL_MISMATCH = "hlevel_mismatch"
     UNMAPPED_SEGMENT = "unmapped_segment"
     BLANK_DOCNUM = "blank_docnum"
+    UTF8_CONTENT = "utf8_content"
 
     @classmethod
     def _missing_(cls, value: object) -> Code | None:

@@ -44,6 +44,7 @@ TOLERATED: dict[Code, str] = {
     Code.HLEVEL_MISMATCH: "an IDoc HLEVEL that disagrees with PSGNUM or the schema, which decide",
     Code.UNMAPPED_SEGMENT: "a standard SAP segment the basic type's table lacks, kept under extensions",
     Code.BLANK_DOCNUM: "a blank DOCNUM from a non-SAP sender, keyed by sender and content",
+    Code.UTF8_CONTENT: "UTF-8 bytes in an interchange that declares UNOA/UNOC…, read as UTF-8",
 }
 
 #: What `lenient` also takes as warnings: a value read whole, breaking a rule that does not

@@ -205,3 +205,22 @@ def test_a_decode_error_names_its_segment_and_byte_offset(
         assert (report.stage, finding.code) == ("decode", "undecodable")
         assert finding.location == {"segment": "NAD", "segment_index": text[:at].count("'") + 1}
         assert f"byte 0xfc at offset {offset}" in finding.message
+
+
+@pytest.mark.parametrize("syntax", ["UNOA", "UNOC"])
+def test_utf8_bytes_under_a_single_byte_syntax(
+    syntax: str, tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    """Read as UTF-8 (never `MUNCIÃ\\x8b`), with a warning at the UNB; refused when strict."""
+    unb = f"UNB+{syntax}:3+SENDER:ZZ+RECEIVER:ZZ+261126:1200+REF1'"
+    text = interchange(unb=unb).replace("NAD+BY+5412345000013::9'", "NAD+DP+5412345000013::9++MUNCIË'")
+    path = tmp_path / "utf8.edi"
+    path.write_bytes(text.encode("utf-8"))
+    (order,), report = records(path, make_config())
+    assert report.valid and report.encoding == "utf-8"
+    assert order.ship_to.name == "MUNCIË"
+    first = report.warnings[0]
+    assert (first.code, first.value, first.location["segment_index"]) == ("utf8_content", syntax, 1)
+    # Under UNOA the Ë is also outside the declared repertoire.
+    assert codes(report.warnings[1:]) == (["bad_character"] if syntax == "UNOA" else [])
+    assert codes(validate(path, make_config(), strictness="strict").findings)[0] == "utf8_content"

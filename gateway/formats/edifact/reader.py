@@ -134,6 +134,8 @@ class _Run:
         self.accepted = 0
         self.parts: dict[int, tuple[Interchange, list[tuple[Message, list[Finding]]]]] = {}
         self.wrapping = Wrapping(ctx.add)
+        #: The index of the file's first UNB, where UTF-8 content against the declaration is said.
+        self.first_unb: int | None = None
 
     def blocks(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(self.codec)("strict")
@@ -213,8 +215,23 @@ class _Run:
 
     def on_interchange(self, interchange: Interchange) -> None:
         self.interchange = interchange
+        if self.first_unb is None:
+            self.first_unb = interchange.index
         # The sender's `[[partner]]` strictness judges what follows, this UNB included.
         self.ctx.partner = interchange.sender or None
+        encoding = self.ctx.encoding
+        if encoding is not None and encoding.overrode and interchange.index == self.first_unb:
+            self.ctx.add(
+                Code.UTF8_CONTENT,
+                f"the interchange declares {interchange.syntax} ({encoding.overrode}) but its bytes"
+                " are UTF-8 with multi-byte characters; read as UTF-8",
+                value=interchange.syntax,
+                rule="UNB 0001: the declared character set",
+                segment="UNB",
+                segment_index=interchange.index,
+                element=1,
+                component=1,
+            )
         # With partial acceptance each accepted message is its own duplicate key (below).
         self.ctx.key("unb", f"{interchange.sender}:{interchange.control_ref}", unique=not self.partial)
         rule = CHARSET_RULES.get(interchange.syntax)

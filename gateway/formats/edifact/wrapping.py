@@ -10,8 +10,9 @@ inside a segment of a file that is *not* wrapped is something else: usually a fr
 held a line break. Joining would glue two words, so the value keeps its break as decoded (a
 numeric or coded value then fails its own check) and the segment is named in a warning.
 
-A file counts as wrapped when every line of its first block that ends inside a segment is as
-long as the longest line: the mark of a fixed width.
+A file counts as wrapped when the lines of its first block that end inside a segment are all as
+long as the longest line (the mark of a fixed width) and there are two of them at least (or the
+block holds just one complete line): a single long free text with a break is not a wrapping.
 """
 
 from __future__ import annotations
@@ -109,11 +110,11 @@ class Wrapping:
 
 
 def _fixed_width(text: str, terminator: str) -> bool:
-    """Whether the complete lines of `text` that end inside a segment all have the width of the
-    longest line."""
+    """Whether the complete lines of `text` that end inside a segment are two or more (or all
+    there is) and all have the width of the longest line."""
     lines = [line.rstrip("\r") for line in text.split("\n")[:-1]]
     if not lines:
         return False
     widest = max(map(len, lines))
     open_ended = [line for line in lines if line.rstrip(" ") and not line.rstrip(" ").endswith(terminator)]
-    return bool(open_ended) and all(len(line) == widest for line in open_ended)
+    return len(open_ended) >= min(2, len(lines)) and all(len(line) == widest for line in open_ended)

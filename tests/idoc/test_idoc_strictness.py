@@ -3,9 +3,12 @@ sender, segments the tables do not know, and the SNDPRN's own strictness."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from conftest import run_cli
 from helpers_idoc import SAMPLES, codes, read
 
 from gateway.config import Config
@@ -85,3 +88,31 @@ def test_the_sndprn_strictness_judges_its_idocs(tmp_path: Path, make_config: Cal
         ("hlevel_mismatch", "0000000000500002")
     ]
     assert records == []
+
+
+def test_a_blank_docnum_in_idoc_xml(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    """IDoc-XML says the same: a warning from a non-SAP port, an error from SAP's own."""
+    text = (SAMPLES / "orders05-extension-namespaced.xml").read_text(encoding="utf-8")
+    text = text.replace("<DOCNUM>0000000000600030</DOCNUM>", "<DOCNUM></DOCNUM>")
+    path = tmp_path / "x.xml"
+    path.write_text(text.replace("<SNDPOR>SAPPRD</SNDPOR>", "<SNDPOR>MIDDLEWARE</SNDPOR>"), encoding="utf-8")
+    (record,), report = read(path, make_config)
+    assert report.valid and [w.code for w in report.warnings] == ["blank_docnum"]
+    assert report.warnings[0].location["field"] == "DOCNUM"
+    assert record["extensions"]["idoc"]["docnum"] == ""
+    path.write_text(text, encoding="utf-8")
+    _, report = read(path, make_config, strictness="lenient")
+    assert codes(report) == ["missing_control_field"]
+
+
+def test_run_once_keys_an_unnumbered_idoc_by_sender_and_content(root: Path) -> None:
+    config = root / "gateway.toml"
+    config.write_text('[[source]]\nname = "wms"\nsettle_seconds = 0.05\npoll_seconds = 0.1\n')
+    shutil.copy(BLANK, root / "inbound" / BLANK.name)
+    done = run_cli("--config", config, "--root", root, "run", "--once")
+    assert done.returncode == 0, done.stdout + done.stderr
+    trace = run_cli("--config", config, "--root", root, "trace", BLANK.name).stdout
+    sha = hashlib.sha256(BLANK.read_bytes()).hexdigest()
+    assert "state accepted" in trace
+    assert f"docnum=WMS01:sha256:{sha}:1" in trace
+    assert "field DOCNUM: warning: DOCNUM is empty (sender port WMSPORT, not SAP)" in trace

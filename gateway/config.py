@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gateway import plugins, resources
 from gateway.canonical.records import RECORD_TYPES
 from gateway.errors import ConfigError
+from gateway.findings import STRICTNESS, Strictness
 from gateway.options import Option
 from gateway.options import problems as option_problems
-from gateway.strictness import STRICTNESS, Strictness
 
 if TYPE_CHECKING:
     from gateway.targets.base import Target

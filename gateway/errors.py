@@ -27,8 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from gateway.findings import Code
-from gateway.strictness import Severity
+from gateway.findings import Code, Severity
 
 #: Location keys in the order a person reads them; `error.json` keeps only those set.
 LOCATION_KEYS = (

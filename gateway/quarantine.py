@@ -20,9 +20,9 @@ from typing import Any
 from gateway.config import Config
 from gateway.delivery.local import fsync_dir
 from gateway.errors import Finding
+from gateway.findings import Severity
 from gateway.ledger.protocol import DeliveryRow, FileLedger, FileRow, now
 from gateway.ledger.states import FileState
-from gateway.strictness import Severity
 
 #: What usually fixes a target's refusal, by finding code; anything else names all three.
 REMEDIES = {

@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from gateway.explanations import EXPLANATIONS, close_matches, explanation, lookup
-from gateway.findings import Code
-from gateway.strictness import Severity, Strictness, severity
+from gateway.findings import Code, described
 
 #: The command line's exit codes (design contract) that `explain` uses.
 EX_OK, EX_USAGE = 0, 2
@@ -16,17 +15,7 @@ EX_OK, EX_USAGE = 0, 2
 def render(code: Code) -> str:
     """The code, its meaning, its usual remedy and its severity, as `explain` prints them."""
     text = explanation(code)
-    return f"{code}: {text.meaning}\n  usually fixed by: {text.remedy}\n  severity: {severities(code)}"
-
-
-def severities(code: Code) -> str:
-    """`error at every strictness`, or which levels make the code an error and which a warning."""
-    by: dict[Severity, list[str]] = {}
-    for level in Strictness:
-        by.setdefault(severity(code, level), []).append(level.value)
-    if len(by) == 1:
-        return f"{next(iter(by))} at every strictness"
-    return "; ".join(f"{found} when {' or '.join(levels)}" for found, levels in by.items())
+    return f"{code}: {text.meaning}\n  usually fixed by: {text.remedy}\n  severity: {described(code)}"
 
 
 def explain(args: argparse.Namespace) -> int:

@@ -13,8 +13,8 @@ from typing import Any
 
 from gateway import plugins
 from gateway.config import DUPLICATE_POLICIES, SIDES, SourceConfig, reader_options
+from gateway.findings import STRICTNESS
 from gateway.options import Option, schema
-from gateway.strictness import STRICTNESS
 
 #: The types of the keys every `[[source]]` and `[[target]]` has (`gateway.config` parses them;
 #: the defaults come from its dataclasses).

@@ -29,10 +29,9 @@ from gateway.errors import (
     UnknownFormat,
     WriteRejected,
 )
-from gateway.findings import Code
+from gateway.findings import Code, Severity, Strictness, severity
 from gateway.formats.encoding import Encoding, decide
 from gateway.options import Option
-from gateway.strictness import Severity, Strictness, severity
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class ReadContext:
     keys: list[tuple[str, str]] = field(default_factory=list)
     unique_keys: list[tuple[str, str]] = field(default_factory=list)
     first_stage: str | None = None
-    #: Findings that do not block the file (gateway/strictness.py); `findings` holds the errors.
+    #: Findings that do not block the file (severity in gateway/findings.py); `findings` holds the errors.
     warnings: list[Finding] = field(default_factory=list)
     #: The sender the reader is reading now (UNB sender, SNDPRN): its `[[partner]]` strictness.
     partner: str | None = None

@@ -31,7 +31,7 @@ from gateway.config import Config, SourceConfig
 from gateway.delivery.base import Delivery, delivery_for
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
-from gateway.findings import Code
+from gateway.findings import Code, Severity
 from gateway.formats.base import Acknowledging, Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.ledger.protocol import Commit, Share
@@ -41,7 +41,6 @@ from gateway.pipeline.batching import Batcher
 from gateway.pipeline.claim import claim as claim_file
 from gateway.pipeline.routing import Router
 from gateway.pipeline.staging import Staged, Stager
-from gateway.strictness import Severity
 from gateway.targets.base import Sequenced
 
 log = structlog.get_logger("gateway")

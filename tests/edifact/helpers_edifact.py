@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.cli import check
 from gateway.config import Config, SourceConfig
-from gateway.strictness import Strictness
+from gateway.findings import Strictness
 
 ORDER = (
     "UNA:+.? '\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.cli import check
 from gateway.config import Config, SourceConfig
-from gateway.strictness import Strictness
+from gateway.findings import Strictness
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "inbound" / "idoc"
 

@@ -15,12 +15,14 @@ import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway import plugins, resources
 from gateway.canonical.records import RECORD_TYPES
 from gateway.errors import ConfigError
+from gateway.findings import STRICTNESS, Strictness
 from gateway.options import Option
 from gateway.options import problems as option_problems
 
@@ -52,6 +54,7 @@ class SourceConfig:
     encoding: str | None = None
     format_by_name: tuple[tuple[str, str], ...] = ()
     duplicates: str = "skip"
+    strictness: Strictness = Strictness.STANDARD
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,6 +98,15 @@ class RouteConfig:
 
 
 @dataclass(frozen=True)
+class PartnerConfig:
+    """Settings for one sender, named as routes name partners: its id (EDIFACT UNB sender,
+    IDoc SNDPRN) or a pattern of ids."""
+
+    id: str
+    strictness: Strictness
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole, validated configuration."""
 
@@ -109,6 +121,7 @@ class Config:
     file_path: Path | None = None
     #: Site layouts, schemas and value maps; a file here wins over the shipped one of its name.
     schemas_dir: Path | None = None
+    partners: tuple[PartnerConfig, ...] = ()
 
     @property
     def ledger_path(self) -> Path:
@@ -126,6 +139,15 @@ class Config:
                 return source
         known = ", ".join(s.name for s in self.sources)
         raise ConfigError([f"no source named {name!r} (configured: {known})"])
+
+    def strictness(self, source: SourceConfig, partner: str | None) -> Strictness:
+        """The level a sender's files are judged by: the first `[[partner]]` whose id matches,
+        else the source's."""
+        if partner:
+            for each in self.partners:
+                if fnmatchcase(partner, each.id):
+                    return each.strictness
+        return source.strictness
 
     def target(self, name: str) -> TargetConfig:
         """The target called `name`; a `ConfigError` when there is none."""
@@ -214,8 +236,22 @@ def _source(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> Sourc
         encoding=encoding or None,
         format_by_name=tuple((str(k), str(v)) for k, v in rules.items()),
         duplicates=p.get(raw, where, "duplicates", str, "skip", _one_of(DUPLICATE_POLICIES)),
+        strictness=_strictness(p, raw, where),
         options=options,
     )
+
+
+def _strictness(p: _Problems, raw: dict[str, Any], where: str) -> Strictness:
+    return Strictness(p.get(raw, where, STRICTNESS.name, str, STRICTNESS.default, STRICTNESS.problem))
+
+
+def _partner(p: _Problems, raw: dict[str, Any], i: int) -> PartnerConfig:
+    where = f"partner[{i}]."
+    p.unknown(raw, where, {"id", STRICTNESS.name})
+    partner_id = p.get(raw, where, "id", str, "")
+    if not partner_id:
+        p.items.append(f"{where}id: required (the sender id: UNB sender or IDoc SNDPRN)")
+    return PartnerConfig(partner_id, _strictness(p, raw, where))
 
 
 def _target(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> TargetConfig:
@@ -288,7 +324,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
-    "max_findings", "drain_timeout", "schemas_dir",
+    "max_findings", "drain_timeout", "schemas_dir", "partner",
 }  # fmt: skip
 
 
@@ -301,7 +337,10 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
     raw_sources = raw.get("source") or [{"name": "inbound"}]
     raw_targets = raw.get("target") or []
     raw_routes = raw.get("route") or []
-    for key, value in (("source", raw_sources), ("target", raw_targets), ("route", raw_routes)):
+    raw_partners = raw.get("partner") or []
+    tables = (("source", raw_sources), ("target", raw_targets), ("route", raw_routes),
+              ("partner", raw_partners))  # fmt: skip
+    for key, value in tables:
         if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
             p.items.append(f"{key}: expected an array of tables ([[{key}]])")
             raise ConfigError(p.items)
@@ -324,6 +363,7 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         drain_timeout=p.get(raw, "", "drain_timeout", float, 60.0, _positive),
         file_path=path,
         schemas_dir=_schemas_dir(p, raw, state_dir),
+        partners=tuple(_partner(p, t, i) for i, t in enumerate(raw_partners)),
     )
     _use_site_schemas(config)
     _check_plugins(p, config)

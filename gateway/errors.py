@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from gateway.findings import Code
+from gateway.findings import Code, Severity
 
 #: Location keys in the order a person reads them; `error.json` keeps only those set.
 LOCATION_KEYS = (
@@ -45,18 +45,20 @@ LOCATION_KEYS = (
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in one place of an input file."""
+    """One problem in one place of an input file; a warning is recorded and never blocks."""
 
     code: Code
     message: str
     location: dict[str, Any] = field(default_factory=dict)
     value: str | None = None
     rule: str | None = None
+    severity: Severity = Severity.ERROR
 
     def to_dict(self) -> dict[str, Any]:
         """Return the `error.json` form of this finding."""
         return {
             "code": self.code,
+            "severity": self.severity,
             "message": self.message,
             "location": {k: self.location[k] for k in LOCATION_KEYS if k in self.location},
             "value": self.value,
@@ -72,12 +74,15 @@ class Finding:
             location=dict(data.get("location") or {}),
             value=data.get("value"),
             rule=data.get("rule"),
+            severity=Severity(data.get("severity") or Severity.ERROR),
         )
 
     def render(self, file_name: str) -> str:
         """Say the finding for a person, compiler style: `name: where: what (rule)`."""
         where = describe_location(self.location)
         text = f"{file_name}: {where + ': ' if where else ''}"
+        if self.severity is Severity.WARNING:
+            text += "warning: "
         if self.value is not None:
             text += f"{self.value!r}: "
         text += self.message

@@ -511,6 +511,35 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "A value starts with a double quote, which an unquoted format would read as quoting.",
         "Remove the quote at the source, or use a quoted format.",
     ),
+    # Deviations real senders make (warnings unless the source or partner is strict).
+    Code.WRAPPED_LINES: Explanation(
+        "An EDIFACT interchange has line breaks inside segments (wrapped at 80 columns); the"
+        " segments were joined again.",
+        "Nothing, unless the partner is `strict`; ask the sender to write one segment per line.",
+    ),
+    Code.LONG_DATE: Explanation(
+        "The UNB date has 8 digits (CCYYMMDD), which syntax 4 uses, under syntax 1 to 3 (YYMMDD).",
+        "Nothing, unless the partner is `strict`; the sender's translator should say syntax 4.",
+    ),
+    Code.HLEVEL_MISMATCH: Explanation(
+        "An IDoc segment's HLEVEL disagrees with its place by PSGNUM (or the schema's order),"
+        " which decides; SAP itself writes such HLEVELs.",
+        "Nothing, unless the partner is `strict`; the sending port's HLEVEL is cosmetic.",
+    ),
+    Code.UNMAPPED_SEGMENT: Explanation(
+        "A standard SAP segment that the basic type's shipped table does not list; it is kept"
+        " undecoded under `extensions.idoc_segments`.",
+        "Nothing, unless a value in it is needed: then add the segment to a site schema.",
+    ),
+    Code.BLANK_DOCNUM: Explanation(
+        "An IDoc from a non-SAP sender has no DOCNUM; it is keyed by sender and file content.",
+        "Nothing, unless the partner is `strict`; ask the sender to number its IDocs.",
+    ),
+    Code.UTF8_CONTENT: Explanation(
+        "The interchange declares a single-byte character set (UNOA, UNOC…) but its bytes are"
+        " valid UTF-8 with multi-byte characters; it was read as UTF-8.",
+        "Nothing, unless the partner is `strict`; ask the sender to declare UNOW or UNOY.",
+    ),
 }
 
 

@@ -12,12 +12,23 @@ used most; the old names are still accepted when read back (`Code("unrepresentab
 does not fit its character set, and the remedy differs (a value map or another encoding).
 
 What each code means and what usually fixes it is in `gateway.explanations`.
+
+Severity: each finding is an error (the file is quarantined) or a warning (recorded with the
+file and its records, never blocking). Most codes are errors at every strictness: counts and
+references (UNT, UNZ, control numbers), structure that changes what a document means, and values
+that cannot be read. The codes in `TOLERATED` name deviations that real senders make and that
+leave the meaning intact: `standard`, the default, takes them as warnings and `strict` refuses
+them. `lenient` also takes the codes in `LENIENT` as warnings: rule breaks whose value is still
+read whole and unambiguously. A source sets the level with `strictness`; a `[[partner]]` table
+sets it for one sender (the EDIFACT UNB sender, the IDoc SNDPRN) and wins over its source.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any, Protocol
+
+from gateway import options as opt
 
 
 class Code(StrEnum):
@@ -160,6 +171,14 @@ class Code(StrEnum):
     FORMULA_INJECTION = "formula_injection"
     LEADING_QUOTE = "leading_quote"
 
+    # Deviations real senders make; warnings unless strict (TOLERATED below).
+    WRAPPED_LINES = "wrapped_lines"
+    LONG_DATE = "long_date"
+    HLEVEL_MISMATCH = "hlevel_mismatch"
+    UNMAPPED_SEGMENT = "unmapped_segment"
+    BLANK_DOCNUM = "blank_docnum"
+    UTF8_CONTENT = "utf8_content"
+
     @classmethod
     def _missing_(cls, value: object) -> Code | None:
         # An error.json written before a merge still names the old code.
@@ -180,3 +199,66 @@ class Report(Protocol):
     def __call__(
         self, code: Code, message: str, *, value: str | None = ..., rule: str | None = ..., **location: Any
     ) -> None: ...
+
+
+class Severity(StrEnum):
+    """What a finding does to its file."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Strictness(StrEnum):
+    """How much deviation a source or partner is allowed."""
+
+    STRICT = "strict"
+    STANDARD = "standard"
+    LENIENT = "lenient"
+
+
+#: Deviations real senders make without changing the meaning: warnings unless `strict`. Each is
+#: a reason, given after the code, that the README's strictness table repeats.
+TOLERATED: dict[Code, str] = {
+    Code.BAD_CHARACTER: "a character outside the UNB syntax's set (UNOA/UNOB), kept as decoded",
+    Code.WRAPPED_LINES: "line breaks inside EDIFACT segments (80-column wrapping), joined again",
+    Code.LONG_DATE: "an 8-digit CCYYMMDD UNB date under syntax 1 to 3",
+    Code.HLEVEL_MISMATCH: "an IDoc HLEVEL that disagrees with PSGNUM or the schema, which decide",
+    Code.UNMAPPED_SEGMENT: "a standard SAP segment the basic type's table lacks, kept under extensions",
+    Code.BLANK_DOCNUM: "a blank DOCNUM from a non-SAP sender, keyed by sender and content",
+    Code.UTF8_CONTENT: "UTF-8 bytes in an interchange that declares UNOA/UNOC…, read as UTF-8",
+}
+
+#: What `lenient` also takes as warnings: a value read whole, breaking a rule that does not
+#: touch its meaning. A wrong GTIN check digit is not here: it says the number was mistyped,
+#: so which item is meant is unknown. Nor is a missing UNZ: its count is what proves that no
+#: message of a truncated interchange was lost.
+LENIENT: dict[Code, str] = {
+    Code.TOO_LONG: "a value longer than its declared maximum, kept whole",
+    Code.UNKNOWN_SEGMENT: "an IDoc segment its basic type does not know, kept under extensions",
+}
+
+STRICTNESS = opt.text(
+    "strictness",
+    Strictness.STANDARD.value,
+    "how deviations are judged: strict (all errors), standard (harmless ones warnings), lenient",
+    *(level.value for level in Strictness),
+)
+
+
+def severity(code: Code, level: Strictness = Strictness.STANDARD) -> Severity:
+    """The severity of a finding with `code` under `level`."""
+    if level is Strictness.STRICT:
+        return Severity.ERROR
+    if code in TOLERATED or (level is Strictness.LENIENT and code in LENIENT):
+        return Severity.WARNING
+    return Severity.ERROR
+
+
+def described(code: Code) -> str:
+    """`error at every strictness`, or which levels make `code` an error and which a warning."""
+    by: dict[Severity, list[str]] = {}
+    for level in Strictness:
+        by.setdefault(severity(code, level), []).append(level.value)
+    if len(by) == 1:
+        return f"{next(iter(by))} at every strictness"
+    return "; ".join(f"{found} when {' or '.join(levels)}" for found, levels in by.items())

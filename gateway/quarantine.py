@@ -20,6 +20,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.delivery.local import fsync_dir
 from gateway.errors import Finding
+from gateway.findings import Severity
 from gateway.ledger.protocol import DeliveryRow, FileLedger, FileRow, now
 from gateway.ledger.states import FileState
 
@@ -60,7 +61,8 @@ def report(row: FileRow, stage: str, findings: list[Finding], fmt: str | None,
         "encoding": encoding,
         "stage": stage,
         "retry_of": row.retry_of,
-        "errors": [f.to_dict() for f in findings],
+        "errors": [f.to_dict() for f in findings if f.severity is Severity.ERROR],
+        "warnings": [f.to_dict() for f in findings if f.severity is Severity.WARNING],
     }
 
 

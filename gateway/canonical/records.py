@@ -102,6 +102,8 @@ class Source:
     encoding: str | None = None
     message_ref: str | None = None
     interchange_ref: str | None = None
+    #: The warnings found while the record was read (error.json's shape, without severity).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,6 +47,7 @@ class SourceData(TypedDict, total=False):
     encoding: str | None
     message_ref: str | None
     interchange_ref: str | None
+    warnings: list[dict[str, Any]]
 
 
 class PackageData(TypedDict, total=False):

@@ -34,10 +34,11 @@ class Report:
     records: int = 0
     findings: list[Finding] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
-        """No findings."""
+        """No errors (warnings never make a file invalid)."""
         return not self.findings
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +51,7 @@ class Report:
             "stage": self.stage,
             "records": self.records,
             "errors": [f.to_dict() for f in self.findings],
+            "warnings": [f.to_dict() for f in self.warnings],
             "outputs": self.outputs,
         }
 
@@ -85,7 +87,7 @@ def read(
         ctx.format = report.format = detect(path, path.name, source.format_by_name)
         for record in plugins.reader(ctx.format)().read(ctx):
             report.records += 1
-            yield record
+            yield ctx.warned(record)
         rejection = ctx.rejection()
         if rejection is not None:
             raise rejection
@@ -97,6 +99,7 @@ def read(
         report.findings = [*ctx.findings, Finding(Code.INTERNAL_ERROR, f"the reader failed: {exc!r}")]
     finally:
         report.encoding = ctx.encoding.name if ctx.encoding else None
+        report.warnings = ctx.warnings
 
 
 def validate(path: Path, config: Config, source: SourceConfig) -> Report:

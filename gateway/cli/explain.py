@@ -6,16 +6,16 @@ import argparse
 import sys
 
 from gateway.explanations import EXPLANATIONS, close_matches, explanation, lookup
-from gateway.findings import Code
+from gateway.findings import Code, described
 
 #: The command line's exit codes (design contract) that `explain` uses.
 EX_OK, EX_USAGE = 0, 2
 
 
 def render(code: Code) -> str:
-    """The code, its meaning and its usual remedy, as `explain` prints them."""
+    """The code, its meaning, its usual remedy and its severity, as `explain` prints them."""
     text = explanation(code)
-    return f"{code}: {text.meaning}\n  usually fixed by: {text.remedy}"
+    return f"{code}: {text.meaning}\n  usually fixed by: {text.remedy}\n  severity: {described(code)}"
 
 
 def explain(args: argparse.Namespace) -> int:

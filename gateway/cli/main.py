@@ -139,8 +139,9 @@ def cmd_validate(args: argparse.Namespace, config: Config) -> int:
     else:
         for r in reports:
             if r.valid:
-                print(f"{r.path}: ok ({r.format}, {r.encoding}, {r.records} document(s))")
-            for finding in r.findings:
+                warned = f", {len(r.warnings)} warning(s)" if r.warnings else ""
+                print(f"{r.path}: ok ({r.format}, {r.encoding}, {r.records} document(s){warned})")
+            for finding in [*r.findings, *r.warnings]:
                 print(finding.render(str(r.path)))
     return EX_OK if all(r.valid for r in reports) else EX_INVALID
 

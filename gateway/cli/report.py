@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway import quarantine
 from gateway.config import Config, TargetConfig
+from gateway.errors import Finding
 from gateway.ledger.protocol import Backlog, BatchRow
 from gateway.ledger.sqlite import Ledger, SqliteLedger
 from gateway.ledger.states import BatchState, DeliveryState, FileState
@@ -20,10 +21,11 @@ def status(config: Config) -> dict[str, Any]:
     orphans: dict[str, int] = {}
     pairs: dict[str, int] = {}
     postponed: list[dict[str, str]] = []
+    warned: dict[str, dict[str, int]] = {}
     if config.ledger_path.exists():
         ledger = SqliteLedger(config.ledger_path)
         try:
-            polls, counts = ledger.source_rows(), ledger.counts()
+            polls, counts, warned = ledger.source_rows(), ledger.counts(), ledger.warning_counts()
             backlogs = ledger.backlogs()
             batched = [t for t in config.targets if t.batched or t.name in backlogs]
             batches = [_batches(ledger, t, backlogs) for t in batched]
@@ -47,6 +49,7 @@ def status(config: Config) -> dict[str, Any]:
             "last_poll": poll.get("last_poll"),
             "last_error": poll.get("last_error"),
             "files": counts.get(source.name, {}),
+            "warnings": warned.get(source.name, {"files": 0, "warnings": 0}),
         })  # fmt: skip
     waiting = quarantine.entries(config)
     return {
@@ -99,6 +102,9 @@ def render_status(data: dict[str, Any]) -> str:
         files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
         reach = "reachable" if s["reachable"] else "UNREACHABLE"
         poll = s["last_poll"] or "never"
+        warned = s.get("warnings") or {}
+        if warned.get("warnings"):
+            files += f"; {warned['warnings']} warning(s) in {warned['files']} file(s)"
         lines.append(f"source {s['name']} ({s['type']}, {s['side']}): {reach}, last poll {poll}; {files}")
         if s["last_error"]:
             lines.append(f"  last error: {s['last_error']}")
@@ -145,6 +151,8 @@ def trace(ledger: Ledger, query: str) -> str:
             )
         for target, batch_id, records in ledger.file_batches(row.file_id):
             lines.append(f"  batched for {target}: {batch_id or 'waiting for its batch'} ({records} records)")
+        for warning in ledger.warnings(row.file_id):
+            lines.append("  " + Finding.from_dict(warning).render(row.original_name))
         keys = ledger.keys(row.file_id)
         if keys:
             lines.append("  keys: " + ", ".join(f"{k}={v}" for k, v in keys))

@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway import plugins
 from gateway.config import DUPLICATE_POLICIES, SIDES, SourceConfig, reader_options
+from gateway.findings import STRICTNESS
 from gateway.options import Option, schema
 
 #: The types of the keys every `[[source]]` and `[[target]]` has (`gateway.config` parses them;
@@ -29,6 +30,7 @@ SOURCE_KEYS: dict[str, Any] = {
     "encoding": {"type": "string"},
     "format_by_name": {"type": "object", "additionalProperties": {"type": "string"}},
     "duplicates": {"enum": list(DUPLICATE_POLICIES)},
+    "strictness": STRICTNESS.schema(),
 }
 TARGET_KEYS: dict[str, Any] = {
     "name": {"type": "string"},
@@ -73,6 +75,17 @@ def config_schema() -> dict[str, Any]:
                 "type": "array",
                 "items": {
                     "allOf": [{"properties": {**_source_keys(), **readers["properties"]}}, *source_types]
+                },
+            },
+            "partner": {
+                "type": "array",
+                "items": {
+                    "properties": {
+                        "id": {"type": "string", "description": "the sender id (UNB sender, IDoc SNDPRN)"},
+                        "strictness": STRICTNESS.schema(),
+                    },
+                    "required": ["id"],
+                    "additionalProperties": False,
                 },
             },
             "target": {

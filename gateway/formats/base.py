@@ -13,7 +13,7 @@ Adding a format is one package with a class satisfying `Reader`, and one entry p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -29,7 +29,7 @@ from gateway.errors import (
     UnknownFormat,
     WriteRejected,
 )
-from gateway.findings import Code
+from gateway.findings import Code, Severity, Strictness, severity
 from gateway.formats.encoding import Encoding, decide
 from gateway.options import Option
 
@@ -63,9 +63,15 @@ class ReadContext:
     keys: list[tuple[str, str]] = field(default_factory=list)
     unique_keys: list[tuple[str, str]] = field(default_factory=list)
     first_stage: str | None = None
+    #: Findings that do not block the file (severity in gateway/findings.py); `findings` holds the errors.
+    warnings: list[Finding] = field(default_factory=list)
+    #: The sender the reader is reading now (UNB sender, SNDPRN): its `[[partner]]` strictness.
+    partner: str | None = None
     #: Set aside by a reader that may accept part of a file (EDIFACT `edifact_partial`): each
     #: part is (file name, content, its findings); together they hold every finding.
     rejected_parts: list[tuple[str, bytes, list[Finding]]] = field(default_factory=list)
+    _head: int | None = field(default=None, repr=False)
+    _seen: int = field(default=0, repr=False)
 
     def decide_encoding(self, declared: str | None = None) -> Encoding:
         """Choose the encoding in the design's order and remember it for lineage."""
@@ -83,6 +89,11 @@ class ReadContext:
         """The decided encoding's name, once decided."""
         return self.encoding.name if self.encoding else None
 
+    @property
+    def strictness(self) -> Strictness:
+        """The level the current sender's findings are judged by."""
+        return self.config.strictness(self.file.source, self.partner)
+
     def add(
         self,
         code: Code,
@@ -92,7 +103,13 @@ class ReadContext:
         rule: str | None = None,
         **location: Any,
     ) -> None:
-        """Report one finding at the current stage."""
+        """Report one finding at the current stage: an error, or a warning by the strictness."""
+        level = severity(code, self.strictness)
+        if level is Severity.WARNING:
+            # Warnings never stop the reader; past the limit they are no longer kept.
+            if len(self.warnings) < self.config.max_findings:
+                self.warnings.append(Finding(code, message, location, value, rule, level))
+            return
         self.first_stage = self.first_stage or self.stage
         self.findings.append(Finding(code, message, location, value, rule))
         if len(self.findings) >= self.config.max_findings:
@@ -110,6 +127,18 @@ class ReadContext:
         self.keys.append((kind, value))
         if unique:
             self.unique_keys.append((kind, value))
+
+    def warned(self, record: Record) -> Record:
+        """`record` with, in `source.warnings`, the warnings reported before the file's first
+        record (its envelope's) and those reported since the previous record (its own)."""
+        if self._head is None:
+            self._head = len(self.warnings)
+        found = [*self.warnings[: self._head], *self.warnings[max(self._seen, self._head) :]]
+        self._seen = len(self.warnings)
+        if not found:
+            return record
+        kept = [{k: v for k, v in f.to_dict().items() if k != "severity"} for f in found]
+        return replace(record, source=replace(record.source, warnings=kept))
 
     def lineage(self, message_ref: str | None = None, interchange_ref: str | None = None) -> Source:
         """The `source` block of a canonical record read from this file."""

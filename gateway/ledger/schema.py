@@ -91,6 +91,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state);
 """
 
+#: The warnings of a file (findings that did not block it), in the order they were found.
+WARNINGS = """
+CREATE TABLE IF NOT EXISTS warnings (
+    file_id TEXT NOT NULL REFERENCES files(file_id),
+    seq INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    finding TEXT NOT NULL,
+    PRIMARY KEY (file_id, seq)
+);
+"""
+
 #: Version 0 → 1: outputs keyed by target too; one delivery row per (file, target, attempt). A
 #: file a crash left publishing gets its deliveries from its intended outputs, so that the next
 #: start finishes its renames as it did before.
@@ -105,7 +116,8 @@ TO_1 = "\n".join([
     f" WHERE f.state = '{FileState.PUBLISHING}' GROUP BY o.file_id, o.target;",
 ])  # fmt: skip
 
-STEPS = [TO_1]
+#: Version 1 → 2: warnings, a table of their own (nothing to carry over: older files had none).
+STEPS = [TO_1, WARNINGS]
 VERSION = len(STEPS)
 
 
@@ -115,7 +127,7 @@ def migrate(db: sqlite3.Connection) -> int:
     fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None
     if fresh:
         db.executescript(
-            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}"
+            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{WARNINGS}"
             f" PRAGMA user_version = {VERSION}; COMMIT;"
         )
         return VERSION

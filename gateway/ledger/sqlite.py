@@ -134,6 +134,7 @@ class SqliteLedger(DeliveryTables, BatchTables):
             )
             for share in commit.shares:
                 share_in(db, file_id, share, 1)
+            _warn(db, file_id, commit.warnings)
             fields = {"format": commit.format, "encoding": commit.encoding, "records": commit.records}
             self._move(db, file_id, (F.PROCESSING,), F.PUBLISHING, fields, {"targets": len(commit.shares)})
 
@@ -149,7 +150,10 @@ class SqliteLedger(DeliveryTables, BatchTables):
     ) -> None:
         """claimed or processing ─▶ quarantined, with the report's folder."""
         with self.transaction() as db:
+            warned = [e for e in errors if e.get("severity") == "warning"]
+            errors = [e for e in errors if e.get("severity") != "warning"]
             self._event(db, file_id, "file_quarantined", {"stage": stage, "errors": errors[:50]})
+            _warn(db, file_id, warned)
             drop_staged(db, file_id, None)
             fields = {"stage": stage, "work_path": None, "encoding": encoding, "detail": folder}
             self._move(db, file_id, (F.CLAIMED, F.PROCESSING), F.QUARANTINED, fields)
@@ -324,6 +328,19 @@ class SqliteLedger(DeliveryTables, BatchTables):
         """Last known poll state per source."""
         return {r["name"]: dict(r) for r in self.db.execute("SELECT * FROM sources")}
 
+    def warnings(self, file_id: str) -> list[dict[str, Any]]:
+        """A file's warnings, in the order they were found."""
+        rows = self.db.execute("SELECT finding FROM warnings WHERE file_id = ? ORDER BY seq", (file_id,))
+        return [json.loads(r[0]) for r in rows]
+
+    def warning_counts(self) -> dict[str, dict[str, int]]:
+        """Per source: how many files have warnings (`files`), and how many warnings in all."""
+        rows = self.db.execute(
+            "SELECT f.source, COUNT(DISTINCT w.file_id), COUNT(*) FROM warnings w"
+            " JOIN files f USING (file_id) GROUP BY f.source"
+        )
+        return {r[0]: {"files": r[1], "warnings": r[2]} for r in rows}
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Files by source and state."""
         result: dict[str, dict[str, int]] = {}
@@ -332,3 +349,12 @@ class SqliteLedger(DeliveryTables, BatchTables):
         ):
             result.setdefault(source, {})[state] = n
         return result
+
+
+def _warn(db: sqlite3.Connection, file_id: str, warnings: list[dict[str, Any]]) -> None:
+    """Record a file's warnings (again, on a new attempt after a crash: replacing the old)."""
+    db.execute("DELETE FROM warnings WHERE file_id = ?", (file_id,))
+    db.executemany(
+        "INSERT INTO warnings (file_id, seq, code, finding) VALUES (?, ?, ?, ?)",
+        [(file_id, n, str(w["code"]), json.dumps(w, ensure_ascii=False)) for n, w in enumerate(warnings, 1)],
+    )

@@ -31,7 +31,7 @@ from gateway.config import Config, SourceConfig
 from gateway.delivery.base import Delivery, delivery_for
 from gateway.delivery.local import fsync_dir
 from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
-from gateway.findings import Code
+from gateway.findings import Code, Severity
 from gateway.formats.base import Acknowledging, Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.ledger.protocol import Commit, Share
@@ -57,6 +57,7 @@ class Outcome:
     outputs: list[str] = field(default_factory=list)
     findings: int = 0
     refused: list[str] = field(default_factory=list)
+    warnings: int = 0
 
 
 #: A file system name holds 255 bytes; an output or archived name adds the file id (29) and
@@ -110,6 +111,7 @@ class Pipeline:
                 doc_types=outcome.doc_types,
                 outputs=len(outcome.outputs),
                 findings=outcome.findings,
+                warnings=outcome.warnings,
                 refused_targets=outcome.refused,
                 duration_ms=round((time.monotonic() - started) * 1000, 1),
             )
@@ -139,7 +141,8 @@ class Pipeline:
                 raise rejection
         except RejectedFile as exc:
             self._acknowledge(ctx, file, exc.findings, None)
-            return self._reject(row, exc.stage, exc.findings, ctx.format, ctx.encoding_name)
+            findings = [*exc.findings, *ctx.warnings]
+            return self._reject(row, exc.stage, findings, ctx.format, ctx.encoding_name)
         except TransientError:
             self.stager.discard_staged(row.file_id)
             raise
@@ -147,7 +150,7 @@ class Pipeline:
             log.exception("reader_failed")
             finding = Finding(Code.INTERNAL_ERROR, f"the {ctx.format} reader failed: {exc!r}",
                               rule="a gateway bug: report it with this file")  # fmt: skip
-            findings = [*ctx.findings, finding]
+            findings = [*ctx.findings, finding, *ctx.warnings]
             return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name)
         for kind, value in ctx.unique_keys:
             same = self.ledger.accepted_with_key(kind, value, row.file_id)
@@ -157,10 +160,13 @@ class Pipeline:
         self._acknowledge(ctx, file, ctx.findings, staged)
         records = sum(staged.per_type.values())
         shares = self.stager.shares(row.file_id, staged)
-        self.ledger.commit(row.file_id, Commit(ctx.format, ctx.encoding_name, records, ctx.keys, shares))
+        warnings = [w.to_dict() for w in ctx.warnings]
+        commit = Commit(ctx.format, ctx.encoding_name, records, ctx.keys, shares, warnings)
+        self.ledger.commit(row.file_id, commit)
         outcome = self._publish(self.ledger.get(row.file_id))  # type: ignore[arg-type]
         outcome.doc_types = dict(staged.per_type)
         outcome.format = ctx.format
+        outcome.warnings = len(ctx.warnings)
         return outcome
 
     def _split(self, row: FileRow, source: SourceConfig, ctx: ReadContext) -> bool:
@@ -287,6 +293,7 @@ class Pipeline:
         folder = quarantine.put(self.config, row, stage, findings, fmt, encoding)
         self.ledger.quarantine(row.file_id, stage, [f.to_dict() for f in findings], str(folder), encoding)
         first = findings[0] if findings else Finding(Code.UNKNOWN, "no finding")
-        log.warning("file_quarantined", stage=stage, errors=len(findings), code=first.code,
-                    error=first.message)  # fmt: skip
-        return Outcome(FileState.QUARANTINED, findings=len(findings))
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        log.warning("file_quarantined", stage=stage, errors=len(errors), code=first.code,
+                    error=first.message, warnings=len(findings) - len(errors))  # fmt: skip
+        return Outcome(FileState.QUARANTINED, findings=len(errors), warnings=len(findings) - len(errors))

@@ -69,8 +69,9 @@ class Stager:
         batched: dict[str, list[str]] = {name: [] for name in self.trials if only in (None, name)}
         info = FileInfo(file.file_id, file.name)
         try:
-            for record in records:
+            for read in records:
                 self.heartbeat()
+                record = ctx.warned(read)
                 staged.per_type[record.doc_type] += 1
                 names, finding = self.router.route(record, file.source)
                 if finding is not None:

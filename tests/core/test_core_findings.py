@@ -48,6 +48,17 @@ class TestExplain:
         out = capsys.readouterr().out
         assert out.startswith(f"{code}: {EXPLANATIONS[code].meaning}\n")
         assert EXPLANATIONS[code].remedy in out
+        assert "\n  severity: " in out
+
+    def test_severity_by_strictness(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Each code says which strictness levels make it a warning (README strictness table)."""
+        for code, said in (
+            ("wrapped_lines", "severity: error when strict; warning when standard or lenient"),
+            ("too_long", "severity: error when strict or standard; warning when lenient"),
+            ("wrong_count", "severity: error at every strictness"),
+        ):
+            assert main(["explain", code]) == 0
+            assert said in capsys.readouterr().out
 
     def test_former_name(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A merged name is explained under the code that replaced it."""

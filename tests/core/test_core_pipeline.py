@@ -85,7 +85,8 @@ class TestOutcomes:
             assert key in report
         assert (report["stage"], report["format"], report["encoding"]) == ("validate", "csv", "utf-8")
         first = report["errors"][0]
-        assert set(first) == {"code", "message", "location", "value", "rule"}
+        assert set(first) == {"code", "severity", "message", "location", "value", "rule"}
+        assert first["severity"] == "error"
         text = (folder / "error.txt").read_text().splitlines()
         assert len(text) == len(report["errors"]) == 4
         assert text[2] == (

@@ -41,7 +41,8 @@ class TestRecords:
         ):
             assert name in data
         assert set(data["source"]) == {
-            "file_id", "file_name", "sha256", "format", "encoding", "message_ref", "interchange_ref"
+            "file_id", "file_name", "sha256", "format", "encoding", "message_ref", "interchange_ref",
+            "warnings",
         }  # fmt: skip
 
     def test_nested_types_are_built(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.cli import check
 from gateway.config import Config, SourceConfig
+from gateway.findings import Strictness
 
 ORDER = (
     "UNA:+.? '\n"
@@ -25,15 +26,17 @@ ORDER = (
 )
 
 
-def validate(path: Path, config: Config, **options: Any) -> check.Report:
-    """Validate one file as the CLI does, with source options."""
-    source = SourceConfig(name="edi", options=options)
+def validate(path: Path, config: Config, strictness: str = "standard", **options: Any) -> check.Report:
+    """Validate one file as the CLI does, with source options, under `strictness`."""
+    source = SourceConfig(name="edi", strictness=Strictness(strictness), options=options)
     return check.validate(path, config, source)
 
 
-def records(path: Path, config: Config, **options: Any) -> tuple[list[Any], check.Report]:
-    """The records and report of one file."""
-    source = SourceConfig(name="edi", options=options)
+def records(
+    path: Path, config: Config, strictness: str = "standard", **options: Any
+) -> tuple[list[Any], check.Report]:
+    """The records and report of one file, under `strictness`."""
+    source = SourceConfig(name="edi", strictness=Strictness(strictness), options=options)
     report = check.Report(path)
     return list(check.read(path, config, source, report)), report
 

@@ -10,14 +10,22 @@ from helpers_edifact import records, validate
 from gateway.config import Config
 
 
-def test_sap_orders_is_quarantined_for_underscore_in_unoa(
+def test_sap_orders_is_accepted_with_a_warning_for_underscore_in_unoa(
     corpus: Path, make_config: Callable[..., Config]
 ) -> None:
-    report = validate(corpus / "edifact/sap-samples__ORDERS_D96A_EAN008_inbound.edi", make_config())
-    assert [f.render("x") for f in report.findings] == [
-        "x: segment 1 (UNB), element 2.1: 'TP_UNEDIFACT_ID': character '_' is not allowed in UNOA"
+    path = corpus / "edifact/sap-samples__ORDERS_D96A_EAN008_inbound.edi"
+    finding = (
+        "segment 1 (UNB), element 2.1: {}'TP_UNEDIFACT_ID': character '_' is not allowed in UNOA"
         " (UNB 0001 UNOA character set)"
-    ]
+    )
+    (order,), report = records(path, make_config())
+    assert report.valid
+    assert [f.render("x") for f in report.warnings] == ["x: " + finding.format("warning: ")]
+    # The value is kept as decoded, and the record says what was tolerated.
+    assert order.sender.id == "TP_UNEDIFACT_ID"
+    assert [w["code"] for w in order.source.warnings] == ["bad_character"]
+    strict = validate(path, make_config(), strictness="strict")
+    assert [f.render("x") for f in strict.findings] == ["x: " + finding.format("")]
 
 
 def test_sap_orders_maps_when_charset_check_is_off(corpus: Path, make_config: Callable[..., Config]) -> None:

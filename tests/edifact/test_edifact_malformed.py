@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,15 +67,22 @@ def test_truncated_file(tmp_path: Path, make_config: Callable[..., Config]) -> N
 
 def test_lower_case_in_unoa(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     text = ORDER.replace("UNOC", "UNOA").replace("Müller?+Co", "").replace("PO-1001", "po-1001")
-    (finding,) = validate(_file(tmp_path, text), make_config()).findings
+    path = _file(tmp_path, text)
+    (finding,) = validate(path, make_config(), strictness="strict").findings
     assert finding.code == "bad_character" and "lower case" in finding.message
     assert finding.location == {"segment": "BGM", "segment_index": 4, "element": 2}
+    standard = validate(path, make_config())
+    assert standard.valid and standard.warnings == [dataclasses.replace(finding, severity="warning")]
 
 
 def test_non_ascii_byte_in_unoa(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     text = ORDER.replace("UNOC", "UNOA").encode("latin-1")
     report = validate(_file(tmp_path, text), make_config())
     assert report.stage == "decode" and report.findings[0].code == "undecodable"
+    # Named by its segment (NAD, the seventh) and byte offset.
+    assert report.findings[0].location == {"segment": "NAD", "segment_index": 7}
+    offset = text.index("ü".encode("latin-1"))
+    assert f"byte 0xfc at offset {offset}" in report.findings[0].message
 
 
 def test_ten_megabytes_without_terminator(tmp_path: Path, make_config: Callable[..., Config]) -> None:

@@ -8,16 +8,17 @@ from typing import Any
 
 from gateway.cli import check
 from gateway.config import Config, SourceConfig
+from gateway.findings import Strictness
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "inbound" / "idoc"
 
 
 def read(
-    path: Path, make_config: Callable[..., Config], **options: Any
+    path: Path, make_config: Callable[..., Config], strictness: str = "standard", **options: Any
 ) -> tuple[list[dict[str, Any]], check.Report]:
-    """The canonical records (as dicts) and the report of reading `path`."""
+    """The canonical records (as dicts) and the report of reading `path` under `strictness`."""
     config = make_config()
-    source = SourceConfig(name="inbound", options=options)
+    source = SourceConfig(name="inbound", strictness=Strictness(strictness), options=options)
     report = check.Report(path)
     records = [r.to_dict() for r in check.read(path, config, source, report)]
     return records, report

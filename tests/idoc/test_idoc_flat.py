@@ -206,22 +206,49 @@ def test_a_standard_segment_the_table_lacks_is_kept_not_fatal(
     carrying one is read, and the segment travels under extensions.idoc_segments."""
     lines = lines_of(PO)
     lines[2] = set_dd(lines[2], "SEGNAM", "E1EDK36")
-    records, report = read(write(tmp_path, lines), make_config)
+    path = write(tmp_path, lines)
+    records, report = read(path, make_config)
     assert report.valid, codes(report)
     (kept,) = records[0]["extensions"]["idoc_segments"]
     assert kept["segment"] == "E1EDK36" and kept["sdata"]
+    (warning,) = report.warnings
+    assert (warning.code, warning.value, warning.location["line"]) == ("unmapped_segment", "E1EDK36", 3)
+    assert [w["code"] for w in records[0]["source"]["warnings"]] == ["unmapped_segment"]
+    for level, valid in (("lenient", True), ("strict", False)):
+        _, judged = read(path, make_config, strictness=level)
+        assert judged.valid is valid
+    assert codes(judged) == ["unmapped_segment"]
 
 
 def test_orphaned_child(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     lines = lines_of(PO)
     at = next(i for i, line in enumerate(lines) if line.startswith("E1EDP19"))
-    lines[at] = set_dd(set_dd(lines[at], "PSGNUM", "000000"), "HLEVEL", "02")
+    lines[at] = set_dd(lines[at], "PSGNUM", "000001")  # PSGNUM decides: under E1EDK01
     _, report = read(write(tmp_path, lines), make_config)
     assert "orphaned_segment" in codes(report)
     finding = report.findings[codes(report).index("orphaned_segment")]
     assert finding.location["segment"] == "E1EDP19"
     assert finding.location["line"] == at + 1
     assert "under E1EDP01" in finding.message
+
+
+def test_a_child_without_psgnum_is_placed_by_the_schema(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    """PSGNUM blank: the schema's order places E1EDP19 under the E1EDP01 before it, whatever
+    its HLEVEL says; the disagreeing HLEVEL is a warning (an error under strict)."""
+    lines = lines_of(PO)
+    at = next(i for i, line in enumerate(lines) if line.startswith("E1EDP19"))
+    lines[at] = set_dd(set_dd(lines[at], "PSGNUM", "000000"), "HLEVEL", "02")
+    path = write(tmp_path, lines)
+    records, report = read(path, make_config)
+    assert report.valid, codes(report)
+    assert without_source(records) == without_source(read(PO, make_config)[0])
+    (warning,) = report.warnings
+    assert (warning.code, warning.value, warning.location["line"]) == ("hlevel_mismatch", "2", at + 1)
+    assert "the schema puts it at level 03" in warning.message
+    _, strict = read(path, make_config, strictness="strict")
+    assert codes(strict) == ["hlevel_mismatch"] and not strict.warnings
 
 
 def test_non_numeric_quantity(tmp_path: Path, make_config: Callable[..., Config]) -> None:
@@ -287,9 +314,14 @@ def test_the_hlevels_sap_itself_writes(tmp_path: Path, make_config: Callable[...
         sap = "01" if line.startswith("E1EDK01") else f"{level if psgnum else 2:02d}"
         lines[i] = set_dd(line, "HLEVEL", sap)
     assert lines[1][DD.by_name["HLEVEL"].offset : DD.by_name["HLEVEL"].end] == "01"
-    records, report = read(write(tmp_path, lines), make_config)
+    path = write(tmp_path, lines)
+    records, report = read(path, make_config)
     assert report.valid, [f.to_dict() for f in report.findings]
     assert without_source(records) == without_source(read(PO, make_config)[0])
+    # Said once per IDoc: at the first top-level segment after E1EDK01 (line 3).
+    assert [(w.code, w.location["line"]) for w in report.warnings] == [("hlevel_mismatch", 3)]
+    _, strict = read(path, make_config, strictness="strict")
+    assert codes(strict) == ["hlevel_mismatch"]
 
 
 def test_segment_numbers_must_count(tmp_path: Path, make_config: Callable[..., Config]) -> None:

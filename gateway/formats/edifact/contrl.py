@@ -38,6 +38,9 @@ ERROR_CODES: dict[Code, str] = {
     Code.WRONG_COUNT: "29",
     Code.WRONG_REFERENCE: "28",
     Code.BAD_CHARACTER: "21",
+    Code.WRAPPED_LINES: "21",  # refused under strict: line breaks are invalid characters
+    Code.UTF8_CONTENT: "21",
+    Code.LONG_DATE: "12",
     Code.UNDECODABLE: "21",
     Code.SYNTAX_ERROR: "17",
     Code.MISSING_UNT: "13",

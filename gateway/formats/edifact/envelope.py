@@ -262,6 +262,24 @@ class Envelope:
         self._unclosed_interchange(seg)
         g = seg.get
         syntax, version = g(0, 0), g(0, 1)
+        date, time, ref = g(3, 0), g(3, 1), g(4)
+        self.interchange = Interchange(
+            syntax=syntax,
+            version=version,
+            sender=g(1, 0),
+            sender_qualifier=g(1, 1),
+            recipient=g(2, 0),
+            recipient_qualifier=g(2, 1),
+            date=date,
+            time=time,
+            control_ref=ref,
+            application_ref=g(6),
+            test=g(10) == "1",
+            una=self.una,
+            index=seg.index,
+        )
+        # The sender is known before its UNB is judged: its partner strictness applies.
+        self.on_interchange(self.interchange)
         if syntax not in CHARSETS:
             self.report(
                 Code.UNKNOWN_SYNTAX,
@@ -286,7 +304,6 @@ class Envelope:
                     rule=f"UNB S00{element + 1} mandatory",
                     **_at(seg, element + 1, 1),
                 )
-        date, time = g(3, 0), g(3, 1)
         if not (_DIGITS.fullmatch(date) and len(date) in (6, 8)):
             self.report(
                 Code.BAD_DATE,
@@ -295,11 +312,18 @@ class Envelope:
                 rule="UNB S004 0017",
                 **_at(seg, 4, 1),
             )
+        elif len(date) == 8 and version in ("1", "2", "3"):
+            self.report(
+                Code.LONG_DATE,
+                f"is an 8-digit date (CCYYMMDD) under syntax {version}, which has YYMMDD",
+                value=date,
+                rule="UNB S004 0017 n6 below syntax 4",
+                **_at(seg, 4, 1),
+            )
         if not (_DIGITS.fullmatch(time) and len(time) == 4):
             self.report(
                 Code.BAD_TIME, "is not a time (HHMM)", value=time, rule="UNB S004 0019 n4", **_at(seg, 4, 2)
             )
-        ref = g(4)
         if not ref or len(ref) > 14:
             self.report(
                 Code.BAD_CONTROL_REF,
@@ -308,26 +332,10 @@ class Envelope:
                 rule="UNB 0020 an..14",
                 **_at(seg, 5),
             )
-        self.interchange = Interchange(
-            syntax=syntax,
-            version=version,
-            sender=g(1, 0),
-            sender_qualifier=g(1, 1),
-            recipient=g(2, 0),
-            recipient_qualifier=g(2, 1),
-            date=date,
-            time=time,
-            control_ref=ref,
-            application_ref=g(6),
-            test=g(10) == "1",
-            una=self.una,
-            index=seg.index,
-        )
         self.unb = seg
         self.una = None
         self.messages = self.groups = 0
         self.interchanges += 1
-        self.on_interchange(self.interchange)
         return done
 
     def _ung(self, seg: Segment) -> Message | None:

@@ -2,8 +2,9 @@
 message against its schema, map each valid message to canonical records as soon as it ends.
 
 Only one message is held at a time, so a 200 MB interchange of ordinary messages reads in flat
-memory. Source options: `edifact_charset_check` (`strict`, the default, or `off` for partners
-who send lower case under UNOA), `edifact_orders_as` (`sales_order` or `purchase_order`).
+memory. Source options: `edifact_charset_check` (`strict`, the default: a character outside the
+UNB syntax's set is a finding, a warning unless the source or partner is strict; or `off`),
+`edifact_orders_as` (`sales_order` or `purchase_order`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from gateway.formats.edifact.syntax import (
     SyntaxFault,
     parse_una,
 )
+from gateway.formats.edifact.wrapping import Wrapping
 from gateway.formats.encoding import sniff_bom
 
 BLOCK = 1 << 16  # decoded and scanned at a time: small enough to stay in the CPU's caches
@@ -75,7 +77,8 @@ class EdifactReader:
     name: ClassVar[str] = "edifact"
     order: ClassVar[int] = 40
     options: ClassVar[tuple[opt.Option, ...]] = (
-        opt.text("edifact_charset_check", "strict", "check text against the UNB syntax's character set",
+        opt.text("edifact_charset_check", "strict", "check text against the UNB syntax's character set"
+                 " (a warning unless strictness is strict)",
                  "strict", "off"),
         opt.text("edifact_orders_as", "sales_order", "what an ORDERS message becomes",
                  "sales_order", "purchase_order"),
@@ -130,6 +133,9 @@ class _Run:
         self.partial = bool(self.options.get("edifact_partial", False))
         self.accepted = 0
         self.parts: dict[int, tuple[Interchange, list[tuple[Message, list[Finding]]]]] = {}
+        self.wrapping = Wrapping(ctx.add)
+        #: The index of the file's first UNB, where UTF-8 content against the declaration is said.
+        self.first_unb: int | None = None
 
     def blocks(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(self.codec)("strict")
@@ -142,19 +148,22 @@ class _Run:
                     text = decoder.decode(data, final=not data)
                 except UnicodeDecodeError as exc:
                     at = self.skip + self.offset + exc.start
+                    before = data[: exc.start].decode(self.codec, errors="ignore")
+                    if first:
+                        before = before.lstrip(" \t\r\n")
                     raise reject(
                         DecodeError,
                         Code.UNDECODABLE,
                         f"byte 0x{data[exc.start]:02x} at offset {at} is not valid {self.codec}",
                         rule=f"the declared syntax identifier's character set ({self.codec})",
-                        segment_index=(self.scanner.index + 1) if self.scanner else 1,
+                        **self.wrapping.where(before),
                     ) from None
                 self.offset += len(data)
                 if first:
                     text = text.lstrip(" \t\r\n")
                     first = False
                 if text:
-                    yield text
+                    yield self.wrapping(text)
                 if not data:
                     return
 
@@ -206,12 +215,30 @@ class _Run:
 
     def on_interchange(self, interchange: Interchange) -> None:
         self.interchange = interchange
+        if self.first_unb is None:
+            self.first_unb = interchange.index
+        # The sender's `[[partner]]` strictness judges what follows, this UNB included.
+        self.ctx.partner = interchange.sender or None
+        encoding = self.ctx.encoding
+        if encoding is not None and encoding.overrode and interchange.index == self.first_unb:
+            self.ctx.add(
+                Code.UTF8_CONTENT,
+                f"the interchange declares {interchange.syntax} ({encoding.overrode}) but its bytes"
+                " are UTF-8 with multi-byte characters; read as UTF-8",
+                value=interchange.syntax,
+                rule="UNB 0001: the declared character set",
+                segment="UNB",
+                segment_index=interchange.index,
+                element=1,
+                component=1,
+            )
         # With partial acceptance each accepted message is its own duplicate key (below).
         self.ctx.key("unb", f"{interchange.sender}:{interchange.control_ref}", unique=not self.partial)
         rule = CHARSET_RULES.get(interchange.syntax)
         if rule is not None and self.scanner is not None:
             d = self.scanner.delimiters
-            allowed = re.escape(d.component + d.data + d.release + d.decimal)
+            # Line breaks are layout; one inside a segment is reported as that (wrapping.py).
+            allowed = re.escape(d.component + d.data + d.release + d.decimal) + "\\r\\n"
             rule = re.compile(rule.pattern[:-1] + allowed + "]")
         self.charset_rule = rule
 
@@ -242,8 +269,10 @@ class _Run:
 
         def report(code: Code, message: str, *, value: str | None = None, rule: str | None = None,
                    **location: Any) -> None:  # fmt: skip
-            found.append(Finding(code, message, location, value, rule))
+            errors = len(ctx.findings)
             ctx.add(code, message, value=value, rule=rule, **location)
+            if len(ctx.findings) > errors:  # an error, not a warning: the message is held back
+                found.append(ctx.findings[errors])
 
         records = self.map_message(msg, report)
         if found:

@@ -4,9 +4,9 @@ Release 4.x writes EDI_DC40 (524 characters) and EDI_DD40 (63 + 1000) records; r
 writes EDI_DC/EDI_DD with a 10-character segment name, so the data fields sit elsewhere. The
 control record's TABNAM tells which. Real files are right-trimmed, use CRLF or LF, hold several
 IDocs, and name segments by definition (`E2EDK01005`) or type (`E1EDK01`); all of that reads.
-The hierarchy comes from PSGNUM where it is given: real SAP files give HLEVEL values that
-disagree with it (E1EDK01 at 01, the other top-level segments at 02), so HLEVEL only places a
-segment whose PSGNUM a port left blank, and where both are blank the schema's parents do.
+The hierarchy comes from PSGNUM where it is given, else from the schema's parents, and HLEVEL
+only places a segment neither knows: real SAP files give HLEVEL values that disagree with both
+(E1EDK01 at 01, the other top-level segments at 02), which is a warning (`hlevel_mismatch`).
 """
 
 from __future__ import annotations
@@ -53,14 +53,22 @@ class _Open:
     last_number: int = 0
     hlevel_base: int | None = None
     docnum: str = ""
+    hlevel_told: bool = False
 
 
 class FlatParser:
     """Reads IDocs from lines; reports problems through `report`, with line numbers."""
 
-    def __init__(self, report: Report, schema_parent: Callable[[str, str], str | None]) -> None:
+    def __init__(
+        self,
+        report: Report,
+        schema_parent: Callable[[str, str], str | None],
+        on_control: Callable[[Idoc], None] = lambda idoc: None,
+    ) -> None:
         self.report = report
         self.schema_parent = schema_parent
+        #: Told of each IDoc as its control record is read, before anything of it is reported.
+        self.on_control = on_control
         self.release: str | None = None
 
     def idocs(self, lines: Iterable[str]) -> Iterator[Idoc]:
@@ -103,6 +111,7 @@ class FlatParser:
         control_def, data_def = layouts(release)
         control = control_def.slice(line)
         idoc = Idoc(control, line=number, release=release)
+        self.on_control(idoc)
         where: dict[str, Any] = {"record": idoc.docnum or "?", "segment": control_def.name, "line": number}
         if self.release is None:
             self.release = release
@@ -127,6 +136,8 @@ class FlatParser:
                     field=name,
                     **where,
                 )
+            elif name == "DOCNUM":
+                blank_docnum(idoc, self.report, rule=f"{control_def.name} {f.rule}", **where)
             else:
                 self.report(
                     Code.MISSING_CONTROL_FIELD,
@@ -209,11 +220,15 @@ class FlatParser:
     def _place(
         self, state: _Open, seg: Segment, psgnum: int, hlevel: int | None, where: dict[str, object]
     ) -> None:
-        """Find the segment's parent and level from PSGNUM, else HLEVEL and the schema."""
+        """Find the segment's parent from PSGNUM, else from the schema's order (the latest
+        segment of its parent's type), else from HLEVEL; an HLEVEL that disagrees with the
+        place found is reported once per IDoc (SAP itself writes HLEVEL 01 on E1EDK01 and 02 on
+        the other top-level segments, all with PSGNUM 000000)."""
         idoc = state.idoc
         if hlevel is not None and state.hlevel_base is None:
             state.hlevel_base = min(hlevel, TOP_HLEVEL) if not psgnum else TOP_HLEVEL
         level = hlevel - (state.hlevel_base or TOP_HLEVEL) + 1 if hlevel is not None else None
+        wanted = self.schema_parent(idoc.basic_type, seg.name)
         parent: Segment | None = None
         if psgnum:
             parent = next((s for s in reversed(idoc.segments) if s.number == psgnum), None)
@@ -226,10 +241,10 @@ class FlatParser:
                     field="PSGNUM",
                     **where,
                 )
-        elif level is not None and level > 1 and self.schema_parent(idoc.basic_type, seg.name) == "":
-            # A top-level segment of its basic type. SAP itself writes HLEVEL 01 on E1EDK01 and
-            # 02 on the other top-level segments, all with PSGNUM 000000: PSGNUM decides.
-            level = 1
+        elif wanted is not None:
+            # The schema knows the segment: its parent is the latest segment of that type (none
+            # found leaves it at the top, where the schema check reports it as orphaned).
+            parent = next((s for s in reversed(idoc.segments) if s.name == wanted), None) if wanted else None
         elif level is not None and level > 1:
             parent = next((s for s in reversed(idoc.segments) if s.level == level - 1), None)
             if parent is None:
@@ -241,14 +256,36 @@ class FlatParser:
                     field="HLEVEL",
                     **where,
                 )
-        elif level is None:
-            wanted = self.schema_parent(idoc.basic_type, seg.name)
-            if wanted:
-                parent = next((s for s in reversed(idoc.segments) if s.name == wanted), None)
-        if parent is None and level is not None and level > 1 and psgnum == 0:
-            level = 1
         seg.parent = parent.number if parent is not None else 0
         seg.level = parent.level + 1 if parent is not None else 1
+        if level is not None and level != seg.level and not state.hlevel_told:
+            state.hlevel_told = True
+            by = "PSGNUM" if psgnum else "the schema" if wanted is not None else "its parent"
+            self.report(
+                Code.HLEVEL_MISMATCH,
+                f"HLEVEL {hlevel} disagrees with the segment's place ({by} puts it at level"
+                f" {seg.level + TOP_HLEVEL - 1:02d}), which is kept; later disagreements are not repeated",
+                value=str(hlevel),
+                rule="PSGNUM, else the schema's segment order, decides the hierarchy",
+                field="HLEVEL",
+                **where,
+            )
+
+
+def blank_docnum(idoc: Idoc, report: Report, *, rule: str, **where: Any) -> None:
+    """A blank DOCNUM: an error from SAP, which always numbers its IDocs; from another sender a
+    deviation, the IDoc then keyed by sender and file content (reader.py)."""
+    if idoc.from_sap:
+        report(Code.MISSING_CONTROL_FIELD, "DOCNUM is empty", rule=rule, field="DOCNUM", **where)
+    else:
+        report(
+            Code.BLANK_DOCNUM,
+            f"DOCNUM is empty (sender port {idoc.control.get('SNDPOR', '').strip() or 'blank'}, not SAP);"
+            " the IDoc is keyed by sender and file content",
+            rule=rule,
+            field="DOCNUM",
+            **where,
+        )
 
 
 def decode_fields(idoc: Idoc, layouts_by_type: dict[str, SegmentDef]) -> None:

@@ -92,6 +92,11 @@ class Idoc:
         """The sending partner number (SNDPRN)."""
         return self.control.get("SNDPRN", "").strip()
 
+    @property
+    def from_sap(self) -> bool:
+        """Whether an SAP system sent it: SAP names its ports `SAP<SID>` (SNDPOR)."""
+        return self.control.get("SNDPOR", "").strip().startswith("SAP")
+
     def where(self) -> dict[str, Any]:
         """The location keys naming the control record."""
         loc: dict[str, Any] = {"record": self.docnum or "?", "segment": "EDI_DC40"}
@@ -127,6 +132,7 @@ def check(idoc: Idoc, schema: BasicType, report: Report) -> None:
     rule_base = schema.label
     by_number = {s.number: s for s in idoc.segments}
     counts: Counter[tuple[int, str]] = Counter()
+    unmapped: set[str] = set()
     for seg in idoc.segments:
         node = schema.nodes.get(seg.name)
         parent = by_number.get(seg.parent) if seg.parent else None
@@ -137,7 +143,19 @@ def check(idoc: Idoc, schema: BasicType, report: Report) -> None:
             if idoc_schema.is_standard_segment(seg.name):
                 # A standard SAP segment this table does not list (SAP adds them with each
                 # release): nothing maps it, so it is kept undecoded rather than refusing a
-                # genuine IDoc; the record carries it under extensions.idoc_segments.
+                # genuine IDoc; the record carries it under extensions.idoc_segments. Said
+                # once per segment type and IDoc.
+                if seg.name not in unmapped:
+                    unmapped.add(seg.name)
+                    report(
+                        Code.UNMAPPED_SEGMENT,
+                        f"standard segment {seg.name} is not in the table of {rule_base};"
+                        " kept undecoded under extensions.idoc_segments",
+                        value=seg.segnam or seg.name,
+                        rule=f"schema idoc/{rule_base}",
+                        record=record,
+                        **seg.where(),
+                    )
                 continue
             report(
                 Code.UNKNOWN_SEGMENT,

@@ -17,7 +17,7 @@ from gateway.errors import InvalidContent, reject
 from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.idoc import schema as idoc_schema
-from gateway.formats.idoc.flat import FlatParser, decode_fields, release_of
+from gateway.formats.idoc.flat import FlatParser, blank_docnum, decode_fields, release_of
 from gateway.formats.idoc.mappings import OPTIONS, map_idoc
 from gateway.formats.idoc.model import Idoc, check
 from gateway.options import Option
@@ -45,7 +45,7 @@ class IdocReader:
             text = io.TextIOWrapper(raw, encoding=encoding.name, newline=None, errors="replace")
             try:
                 ctx.stage = "validate"
-                parser = FlatParser(ctx.add, _schema_parent)
+                parser = FlatParser(ctx.add, _schema_parent, lambda idoc: _judge(ctx, idoc))
                 yield from read_idocs(ctx, parser.idocs(_lines(text)))
             finally:
                 text.detach()
@@ -63,6 +63,11 @@ def _lines(text: io.TextIOWrapper) -> Iterator[str]:
         yield line
 
 
+def _judge(ctx: ReadContext, idoc: Idoc) -> None:
+    """What follows is judged by the IDoc's sender's `[[partner]]` strictness."""
+    ctx.partner = idoc.sender or None
+
+
 def _schema_parent(basic_type: str, segment: str) -> str | None:
     schema = idoc_schema.basic_type(basic_type)
     node = schema.nodes.get(segment) if schema is not None else None
@@ -76,6 +81,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
     docnums: dict[str, Any] = {}
     for idoc in idocs:
         seen += 1
+        _judge(ctx, idoc)
         ctx.stage = "validate"
         before = len(ctx.findings)
         if idoc.syntax == "xml":
@@ -114,6 +120,10 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
             # Unique per sender (DOCNUMs are per SAP system); the bare number too, for `trace`.
             ctx.key("docnum", f"{idoc.sender}:{idoc.docnum}", unique=True)
             ctx.key("idoc_docnum", idoc.docnum)
+        else:
+            # A non-SAP sender's unnumbered IDoc (a blank_docnum warning): its file's content
+            # and its place in the file stand in for the number.
+            ctx.key("docnum", f"{idoc.sender}:sha256:{ctx.file.sha256}:{seen}", unique=True)
         if ctx.findings:
             continue  # the file is quarantined anyway; keep checking the rest of it
         ctx.stage = "map"
@@ -121,7 +131,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
         if data is None or len(ctx.findings) > before:
             continue
         data["source"] = ctx.lineage(
-            message_ref=idoc.docnum, interchange_ref=idoc.control.get("SERIAL") or None
+            message_ref=idoc.docnum or None, interchange_ref=idoc.control.get("SERIAL") or None
         )
         try:
             record = record_from_dict(data)
@@ -145,7 +155,11 @@ def _check_xml_control(ctx: ReadContext, idoc: Idoc) -> None:
                 rule="<IDOC> starts with <EDI_DC40 SEGMENT=\"1\">", **idoc.where())  # fmt: skip
         return
     for name in ("DOCNUM", "IDOCTYP", "MESTYP"):
-        if not idoc.control.get(name):
+        if idoc.control.get(name):
+            continue
+        if name == "DOCNUM":
+            blank_docnum(idoc, ctx.add, rule="EDI_DC40 DOCNUM", **idoc.where())
+        else:
             ctx.add(Code.MISSING_CONTROL_FIELD, f"{name} is empty", rule=f"EDI_DC40 {name}", field=name,
                     **idoc.where())  # fmt: skip
 

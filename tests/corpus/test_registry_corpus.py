@@ -54,6 +54,7 @@ def test_a_real_file_gets_the_outcome_a_person_gives_it(
     report = check.Report(path)
     records = [r.to_dict() for r in check.read(path, config, config.sources[0], report)]
     assert [str(f.code) for f in report.findings] == entry["errors"], report.findings
+    assert [str(f.code) for f in report.warnings] == entry.get("warnings", []), report.warnings
     if entry["outcome"] == "quarantined":
         assert entry["errors"] and not report.valid
         return

@@ -5,13 +5,15 @@ person reads in it, written by hand in registry.toml."""
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import unavailable
+from conftest import run_cli, unavailable
 
 from gateway.cli import check
 from gateway.config import Config
@@ -66,3 +68,28 @@ def test_a_real_file_gets_the_outcome_a_person_gives_it(
     assert len(first.get("lines") or []) == len(lines)
     for got, want in zip(first.get("lines") or [], lines, strict=True):
         assert {path: value_at(got, path) for path in want} == want
+
+
+def test_the_service_gives_every_real_file_its_outcome_in_one_run(root: Path) -> None:
+    """The same outcomes from `run --once` over the whole corpus at once: quarantined files with
+    exactly their codes in error.json, accepted ones in the canonical output."""
+    for name in MANIFEST["files"]:
+        shutil.copy(fetched(name), root / "inbound" / Path(name).name)
+    done = run_cli("run", "--once", "--root", root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    refused = {}
+    for report in (root / "quarantine").glob("*/error.json"):
+        data = json.loads(report.read_text(encoding="utf-8"))
+        refused[data["original_name"]] = [e["code"] for e in data["errors"]]
+    accepted = {}
+    for output in (root / "outbound").rglob("*.jsonl"):
+        for line in output.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            accepted.setdefault(record["source"]["file_name"], []).append(record["doc_id"])
+    for name, entry in MANIFEST["files"].items():
+        base = Path(name).name
+        if entry["outcome"] == "quarantined":
+            assert (refused.get(base), base in accepted) == (entry["errors"], False), name
+        else:
+            order = entry["values"]["order_number"]
+            assert (base in refused, accepted.get(base, [None])[0]) == (False, order), name

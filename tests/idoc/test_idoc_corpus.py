@@ -92,6 +92,13 @@ def test_matmas05_without_material_number(corpus: Path, make_config: Callable[..
     assert finding.location["record"] == "0000000000009022"
 
 
+#: Fields a corpus file writes out of SAP's order, with the evidence for SAP's order. The S/4
+#: purchase order's <IHREZ>test_ihrez</IHREZ> was added by hand after PAGRU; SAP's segment
+#: definition has IHREZ between FCODE and BNAME (a release 6.20 flat E1EDKA1 puts BNAME at
+#: offset 713 = FCODE's end 683 + IHREZ's 30), and released segments never reorder fields.
+HAND_EDITED = {("sap-samples__ORDERS05_PO_outbound_S4_755.xml", "E1EDKA1", "IHREZ")}
+
+
 def test_layouts_follow_the_field_order_of_real_idoc_xml(corpus: Path) -> None:
     """SAP writes IDoc-XML fields in segment order: every layout must list them in that order."""
     from lxml import etree
@@ -107,7 +114,7 @@ def test_layouts_follow_the_field_order_of_real_idoc_xml(corpus: Path) -> None:
             layout = layouts.get(el.tag)
             assert layout is not None, f"{path.name}: no layout for {el.tag}"
             names = [str(c.tag) for c in el if isinstance(c.tag, str) and c.get("SEGMENT") is None]
-            known = [n for n in names if n in layout.by_name]
+            known = [n for n in names if n in layout.by_name and (path.name, el.tag, n) not in HAND_EDITED]
             offsets = [layout.by_name[n].offset for n in known]
             if offsets != sorted(offsets):
                 problems.append(f"{path.name}: {el.tag} fields {known}")

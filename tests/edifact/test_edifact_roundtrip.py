@@ -47,6 +47,9 @@ def _business(record: Record) -> dict[str, Any]:
     data = record.to_dict()
     for key in ENVELOPE:
         data.pop(key)
+    party = data.get("extensions", {}).get("ship_to")
+    if party:  # a party read from NAD lists every field it can carry, most of them empty
+        data["extensions"]["ship_to"] = {k: v for k, v in party.items() if v not in (None, "", [])}
     # DESADV lists lines under their package (CPS), so compare them in line-number order.
     data["lines"] = sorted(data.get("lines", []), key=lambda line: line["line_no"])
     for line in data["lines"]:
@@ -65,6 +68,8 @@ SHIPMENT = {
     "tracking_numbers": ["TRK?1+2", "TRK-3"],
     "warehouse": "WH1",
     "packages": [{"sscc": "354123450000000014", "weight": "12.5"}],
+    # The delivery party (NAD DP) is the buyer when a shipment names no ship-to: read back, so.
+    "extensions": {"ship_to": {"role": "ship_to", "id": "4012345000009", "scheme": "GLN"}},
     "lines": [
         {
             "line_no": "1",
@@ -79,7 +84,14 @@ SHIPMENT = {
             "lot": "L1",
             "expiry": "2027-01-31",
         },
-        {"line_no": "2", "sku": "W-2", "quantity": "1", "quantity_shipped": "1", "serial": "SN9"},
+        {
+            "line_no": "2",
+            "gtin": "4000862141428",
+            "sku": "W-2",
+            "quantity": "1",
+            "quantity_shipped": "1",
+            "serial": "SN9",
+        },
     ],
 }
 RECEIPT = {
@@ -111,6 +123,7 @@ ADJUSTMENT = {
     "lines": [
         {
             "line_no": "1",
+            "gtin": "4000862141435",
             "sku": "W-1",
             "location": "A-01",
             "mode": "delta",
@@ -123,6 +136,7 @@ ADJUSTMENT = {
         },
         {
             "line_no": "2",
+            "gtin": "4000862141442",
             "sku": "W-2",
             "mode": "count",
             "counted_quantity": "40",

@@ -69,8 +69,8 @@ def test_a_value_the_message_cannot_hold_is_refused_and_located(
 
 def test_the_finding_reads_like_the_readers() -> None:
     _, (finding,) = _write([record_from_dict(_shipment(line={"description": LONG}))])
-    text = finding.render("shipments.csv")  # UNH is segment 1; after NAD BY and SU the IMD is the 20th
-    assert "record SHP-1, segment 20 (IMD), element 3.4: " in text
+    text = finding.render("shipments.csv")  # UNH is segment 1; after NAD BY, SU and DP the IMD is the 21st
+    assert "record SHP-1, segment 21 (IMD), element 3.4: " in text
     assert text.endswith("is longer than 35 characters (schema edifact/DESADV_D96A, IMD 7008 an..35)")
 
 
@@ -132,14 +132,14 @@ def test_orders_names_buyer_and_supplier(tmp_path: Path, make_config: Callable[.
 # The end-to-end configuration of the CLI tests, with the EDIFACT target alone.
 CONFIG = CLI_CONFIG.replace('to = ["erp-edi", "canonical"]', 'to = ["erp-edi"]')
 assert CONFIG != CLI_CONFIG
-HEADER = "shipment_id,ship_date,line_no,sku,description,quantity_shipped\n"
+HEADER = "shipment_id,ship_date,line_no,sku,gtin,description,quantity_shipped\n"
 
 
 def test_run_once_makes_a_case_of_the_input_for_the_refusing_target(root: Path) -> None:
     config = root / "gateway.toml"
     config.write_text(CONFIG)
-    (root / "inbound" / "good.csv").write_text(HEADER + "SHP-1,2026-11-26,1,W-1,Widget,5\n")
-    (root / "inbound" / "long.csv").write_text(HEADER + f'SHP-2,2026-11-26,1,W-1,"{LONG}",5\n')
+    (root / "inbound" / "good.csv").write_text(HEADER + "SHP-1,2026-11-26,1,W-1,4000862141404,Widget,5\n")
+    (root / "inbound" / "long.csv").write_text(HEADER + f'SHP-2,2026-11-26,1,W-1,4000862141404,"{LONG}",5\n')
     done = run_cli("--config", config, "--root", root, "run", "--once")
     assert done.returncode == 0, done.stdout + done.stderr
     (edi,) = (root / "outbound" / "erp-edi").glob("*.edi")

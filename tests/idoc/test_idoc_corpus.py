@@ -28,6 +28,12 @@ def test_orders05_purchase_order(corpus: Path, make_config: Callable[..., Config
     assert [ln["quantity"] for ln in po["lines"]] == ["1.000", "1.000"]
     assert {ln["sku"] for ln in po["lines"]} == {"TG0011"}
     assert po["lines"][0]["unit_price"] == "50"
+    # VPREI 50 per PEINH 1 of PMENE PCE, the order unit: 50 per piece, NETWR 50 for 1 PCE.
+    first = po["lines"][0]["extensions"]
+    assert (first["price_as_sent"], first["price_basis"], first["price_basis_unit"]) == ("50", "1", "PCE")
+    assert "price_conversion" not in first  # BPUMZ 1 / BPUMN 1
+    assert (first["net_amount"], first["plant"]) == ("50", "1010")
+    assert po["lines"][1]["description"] == "Trading Good 0011,PD,Regular Proc."
     assert po["sender"] == {"id": "Company_IDOC_SOA_ID", "scheme": "SAP"}
     assert po["source"]["message_ref"] == "0000000000146002"
 
@@ -68,6 +74,14 @@ def test_delvry07_despatch_advice(corpus: Path, make_config: Callable[..., Confi
     assert line["quantity_ordered"] == "1.000"
     assert line["expiry"] == "2024-11-19"
     assert line["location"] == "301A"
+    # Read by hand from the file: E1EDL24 and its VGBEL/VGPOS reference, E1EDL20 weights.
+    assert (line["line_no"], line["description"], line["uom"]) == ("000010", "AUSTRALIA", "PCE")
+    assert line["quantity"] == "1.000"
+    assert line["extensions"]["reference_doc"] == "0000001390"
+    assert line["extensions"]["reference_line"] == "000010"
+    assert (ship["function"], ship["service_level"]) == ("original", "01")
+    assert (ship["extensions"]["gross_weight"], ship["extensions"]["weight_uom"]) == ("1.000", "KGM")
+    assert ship["extensions"]["shipping_point"] == "3010"
 
 
 def test_invoic02_has_no_canonical_type(corpus: Path, make_config: Callable[..., Config]) -> None:
@@ -92,6 +106,13 @@ def test_matmas05_without_material_number(corpus: Path, make_config: Callable[..
     assert finding.location["record"] == "0000000000009022"
 
 
+#: Fields a corpus file writes out of SAP's order, with the evidence for SAP's order. The S/4
+#: purchase order's <IHREZ>test_ihrez</IHREZ> was added by hand after PAGRU; SAP's segment
+#: definition has IHREZ between FCODE and BNAME (a release 6.20 flat E1EDKA1 puts BNAME at
+#: offset 713 = FCODE's end 683 + IHREZ's 30), and released segments never reorder fields.
+HAND_EDITED = {("sap-samples__ORDERS05_PO_outbound_S4_755.xml", "E1EDKA1", "IHREZ")}
+
+
 def test_layouts_follow_the_field_order_of_real_idoc_xml(corpus: Path) -> None:
     """SAP writes IDoc-XML fields in segment order: every layout must list them in that order."""
     from lxml import etree
@@ -107,7 +128,7 @@ def test_layouts_follow_the_field_order_of_real_idoc_xml(corpus: Path) -> None:
             layout = layouts.get(el.tag)
             assert layout is not None, f"{path.name}: no layout for {el.tag}"
             names = [str(c.tag) for c in el if isinstance(c.tag, str) and c.get("SEGMENT") is None]
-            known = [n for n in names if n in layout.by_name]
+            known = [n for n in names if n in layout.by_name and (path.name, el.tag, n) not in HAND_EDITED]
             offsets = [layout.by_name[n].offset for n in known]
             if offsets != sorted(offsets):
                 problems.append(f"{path.name}: {el.tag} fields {known}")

@@ -169,10 +169,15 @@ def test_records_it_cannot_represent() -> None:
     count = {**ADJUSTMENT, "lines": [{"line_no": "1", "sku": "X", "mode": "count", "counted_quantity": "3"}]}
     outputs, findings = write(target(), count)
     assert [f.code for f in findings] == ["not_representable"]
-    assert findings[0].location == {"record": "ADJ-1", "field": "mode"}
+    assert findings[0].location == {"record": "ADJ-1", "line_no": "1", "field": "mode"}
     wrong_way = {**ADJUSTMENT, "lines": [{**ADJUSTMENT["lines"][1], "reason_code": "SCRAP"}]}
     _, findings = write(target(movement_by_reason={"SCRAP": "551"}), wrong_way)
     assert [f.code for f in findings] == ["movement_direction"]
+    gtin_only = {**ADJUSTMENT, "lines": [{**ADJUSTMENT["lines"][1], "sku": None, "gtin": "4006381333931"}]}
+    _, findings = write(target(), gtin_only)
+    assert [(f.code, f.location.get("line_no"), f.value) for f in findings] == [
+        ("not_representable", ADJUSTMENT["lines"][1]["line_no"], "4006381333931")
+    ]
     bad_qty = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "quantity_received": "many"}]}
     _, findings = write(target(), bad_qty)
     assert [f.code for f in findings] == ["not_numeric"]

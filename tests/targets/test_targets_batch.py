@@ -186,8 +186,10 @@ class TestBatches:
         assert ",widget-1,DC1,10," in first.read_text() and ",widget-1,DC1,9," in second.read_text()
 
     def test_an_edifact_batch_is_one_interchange_with_every_message(self, root: Path) -> None:
+        # Plain UN/EDIFACT (no association): the sample's lines have no GTIN for EANCOM's LIN.
         config = configure(root, {"name": "edi", "format": "edifact", "sender": "4012345000009",
-                                  "receiver": "5412345000013", "batch_window": 3600})  # fmt: skip
+                                  "receiver": "5412345000013", "association": "",
+                                  "batch_window": 3600})  # fmt: skip
         drop(root, ("a.csv", shipment(1)), ("b.csv", shipment(2)))
         drain(config)
         (output,) = published(config, "edi")

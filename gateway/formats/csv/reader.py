@@ -121,6 +121,10 @@ class CsvReader:
             yield from lines
 
         reader = csv.reader(all_lines(), delimiter=delimiter, quotechar='"', strict=True)
+        positional = layouts().get(options.get("csv_layout") or "")
+        if positional is not None and not positional.has_header:
+            yield from _Assembler(ctx, positional, positional.positions).run(reader)
+            return
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
@@ -158,10 +162,12 @@ class CsvReader:
         missing, unknown = closest.matches(header)
         known = len(header) - len(unknown)
         if not named:
+            headerless = [name for name, lay in layouts().items() if not lay.has_header]
+            hint = f"; a file without a header row names its layout with csv_layout ({', '.join(headerless)})"
             ctx.add(
                 Code.UNKNOWN_LAYOUT,
                 f"the header matches no layout; the closest is {closest.name}"
-                f" ({known} of {len(header)} columns known)",
+                f" ({known} of {len(header)} columns known)" + (hint if headerless else ""),
                 line=1,
             )
         rule = f"layout {closest.name}"
@@ -207,10 +213,12 @@ class _Assembler:
             start, last_line = last_line + 1, reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
+            if start == 1 and not self.layout.has_header and self._is_header(row):
+                continue  # a header row after all: its names are the layout's, nothing to read
             if len(row) != len(self.header):
                 self.ctx.add(
-                    Code.RAGGED_ROW, f"has {len(row)} fields, the header has {len(self.header)}",
-                    line=start, rule="every row has the header's columns",
+                    Code.RAGGED_ROW, f"has {len(row)} fields, the {self.shape} has {len(self.header)}",
+                    line=start, rule=f"every row has the {self.shape}'s columns",
                 )  # fmt: skip
                 continue
             chunk.append(row)
@@ -222,6 +230,19 @@ class _Assembler:
             yield from self._chunk(chunk, lines)
         if self.builder is not None:
             yield from self._finish()
+
+    @property
+    def shape(self) -> str:
+        """What fixes a row's fields: the file's header, or a headerless layout."""
+        return "header" if self.layout.has_header else f"layout {self.layout.name}"
+
+    def _is_header(self, row: list[str]) -> bool:
+        named = [(cell, name) for cell, name in zip(row, self.header, strict=False) if name]
+        return len(row) == len(self.header) and all(c.strip().lower() == n for c, n in named)
+
+    def _where(self, column: Column) -> dict[str, Any]:
+        """A cell's location: the column name, and in a headerless file its field number."""
+        return {"column": column.name, **({"position": column.position} if column.position else {})}
 
     def _chunk(self, rows: list[list[str]], lines: list[int]) -> Iterator[Record]:
         import pandas as pd  # here, not at the top: checking a configuration must not pay for it
@@ -243,7 +264,7 @@ class _Assembler:
                     for n in missing.to_numpy().nonzero()[0]
                 ))  # fmt: skip
             for line, value, code, message in problems:
-                self.ctx.add(code, message, value=value, line=line, column=column.name,
+                self.ctx.add(code, message, value=value, line=line, **self._where(column),
                              rule=f"{self.layout.name}.{column.name}: {column.rule}")  # fmt: skip
                 bad_rows.add(line)
             values.append(normalised.tolist())

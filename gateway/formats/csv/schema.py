@@ -8,6 +8,11 @@ style), `values` (enum), `required_when` (`"mode=delta"`) and `to`, the canonica
 (default: its own name, under `line.` for line columns; `gateway.formats.csv.table` lists the path
 forms). Checks are vectorised with pandas over a chunk of rows, so a million-row file costs a
 few column operations per chunk rather than a Python call per cell.
+
+A layout with `header = false` is for files without a header row: its columns are `[[column]]`
+entries in field order (or with an explicit 1-based `position`), each with its `to` path, and
+`width` may give the number of fields a row has when it is more than the last position. Such a
+layout is never recognised from a header; a source names it with `csv_layout`.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class Column:
     values: tuple[str, ...] = ()
     to: tuple[str, ...] = ()
     required_when: tuple[str, str] | None = None
+    position: int | None = None
 
     @property
     def rule(self) -> str:
@@ -86,6 +92,17 @@ class Layout:
     columns: tuple[Column, ...]
     item: str = "lines"
     recognise: bool = True
+    has_header: bool = True
+    width: int = 0
+
+    @property
+    def positions(self) -> list[str]:
+        """A headerless layout's column names by field position ("" where no column is read)."""
+        names = [""] * self.width
+        for c in self.columns:
+            if c.position is not None:
+                names[c.position - 1] = c.name.lower()
+        return names
 
     @functools.cached_property
     def by_name(self) -> dict[str, Column]:
@@ -124,14 +141,45 @@ def _column(name: str, spec: dict[str, Any], where: str) -> Column:
         values=tuple(spec.get("values", ())),
         to=tuple(to) if isinstance(to, list) else (to,),
         required_when=(when.split("=", 1)[0], when.split("=", 1)[1]) if when else None,
+        position=spec.get("position"),
     )
+
+
+def _positional(data: dict[str, Any], where: str) -> tuple[dict[str, Any], int]:
+    """The `[[column]]` entries of a headerless layout as named specs with their positions,
+    and the row width; positions are 1-based and default to the entry's place in the list."""
+    specs: dict[str, Any] = {}
+    taken: dict[int, str] = {}
+    for n, entry in enumerate(data.get("column", []), start=1):
+        spec = dict(entry)
+        name = spec.pop("name", None)
+        if not name or name in specs:
+            raise ValueError(f"{where}.column[{n}]: every column needs a name of its own")
+        position = spec.setdefault("position", n)
+        if not isinstance(position, int) or position < 1 or position in taken:
+            raise ValueError(f"{where}.column[{n}].position: {position!r} is not a free field number")
+        taken[position] = name
+        specs[name] = spec
+    if not specs:
+        raise ValueError(f"{where}: a layout with header = false lists its columns as [[column]]")
+    width = data.get("width", max(taken))
+    if not isinstance(width, int) or width < max(taken):
+        raise ValueError(f"{where}.width: {width!r} is less than the last column's position {max(taken)}")
+    return specs, width
 
 
 def load_layout(path: Path, envelope: dict[str, Any] | None = None) -> Layout:
     """Read one layout file; `envelope` columns are added to its header unless it has them."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    data["header"] = {**(envelope or {}), **data.get("header", {})}
     where = path.name
+    has_header = data.get("header") is not False
+    width = 0
+    if has_header:
+        named = data.get("header")
+        data["header"] = {**(envelope or {}), **(named if isinstance(named, dict) else {})}
+    else:
+        # Positional columns fill the path their `to` names (default: a document field).
+        data["header"], width = _positional(data, where)
     record = RECORD_TYPES.get(data["doc_type"])
     if record is None:
         raise ValueError(f"{where}.doc_type: {data['doc_type']!r} is not a canonical document type")
@@ -159,7 +207,9 @@ def load_layout(path: Path, envelope: dict[str, Any] | None = None) -> Layout:
         key=tuple(data["key"]),
         columns=tuple(columns),
         item=item_name,
-        recognise=data.get("recognise", True),
+        recognise=has_header and data.get("recognise", True),
+        has_header=has_header,
+        width=width,
     )
 
 

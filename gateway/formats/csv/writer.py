@@ -194,12 +194,17 @@ class CanonicalCsvWriter:
         findings = document.findings
         for n, row in enumerate(rows):
             for column, text in zip(columns, row, strict=True):
-                if not text:
-                    continue
                 where = {
                     "record": record.doc_id,
                     "field": column.name if n == 0 else f"{column.name}, row {n + 1}",
                 }
+                if not text:
+                    if column.required:  # the layout's own reader would refuse the row
+                        rule = f"{layout.name}.{column.name}: {column.rule}"
+                        findings.append(
+                            Finding(Code.REQUIRED, "the layout requires a value here", where, rule=rule)
+                        )
+                    continue
                 problem = _check(column, text)
                 if problem is not None:
                     findings.append(

@@ -14,13 +14,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from gateway.canonical.records import InventoryAdjustment, PurchaseOrder, Receipt, Shipment
-from gateway.formats.edifact.mappings.common import FUNCTION_CODES
+from gateway.formats.edifact.mappings.common import AGENCY_SCHEMES, FUNCTION_CODES
 
 Seg = list[Any]  # tag, then elements: str, or list of components
 
 
 class Unwritable(Exception):
-    """A record the message cannot carry validly: (message, value)."""
+    """A record the message cannot carry validly: (message, value), and the line it is about."""
+
+    def __init__(self, message: str, value: str, line_no: str | None = None) -> None:
+        super().__init__(message, value)
+        self.line_no = line_no
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +37,21 @@ class Context:
     receiver: str = ""
     receiver_qualifier: str = "14"
     now: str = ""  # ISO date and time of writing: the document date when the record has none
+    association: str = "EAN008"  # UNH's association code; EAN... is an EANCOM subset
+
+    @property
+    def eancom(self) -> bool:
+        """Whether the messages follow EANCOM (GS1), which names every line's item by GTIN."""
+        return self.association.startswith("EAN")
+
+    @property
+    def gtin_type(self) -> str:
+        """LIN's code for a GTIN (7143): EN in EANCOM 97 (D.96A), SRV in EANCOM 2002 (D.01B)."""
+        return "SRV" if self.directory == "D01B" else "EN"
 
 
+#: A party's canonical scheme -> NAD code list agency (3055), as the reader maps them back.
+SCHEME_AGENCIES = {scheme: code for code, scheme in AGENCY_SCHEMES.items()}
 #: UNB partner identification code qualifier (0007) -> NAD code list agency (3055).
 AGENCIES = {"14": "9", "1": "16"}
 
@@ -56,8 +73,18 @@ def _dtm(qualifier: str, iso: str | None) -> list[Seg]:
     return [["DTM", [qualifier, value[0], value[1]]]] if value else []
 
 
-def _line_items(line: Any) -> list[Seg]:
-    segs: list[Seg] = [["LIN", line.line_no or "", "", [line.gtin, "EN"] if line.gtin else ""]]
+def _line_items(line: Any, c: Context, gtin_required: bool = False) -> list[Seg]:
+    """LIN (the GTIN), PIA (the supplier's and buyer's numbers) and IMD of a line. EANCOM's
+    DESADV, RECADV and INVRPT identify the item in LIN by its GTIN: a line without one cannot
+    be written there (`gtin_required`), and a plain UN/EDIFACT association writes PIA alone."""
+    if gtin_required and c.eancom and not line.gtin:
+        raise Unwritable(
+            f"EANCOM ({c.association}) names a line's item by its GTIN in LIN; line {line.line_no or '?'} "
+            'has none (association = "" writes plain UN/EDIFACT, which names it in PIA)',
+            line.sku or line.buyer_sku or "",
+            line.line_no,
+        )
+    segs: list[Seg] = [["LIN", line.line_no or "", "", [line.gtin, c.gtin_type] if line.gtin else ""]]
     ids = [[v, k] for v, k in ((line.sku, "SA"), (line.buyer_sku, "IN")) if v]
     if ids:
         segs.append(["PIA", "5", *ids])
@@ -89,16 +116,23 @@ def desadv(r: Shipment, c: Context = Context()) -> list[Seg]:
         )
     segs += [["RFF", ["ON", r.order_number]]] if r.order_number else []
     segs += [["RFF", ["CN", t]] for t in r.tracking_numbers]
-    # EANCOM's DESADV names the buyer and the supplier: the supplier sends it (the interchange
-    # sender), the buyer receives it.
+    # EANCOM's DESADV names the buyer, the supplier and the delivery party: the supplier sends
+    # it (the interchange sender), the buyer receives it, and the goods go to the record's
+    # ship-to (a DESADV or despatch advice read keeps it) or else to the buyer.
     segs += _nad("BY", c.receiver, c.receiver_qualifier) + _nad("SU", c.sender, c.sender_qualifier)
+    ship_to = r.extensions.get("ship_to") if isinstance(r.extensions.get("ship_to"), dict) else None
+    if ship_to and ship_to.get("id"):
+        agency = SCHEME_AGENCIES.get(ship_to.get("scheme") or "", "92")
+        segs.append(["NAD", "DP", [ship_to["id"], "", agency]])
+    else:
+        segs += _nad("DP", c.receiver, c.receiver_qualifier)
     segs += [["NAD", "SF", [r.warehouse, "", "92"]]] if r.warehouse else []
     segs += [["TDT", "20", "", "", "", [r.carrier]]] if r.carrier else []
 
     def lines_for(sscc: str | None) -> Iterator[Seg]:
         for line in r.lines:
             if line.package_sscc == sscc:
-                yield from _line_items(line)
+                yield from _line_items(line, c, gtin_required=True)
                 yield from _qty("12", line.quantity_shipped or line.quantity, line.uom)
                 yield from _qty("21", line.quantity_ordered)
                 yield from _batch(line)
@@ -134,7 +168,7 @@ def recadv(r: Receipt, c: Context = Context()) -> list[Seg]:
     segs.append(["CPS", "1"])
     for line in r.lines:
         # The line group: LIN, PIA, IMD, QTY, QVR, DTM, then the GIN group (D.96A SG26, D.01B too).
-        segs += _line_items(line)
+        segs += _line_items(line, c, gtin_required=True)
         segs += _qty("12", line.quantity_expected, line.uom) + _qty("194", line.quantity_received)
         segs += _qty("195", line.quantity_rejected)
         if line.reject_reason:
@@ -147,16 +181,20 @@ def recadv(r: Receipt, c: Context = Context()) -> list[Seg]:
 
 
 def invrpt(r: InventoryAdjustment, c: Context = Context()) -> list[Seg]:
-    """INVRPT body: one quantity group per line, a count as QTY 145, a delta signed by INV 4501.
+    """INVRPT body: the parties (NAD GY, GO, WH), then one quantity group per line, a count as
+    QTY 145, a delta signed by INV 4501.
 
     The group is QTY, INV, GIN, LOC in D.96A and INV, QTY, GIN, LOC in D.01B; INVRPT has no
     summary section in either."""
     segs: list[Seg] = [["BGM", "35", r.adjustment_id or r.doc_id, FUNCTION_CODES[r.function]]]
     directory = c.directory
     segs += _dtm("137", r.issued_at or c.now) + _dtm("366", r.adjusted_at)
+    # EANCOM makes naming the parties that exchange the report mandatory: the warehouse side
+    # sends it as the inventory reporting party (GY) to the goods owner (GO).
+    segs += _nad("GY", c.sender, c.sender_qualifier) + _nad("GO", c.receiver, c.receiver_qualifier)
     segs += [["NAD", "WH", [r.warehouse, "", "92"]]] if r.warehouse else []
     for line in r.lines:
-        segs += _line_items(line)
+        segs += _line_items(line, c, gtin_required=True)
         if line.mode == "count":
             inv: Seg = ["INV", "", "", line.reason_code or ""]
             qty = _qty("145", line.counted_quantity or line.quantity, line.uom)
@@ -186,7 +224,7 @@ def orders(r: PurchaseOrder, c: Context = Context()) -> list[Seg]:
     segs += [["NAD", "DP", [r.warehouse, "", "92"]]] if r.warehouse else []
     segs += [["CUX", ["2", r.currency, "9"]]] if r.currency else []
     for line in r.lines:
-        segs += _line_items(line if not line.vendor_sku else _with_sku(line))
+        segs += _line_items(line if not line.vendor_sku else _with_sku(line), c)
         segs += _qty("21", line.quantity, line.uom)
         segs += [["PRI", ["AAA", line.unit_price]]] if line.unit_price else []
     return [*segs, ["UNS", "S"], ["CNT", ["2", str(len(r.lines))]]]

@@ -14,6 +14,10 @@ group is mandatory, names the buyer (`sender`, who received the goods) and the s
 carry (an inventory count without a counted quantity, more tracking numbers than DESADV's
 reference group holds) is a finding, not a message. ORDERS names the buyer (`sender`) and the
 supplier: the order's own `vendor_id` when it has one, else `receiver` (EANCOM's NAD BY and SU).
+DESADV names the buyer (`receiver`), the supplier (`sender`) and the delivery party (the record's
+ship-to, else the buyer); INVRPT the reporting party (`sender`, GY) and the goods owner
+(`receiver`, GO). Under an EANCOM association (EAN…) DESADV, RECADV and INVRPT name each line's
+item by its GTIN in LIN (EN in D.96A, SRV in D.01B): a line without one is a finding naming it.
 
 Before a byte of a message is written, the rendered UNH..UNT is checked by the reader's own
 schema validation (`MessageSchema.check` of `schemas/edifact/<MESSAGE>_<DIRECTORY>.json`, with
@@ -51,7 +55,7 @@ OPTIONS: tuple[Option, ...] = (
     text("syntax", "UNOC", "the syntax identifier, which sets the character set", *CHARSETS),
     Option("syntax_version", (str, int), "3", "the syntax version number", ("1", "2", "3", "4", 1, 2, 3, 4)),
     text("directory", "D96A", "the message directory (D96A, D01B)"),
-    text("association", "EAN008", "the association assigned code of UNH"),
+    text("association", "EAN008", "UNH association code; EAN… (EANCOM) needs a GTIN on every line"),
     text("separators", ":+.? '", "component, data, decimal, release, reserved and terminator characters"),
     text("file_name", DEFAULT_NAME, "the output file name pattern; must contain {file_id}"),
     flag("una", True, "write the UNA service string advice"),
@@ -203,7 +207,7 @@ class EdifactWriter:
         t = self.t
         context = Context(
             t.directory, t.sender, t.sender_qualifier, t.receiver, t.receiver_qualifier,
-            time.strftime("%Y-%m-%dT%H:%M", time.gmtime()),
+            time.strftime("%Y-%m-%dT%H:%M", time.gmtime()), t.association,
         )  # fmt: skip
         try:
             body = build(record, context)
@@ -212,7 +216,7 @@ class EdifactWriter:
                 Finding(
                     Code.UNWRITABLE,
                     f"{message_type} cannot carry this record: {exc.args[0]}",
-                    {"record": record.doc_id},
+                    {"record": record.doc_id, **({"line_no": exc.line_no} if exc.line_no else {})},
                     exc.args[1] or None,
                     f"edifact target, {message_type} {t.directory}",
                 )

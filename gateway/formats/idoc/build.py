@@ -90,7 +90,7 @@ class Builder:
         line_no = where.pop("line_no", None)
         if line_no:
             message = f"line {line_no}: {message}"
-        loc = {"record": self.record.doc_id, **where}
+        loc = {"record": self.record.doc_id, **({"line_no": line_no} if line_no else {}), **where}
         self.findings.append(Finding(code, message, loc, value, f"idoc/{self.schema.name}"))
 
 
@@ -150,10 +150,13 @@ def goods_movement(record: Record, moves: Movements, alpha: bool) -> Builder:
         b.fail(Code.NO_LINES, "a goods movement needs at least one line")
     for line in lines:
         values = _movement_line(b, record, line, moves)
-        if values is not None:
-            b.add(
-                "E1MBXYI", {**values, "MATNR": matnr(line, alpha), "ERFME": line.uom, "CHARG": line.lot}, head
-            )
+        material = matnr(line, alpha)
+        if material is None:
+            # E1MBXYI names the material by MATNR alone: a line without one cannot be posted.
+            b.fail(Code.NOT_REPRESENTABLE, "WMMBID02 names a material by MATNR only; the line has no sku",
+                   line.gtin, field="sku", line_no=line.line_no)  # fmt: skip
+        elif values is not None:
+            b.add("E1MBXYI", {**values, "MATNR": material, "ERFME": line.uom, "CHARG": line.lot}, head)
     return b
 
 

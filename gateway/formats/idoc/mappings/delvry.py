@@ -3,14 +3,19 @@
 Handling units (E1EDL37, SSCC in EXIDV) become packages; their contents (E1EDL44) tell which
 package each delivery item went in. A batch split (sub-items with HIPOS) is carried by its
 sub-items, each with its batch, and the main item, whose quantity they split, is left out.
+A batch's characteristics (E1EDL15) stay with its line: LOBM_VFDAT (shelf life expiry) is the
+line's `expiry` when E1EDL24 has no VFDAT, LOBM_HSDAT its production date; every characteristic
+is kept under the line's `extensions.batch_characteristics`.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date as Date
 from typing import Any
 
 from gateway.canonical.shapes import PackageData, RecordData, ShipmentData, ShipmentLineData, enveloped
-from gateway.findings import Report
+from gateway.findings import Code, Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
 from gateway.formats.idoc.model import Idoc, Segment
 
@@ -35,7 +40,12 @@ def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordDat
         for content in hu.all("E1EDL44"):
             if content.get("POSNR"):
                 hu_of.setdefault(content.get("POSNR"), hu.get("EXIDV"))
-    lines = [_line(i, hu_of, options) for i in items if i.get("POSNR") not in split]
+    batches = {i.get("POSNR"): _batch(i, idoc, report) for i in items}
+    if any(b is None for b in batches.values()):
+        return None
+    lines = [
+        _line(i, hu_of, options, batches[i.get("POSNR")] or {}) for i in items if i.get("POSNR") not in split
+    ]
     orders = [ref.get("BELNR") for i in items for ref in i.all("E1EDL43") if ref.get("QUALF") == "C"] + [
         i.get("VGBEL") for i in items if i.get("VGBEL")
     ]
@@ -79,7 +89,48 @@ def _ship_date(head: Segment) -> str | None:
     return date(dates.get("007", ""))
 
 
-def _line(item: Segment, hu_of: dict[str, str], options: dict[str, Any]) -> ShipmentLineData:
+#: How SAP writes a date characteristic's value (ATWRT): the user's date formats (USR01-DATFM
+#: 1 to 6) and the internal YYYYMMDD, as (pattern, order of day, month and year groups).
+_DATE_FORMATS = (
+    (re.compile(r"(\d{2})\.(\d{2})\.(\d{4})"), "dmy"),
+    (re.compile(r"(\d{2})[/-](\d{2})[/-](\d{4})"), "mdy"),
+    (re.compile(r"(\d{4})[./-]?(\d{2})[./-]?(\d{2})"), "ymd"),
+)
+
+
+def characteristic_date(value: str) -> str | None:
+    """A date characteristic's value as ISO 8601; None when it is not a date SAP writes."""
+    for pattern, order in _DATE_FORMATS:
+        found = pattern.fullmatch(value.strip())
+        if found:
+            parts = dict(zip(order, map(int, found.groups()), strict=True))
+            try:
+                return Date(parts["y"], parts["m"], parts["d"]).isoformat()
+            except ValueError:
+                return None
+    return None
+
+
+def _batch(item: Segment, idoc: Idoc, report: Report) -> dict[str, Any] | None:
+    """The batch characteristics of a delivery item, with its expiry and production dates;
+    None after a finding when a date characteristic cannot be read."""
+    values = {c.get("ATNAM"): c.get("ATWRT") for c in item.all("E1EDL15") if c.get("ATNAM")}
+    dates: dict[str, str | None] = {}
+    for name in ("LOBM_VFDAT", "LOBM_HSDAT"):
+        value = values.get(name, "")
+        dates[name] = characteristic_date(value) if value else None
+        if value and dates[name] is None:
+            seg = next(c for c in item.all("E1EDL15") if c.get("ATNAM") == name)
+            report(Code.BAD_DATE, f"batch characteristic {name} is not a date", value=value,
+                   rule=f"mapping idoc/{idoc.basic_type}: E1EDL15 ATWRT of a date characteristic",
+                   field="ATWRT", **{**seg.where(), "record": idoc.docnum or "?"})  # fmt: skip
+            return None
+    return {"characteristics": values, "expiry": dates["LOBM_VFDAT"], "production_date": dates["LOBM_HSDAT"]}
+
+
+def _line(
+    item: Segment, hu_of: dict[str, str], options: dict[str, Any], batch: dict[str, Any]
+) -> ShipmentLineData:
     matnr = item.get("MATNR")
     shipped = number(item.get("LFIMG"))
     line: ShipmentLineData = {
@@ -91,7 +142,7 @@ def _line(item: Segment, hu_of: dict[str, str], options: dict[str, Any]) -> Ship
         "quantity": shipped,
         "uom": item.get("VRKME") or None,
         "lot": item.get("CHARG") or None,
-        "expiry": date(item.get("VFDAT")),
+        "expiry": date(item.get("VFDAT")) or batch.get("expiry"),
         "location": item.get("LGORT") or None,
         "quantity_shipped": shipped,
         "quantity_ordered": number(item.get("ORMNG")),
@@ -103,6 +154,8 @@ def _line(item: Segment, hu_of: dict[str, str], options: dict[str, Any]) -> Ship
                 "parent_line": item.get("HIPOS") if item.get("HIPOS").strip("0") else None,
                 "reference_doc": item.get("VGBEL") or None,
                 "reference_line": item.get("VGPOS") or None,
+                "production_date": batch.get("production_date"),
+                "batch_characteristics": batch.get("characteristics"),
             }
         ),
     }

@@ -9,6 +9,7 @@ material and 002 the vendor's; on a sales order 002 is ours and 001 the customer
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway.canonical.records import Function
@@ -20,7 +21,7 @@ from gateway.canonical.shapes import (
     SalesOrderData,
     enveloped,
 )
-from gateway.findings import Report
+from gateway.findings import Code, Report
 from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
 from gateway.formats.idoc.model import Idoc, Segment
 
@@ -83,7 +84,10 @@ def map_orders(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordDat
     partners = {s.get("PARVW"): s for s in reversed([s for s in roots if s.name == "E1EDKA1"])}
     items = [item for item in roots if item.name == "E1EDP01"]
     purchase = kind == "purchase_order"
-    lines = [_line(item, purchase, options) for item in items]
+    prices = [_price(item, idoc, report) for item in items]
+    if any(price is None for price in prices):
+        return None
+    lines = [_line(item, purchase, options, price or {}) for item, price in zip(items, prices, strict=True)]
     warehouse = next((item.get("WERKS") for item in items if item.get("WERKS")), None)
     schedule = [d for item in items for d in _schedule_dates(item)]
     function = _function(idoc, k01) if k01 else "original"
@@ -125,7 +129,48 @@ def _schedule_dates(item: Segment) -> list[str]:
     return [d for s in item.all("E1EDP20") if (d := date(s.get("EDATU")))]
 
 
-def _line(item: Segment, purchase: bool, options: dict[str, Any]) -> tuple[LineData, dict[str, str]]:
+def _decimal(value: str) -> Decimal | None:
+    try:
+        return Decimal(value) if value else None
+    except InvalidOperation:
+        return None
+
+
+def _price(item: Segment, idoc: Idoc, report: Report) -> dict[str, str | None] | None:
+    """The unit price of one order unit (MENEE) and what SAP sent: VPREI is the price of PEINH
+    price units (PMENE), and BPUMZ/BPUMN price units make one order unit. None after a finding
+    when the price cannot be brought to one order unit: a guess would misprice the line."""
+    sent = number(item.get("VPREI"))
+    if sent is None:
+        return {}
+    basis, numerator, denominator = (_decimal(number(item.get(f)) or "") for f in ("PEINH", "BPUMZ", "BPUMN"))
+    price_unit, order_unit = item.get("PMENE"), item.get("MENEE")
+    problem = None
+    if basis is not None and basis <= 0:
+        problem = ("PEINH", "is not a price unit: the price is per this many units")
+    elif price_unit and order_unit and price_unit != order_unit and not (numerator and denominator):
+        problem = ("BPUMZ", f"no BPUMZ/BPUMN from the price unit {price_unit} to the order unit {order_unit}")
+    if problem is not None:
+        name, message = problem
+        report(Code.INVALID_VALUE, f"{name} {message}", value=item.get(name),
+               rule=f"mapping idoc/{idoc.basic_type}: E1EDP01 VPREI per PEINH {price_unit or 'units'}",
+               field=name, **{**item.where(), "record": idoc.docnum or "?"})  # fmt: skip
+        return None
+    factor = (numerator / denominator if numerator and denominator else Decimal(1)) / (basis or 1)
+    # Decimal keeps what SAP wrote: 6.75 per 1 PA of 100 PCE is 0.0675, never 0.06749999.
+    per_unit = sent if factor == 1 else format((Decimal(sent) * factor).normalize(), "f")
+    return {
+        "unit_price": per_unit,
+        "price_as_sent": sent,
+        "price_basis": number(item.get("PEINH")),
+        "price_basis_unit": price_unit or None,
+        "price_conversion": f"{item.get('BPUMZ')}/{item.get('BPUMN')}" if numerator != denominator else None,
+    }
+
+
+def _line(
+    item: Segment, purchase: bool, options: dict[str, Any], price: dict[str, str | None]
+) -> tuple[LineData, dict[str, str]]:
     """The line fields both order kinds share, and the item's E1EDP19 ids by qualifier for the
     partner's own item number (the vendor's on a purchase order, the customer's on a sales order)."""
     ids = qualified(item.all("E1EDP19"), "QUALF", "IDTNR")
@@ -139,12 +184,12 @@ def _line(item: Segment, purchase: bool, options: dict[str, Any]) -> tuple[LineD
         "description": texts.get(ours) or next(iter(texts.values()), None),
         "quantity": number(item.get("MENGE")),
         "uom": item.get("MENEE") or None,
-        "unit_price": number(item.get("VPREI")),
+        "unit_price": price.get("unit_price"),
         "location": item.get("LGORT") or None,
         "extensions": compact(
             {
                 "sap_matnr": matnr or None,
-                "price_unit": number(item.get("PEINH")),
+                **{k: v for k, v in price.items() if k != "unit_price"},
                 "net_amount": number(item.get("NETWR")),
                 "plant": item.get("WERKS") or None,
                 "action": item.get("ACTION") or None,

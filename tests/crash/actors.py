@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,9 +24,21 @@ from pathlib import Path
 from benchmarks.sshd import Sshd
 from tests.conftest import REPO
 from tests.crash.corpus import Input
+from tests.waiting import wait_until
 
-#: How long a stopped process may take to go, and a started one to create its ledger.
+#: How long a stopped process may take to go.
 PROCESS_TIMEOUT = 60.0
+#: Share of the kills in the first seconds of a run, and those seconds.
+STARTUP_SHARE = 0.2
+STARTUP_SECONDS = (0.05, 3.0)
+#: A kill in the middle of work comes up to this long after a file's outcome: a file takes
+#: tens of milliseconds, so this lands anywhere in the next ones.
+WITHIN_FILE = 0.3
+#: How long the service may take for the files before a kill; it makes progress unless stuck.
+WORK_TIMEOUT = 180.0
+
+#: How many inputs have an outcome so far.
+Progress = Callable[[], int]
 
 
 def is_temporary(name: str) -> bool:
@@ -61,13 +74,20 @@ class Service:
         self.process.wait(timeout=PROCESS_TIMEOUT)
 
     def stop(self) -> int:
-        """A warm stop (SIGTERM); the exit code."""
+        """A warm stop (SIGTERM) once the service handles it; the exit code."""
         assert self.process is not None
+        # Before its handler is installed (Python still importing), SIGTERM simply ends it.
+        wait_until(lambda: '"service_started"' in self.log() or not self.alive(),
+                   what="the service to start", seen=self.last_log, timeout=PROCESS_TIMEOUT)  # fmt: skip
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=PROCESS_TIMEOUT)
 
+    def log(self) -> str:
+        """What the current (or last) run has logged so far."""
+        return (self.logs / f"run-{self.runs - 1:03d}.log").read_text(errors="replace")
+
     def last_log(self) -> str:
-        return (self.logs / f"run-{self.runs - 1:03d}.log").read_text(errors="replace")[-4000:]
+        return self.log()[-4000:]
 
 
 class Actor(threading.Thread):
@@ -113,17 +133,21 @@ def running(*actors: Actor) -> Iterator[None]:
 
 class Feeder(Actor):
     """Drops the inputs while the service runs, as senders do: written under a temporary name,
-    then renamed; local ones into `inbound/`, remote ones into the SFTP source's folder."""
+    then renamed; local ones into `inbound/`, remote ones into the SFTP source's folder. It keeps
+    at most `backlog` files waiting ahead of the service, so files arrive for the whole run."""
 
-    def __init__(self, inputs: list[Input], local: Path, remote: Path, per_second: float) -> None:
+    def __init__(
+        self, inputs: list[Input], local: Path, remote: Path, progress: Progress, backlog: int
+    ) -> None:
         super().__init__("feeder", interval=0.1)
         self.pending = list(reversed(inputs))
         self.local, self.remote = local, remote
-        self.per_round = max(1, round(per_second * self.interval))
+        self.progress, self.backlog = progress, backlog
         self.dropped = 0
 
     def step(self) -> bool:
-        for _ in range(min(self.per_round, len(self.pending))):
+        room = self.backlog - (self.dropped - self.progress())
+        for _ in range(min(room, len(self.pending))):
             item = self.pending.pop()
             folder = self.remote if item.remote else self.local
             part = folder / f".{item.name}.part"
@@ -165,32 +189,62 @@ class Consumer(Actor):
 
 
 class Outages(Actor):
-    """Stops the sshd at the planned moments (seconds after `started`) for the planned durations."""
+    """Stops the sshd for the planned seconds once the service has done the planned number of files."""
 
-    def __init__(self, sshd: Sshd, plan: list[tuple[float, float]], started: float) -> None:
+    def __init__(self, sshd: Sshd, plan: list[tuple[int, float]], progress: Progress) -> None:
         super().__init__("sshd-outages", interval=0.05)
-        self.sshd, self.plan, self.started = sshd, list(plan), started
-        self.done: list[tuple[float, float]] = []
+        self.sshd, self.plan, self.progress = sshd, list(plan), progress
+        self.done: list[tuple[int, float]] = []
 
     def step(self) -> bool:
         if not self.plan:
             return False
-        at, duration = self.plan[0]
-        if time.monotonic() - self.started < at:
+        after, duration = self.plan[0]
+        if self.progress() < after:
             return True
         self.plan.pop(0)
         self.sshd.stop()
         self.halt.wait(duration)
         self.sshd.start()
-        self.done.append((at, duration))
+        self.done.append((after, duration))
         return bool(self.plan)
 
 
-def outage_plan(rng: random.Random, count: int, within: float) -> list[tuple[float, float]]:
-    """`count` outages of 1 to 3 s at random moments in the first `within` seconds, apart."""
-    slots = sorted(rng.uniform(0, within) for _ in range(count))
-    plan: list[tuple[float, float]] = []
-    for at in slots:
-        start = max(at, plan[-1][0] + plan[-1][1] + 1.0) if plan else at
-        plan.append((round(start, 2), round(rng.uniform(1.0, 3.0), 2)))
-    return plan
+def outage_plan(rng: random.Random, count: int, files: int) -> list[tuple[int, float]]:
+    """`count` outages of 1 to 3 s, each after a random tenth to seven tenths of the files."""
+    return sorted(
+        (rng.randint(files // 10, files * 7 // 10), round(rng.uniform(1.0, 3.0), 2)) for _ in range(count)
+    )
+
+
+class Killer:
+    """Kills the service with SIGKILL at random moments and starts it again. A share of the kills
+    comes in the first seconds of a run (start-up, recovery); the others after a random number
+    of files and a random fraction of a second more, in the middle of claims and publishes, so
+    the service keeps making progress however slow the machine is."""
+
+    def __init__(
+        self, service: Service, rng: random.Random, progress: Progress, files: int, kills: int
+    ) -> None:
+        self.service, self.rng, self.progress, self.files = service, rng, progress, files
+        # The kills in the middle of work are spread over four fifths of the files.
+        self.most = max(1, round(2 * files * 0.8 / max(1, kills * (1 - STARTUP_SHARE))) - 1)
+        self.kinds: Counter[str] = Counter()
+
+    def kill(self) -> None:
+        """Wait for the next random moment, kill, start again."""
+        if self.rng.random() < STARTUP_SHARE:
+            kind = "start-up"
+            time.sleep(self.rng.uniform(*STARTUP_SECONDS))
+        else:
+            kind = "work"
+            goal = min(self.files, self.progress() + self.rng.randint(1, self.most))
+            wait_until(
+                lambda: self.progress() >= goal or not self.service.alive(),
+                what=f"{goal} files done", seen=self.progress, timeout=WORK_TIMEOUT,
+            )  # fmt: skip
+            time.sleep(self.rng.uniform(0, WITHIN_FILE))
+        assert self.service.alive(), f"the service ended by itself:\n{self.service.last_log()}"
+        self.service.kill()
+        self.kinds[kind] += 1
+        self.service.start()

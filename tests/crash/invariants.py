@@ -47,11 +47,16 @@ class Snapshot:
         return cls(files, outputs, deliveries)
 
 
-def finished(db: Path, names: set[str]) -> int:
-    """How many of `names` have reached an outcome so far (the service may be running)."""
+def finished(db: Path) -> int:
+    """How many files have an outcome (of any kind) so far, while the service may be running."""
+    if not db.exists():
+        return 0
     with read_only(db) as conn:
-        rows = conn.execute("SELECT original_name FROM files WHERE state IN ('accepted', 'quarantined')")
-        return sum(1 for (name,) in rows if name in names)
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone():
+            return 0  # the first service is still creating its ledger
+        unfinished = "('claimed', 'processing', 'publishing')"
+        (count,) = conn.execute(f"SELECT count(*) FROM files WHERE state NOT IN {unfinished}").fetchone()
+    return int(count)
 
 
 def outcomes(inputs: list[Input], snap: Snapshot) -> list[str]:

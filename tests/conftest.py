@@ -11,6 +11,7 @@ from typing import NoReturn
 
 import pytest
 
+from benchmarks.sshd import SSHD
 from gateway import config as config_module
 from gateway.config import Config
 
@@ -63,6 +64,12 @@ def unavailable(message: str) -> NoReturn:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_sshd() -> None:
+    """The system's OpenSSH server, which the SFTP tests and the crash harness run."""
+    if not SSHD.exists():
+        unavailable(f"{SSHD} is missing: install openssh-server (tests/run.sh does)")
 
 
 @pytest.fixture(name="corpus")

@@ -6,11 +6,13 @@ picks what happens when the final name is taken (default `fail`).
 
 The pipeline's protocol is kept: an output is staged in `work/outbound/<target>/` (a local
 file, synced), the intent is recorded, then `publish` uploads it to `.<name>.tmp` in the
-destination folder, syncs it there where the server allows (`fsync@openssh.com`), renames it
-to its final name and only then removes the local staged file, so `staged()` is true until the
-file is in place. `publish` is idempotent: after a crash before the rename it uploads again;
-after a crash between the rename and the local removal it finds the final file with the same
-content and does nothing more.
+destination folder, syncs it there where the server allows (`fsync@openssh.com`), renames the
+local staged file to `<staged>.sent` (synced), renames the remote one to its final name and
+only then removes the local copy, so `staged()` is true until the file is in place. `publish`
+is idempotent: after a crash before the upload was complete it uploads again; once `.sent`
+exists, the remote temporary file tells the rest: still there, the rename is to be done; gone,
+it was done. That holds even when a consumer has already taken and deleted the final file,
+which a comparison with the final file could not tell from "never published".
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import structlog
 
 from gateway.config import TargetConfig
-from gateway.delivery.local import SyncedFile
+from gateway.delivery.local import SyncedFile, fsync_dir
 from gateway.errors import DeliveryFailed
 from gateway.sources.sftp_connection import Connection, ServerSettings, remove_if_present
 
@@ -32,6 +34,7 @@ log = structlog.get_logger("gateway")
 
 POLICIES = ("fail", "overwrite", "unique")
 TMP_SUFFIX = ".tmp"
+SENT_SUFFIX = ".sent"
 BLOCK = 1 << 20
 MAX_UNIQUE = 1000
 
@@ -98,27 +101,34 @@ class SftpDelivery:
             raise DeliveryFailed(f"cannot stage in {self.staging}: {exc.strerror}") from exc
 
     def staged(self, tmp: str) -> bool:
-        """Whether the local staged file is still there, i.e. the output is not in place yet."""
-        return Path(tmp).exists()
+        """Whether the local staged file (or its `.sent` form) is still there, i.e. the output
+        may not be in place yet."""
+        return Path(tmp).exists() or _sent(tmp).exists()
 
     def discard(self, tmp: str) -> None:
         """Drop a staged output that will not be published."""
         Path(tmp).unlink(missing_ok=True)
+        _sent(tmp).unlink(missing_ok=True)
 
     def publish(self, tmp: str, name: str) -> str:
         """Upload, sync and rename into place; return `sftp://user@host:port/dir/final`."""
-        local = Path(tmp)
+        local, sent = Path(tmp), _sent(tmp)
         remote_tmp = posixpath.join(self.folder, f".{name}{TMP_SUFFIX}")
         names = unique_names(name) if self.policy == "unique" else [name]
         try:
             with self.conn.session(f"publishing {name} to {self.folder}") as sftp:
                 self._ensure_folder(sftp)
-                final = self._already_there(sftp, local, names)
-                if final is None:
-                    _upload(sftp, local, remote_tmp)
-                    final = self._rename(sftp, remote_tmp, names)
+                if not sent.exists():
+                    final = self._already_there(sftp, local, names)
+                    if final is None:
+                        final = self._send(sftp, local, remote_tmp, names)
+                elif _exists(sftp, remote_tmp):  # uploaded before a crash, not renamed yet
+                    final = self._rename(sftp, remote_tmp, names, sent)
+                else:  # renamed before a crash, and perhaps imported and deleted since
+                    final = posixpath.join(self.folder, name)
         except OSError as exc:  # a file or folder missing on the server (or the staged file here)
             raise DeliveryFailed(f"{self.settings.name}: publishing {name} to {self.folder}: {exc}") from exc
+        sent.unlink(missing_ok=True)
         local.unlink(missing_ok=True)
         location = f"sftp://{self.settings.address}{final}"
         log.info("sftp_published", target_dir=self.folder, name=posixpath.basename(final))
@@ -152,7 +162,15 @@ class SftpDelivery:
                 return path
         return None
 
-    def _rename(self, sftp: Any, remote_tmp: str, names: list[str]) -> str:
+    def _send(self, sftp: Any, local: Path, remote_tmp: str, names: list[str]) -> str:
+        """Upload under the temporary name, mark the staged copy as sent, rename into place."""
+        _upload(sftp, local, remote_tmp)
+        sent = _sent(str(local))
+        local.rename(sent)
+        fsync_dir(local.parent)
+        return self._rename(sftp, remote_tmp, names, sent)
+
+    def _rename(self, sftp: Any, remote_tmp: str, names: list[str], sent: Path) -> str:
         if self.policy == "overwrite":
             path = posixpath.join(self.folder, names[0])
             try:
@@ -171,6 +189,8 @@ class SftpDelivery:
                 except OSError:
                     raise  # not a name clash: the original error
                 if self.policy == "fail":
+                    # Staged again first: from now on the file must be uploaded anew.
+                    sent.rename(sent.with_name(sent.name.removesuffix(SENT_SUFFIX)))
                     remove_if_present(sftp, remote_tmp)
                     raise DeliveryFailed(
                         f"{path} already exists on {self.settings.address} (exists = fail)"
@@ -178,6 +198,21 @@ class SftpDelivery:
                 continue
             return path
         raise DeliveryFailed(f"no free name for {names[0]} in {self.folder}")
+
+
+def _sent(tmp: str) -> Path:
+    """The staged file's name once it is uploaded in full."""
+    return Path(tmp + SENT_SUFFIX)
+
+
+def _exists(sftp: Any, path: str) -> bool:
+    try:
+        sftp.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    return True
 
 
 def _upload(sftp: Any, local: Path, remote: str) -> None:

@@ -11,21 +11,15 @@ from typing import Any
 
 import pytest
 
-from benchmarks.sshd import SSHD, Sshd
+from benchmarks.sshd import Sshd
 from gateway.config import SourceConfig
-from tests.conftest import unavailable
-
-
-def _require_sshd() -> None:
-    if SSHD.exists():
-        return
-    unavailable(f"{SSHD} is missing: install openssh-server (tests/run.sh does)")
+from tests.conftest import require_sshd
 
 
 @pytest.fixture(name="sshd", scope="session")
 def _sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     """One sshd on 127.0.0.1 for the whole session."""
-    _require_sshd()
+    require_sshd()
     server = Sshd(tmp_path_factory.mktemp("sshd"))
     server.start()
     yield server

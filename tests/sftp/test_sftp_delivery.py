@@ -97,10 +97,37 @@ def test_crash_between_rename_and_local_cleanup(delivery_for: Any, remote: Path,
     delivery = delivery_for(exists)
     tmp = stage(delivery, "c.jsonl", b"same\n")
     delivery.publish(tmp, "c.jsonl")
-    Path(tmp).write_bytes(b"same\n")  # as if the process died before removing its staged copy
+    Path(tmp).write_bytes(b"same\n")  # a staged copy as a gateway before `.sent` left it
     restarted = delivery_for(exists)
     assert restarted.publish(tmp, "c.jsonl").endswith("/out/c.jsonl")
     assert sorted(p.name for p in (remote / "out").iterdir()) == ["c.jsonl"]  # no duplicate
+
+
+@pytest.mark.parametrize("exists", ["fail", "unique", "overwrite"])
+def test_crash_after_the_rename_and_the_consumer_took_the_file(
+    delivery_for: Any, remote: Path, monkeypatch: pytest.MonkeyPatch, exists: str
+) -> None:
+    """Killed right after the rename, the file imported and deleted before the restart: the
+    restart must not publish it again (the crash harness found this with a consumer running)."""
+    delivery = delivery_for(exists)
+    tmp = stage(delivery, "f.jsonl", b"once\n")
+    rename = SftpDelivery._rename
+
+    def rename_then_die(self: SftpDelivery, *args: Any) -> str:
+        rename(self, *args)
+        raise Crash
+
+    with monkeypatch.context() as m:
+        m.setattr(SftpDelivery, "_rename", rename_then_die)
+        with pytest.raises(Crash):
+            delivery.publish(tmp, "f.jsonl")
+    (remote / "out" / "f.jsonl").unlink()  # the consumer's import
+    restarted = delivery_for(exists)
+    assert restarted.staged(tmp)  # the intent alone cannot tell; publish asks the server
+    restarted.publish(tmp, "f.jsonl")
+    assert list((remote / "out").iterdir()) == []
+    assert not restarted.staged(tmp)
+    assert list(Path(tmp).parent.iterdir()) == []
 
 
 def test_existing_file_policies(delivery_for: Any, remote: Path) -> None:

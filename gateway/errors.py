@@ -5,7 +5,8 @@ GatewayError
 ├── ConfigError            refuse to start (exit 78); carries every problem at once
 ├── TransientError         retry later with backoff; the file stays where it is
 │   ├── SourceUnavailable  a source cannot be listed or read right now
-│   └── DeliveryFailed     an outbound destination cannot be written right now
+│   ├── DeliveryFailed     an outbound destination cannot be written right now
+│   └── LedgerFull         the ledger's filesystem has no room: the service waits, then recovers
 ├── FileVanished           the offered file disappeared before it was claimed; logged only
 └── RejectedFile           quarantine the file with its findings
     ├── UnknownFormat      stage "detect"
@@ -147,6 +148,12 @@ class SourceUnavailable(TransientError):
 
 class DeliveryFailed(TransientError):
     """An outbound destination cannot be written right now."""
+
+
+class LedgerFull(TransientError):
+    """The ledger cannot be written for want of room on its filesystem. Nothing it recorded is
+    lost (the failed transaction is rolled back), so the service pauses, and once there is room
+    recovers exactly as after a restart."""
 
 
 class FileVanished(GatewayError):

@@ -19,7 +19,7 @@ from typing import Any
 
 from gateway.config import Config
 from gateway.delivery.local import fsync_dir
-from gateway.errors import Finding
+from gateway.errors import Finding, TransientError
 from gateway.findings import Severity
 from gateway.ledger.protocol import DeliveryRow, FileLedger, FileRow, now
 from gateway.ledger.states import FileState
@@ -85,10 +85,14 @@ def put(config: Config, row: FileRow, stage: str, findings: list[Finding], fmt: 
         encoding: str | None) -> Path:  # fmt: skip
     """Move the original from work/ into its quarantine folder and write both reports."""
     folder = config.folder("quarantine") / row.file_id
-    _reports(folder, report(row, stage, findings, fmt, encoding), findings, row.original_name)
-    if row.work_path and Path(row.work_path).exists():
-        os.replace(row.work_path, folder / row.original_name)
-    fsync_dir(folder)
+    try:
+        _reports(folder, report(row, stage, findings, fmt, encoding), findings, row.original_name)
+        if row.work_path and Path(row.work_path).exists():
+            os.replace(row.work_path, folder / row.original_name)
+        fsync_dir(folder)
+    except OSError as exc:
+        # A full or read-only state root is not the file's fault: it waits, then is quarantined.
+        raise TransientError(f"cannot write the quarantine case {folder}: {exc.strerror}") from exc
     return folder
 
 

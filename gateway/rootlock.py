@@ -9,6 +9,7 @@ read (`status`, `trace`, `quarantine list`) do not take it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import socket
@@ -36,8 +37,10 @@ def hold(root: Path) -> Iterator[None]:
                 f"state root {root} is in use by {holder}: one service per root; stop it first "
                 "(status, trace and quarantine commands work while it runs)"
             ]) from None  # fmt: skip
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"gateway pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        # The holder's name only improves a refusal: a full disk must not stop the start for it.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"gateway pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)

@@ -6,13 +6,20 @@ was interrupted. `once=True` drains instead of serving: it processes every ready
 for files still settling, closes every open batch, and returns when nothing is left (or
 `drain_timeout` runs out for files that never settle). Between files the loop closes batches
 whose size or window is reached (batching.py).
+
+A ledger that cannot be written for want of room (`LedgerFull`) is a pause, not a crash: the
+failed transaction left the ledger as it was, so the service waits with backoff (feeding the
+watchdog), then recovers exactly as a restart would and goes on. It never exits for it, which
+under systemd would only become a restart loop on the same full disk.
 """
 
 from __future__ import annotations
 
+import errno
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import structlog
@@ -20,8 +27,8 @@ from structlog.contextvars import bound_contextvars
 
 from gateway import plugins
 from gateway.config import Config
-from gateway.errors import FileVanished, StopRequested, TransientError
-from gateway.ledger.sqlite import FileRow, Ledger
+from gateway.errors import FileVanished, LedgerFull, StopRequested, TransientError
+from gateway.ledger.sqlite import FileRow, Ledger, SqliteLedger
 from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
 from gateway.pipeline import pairs
@@ -35,6 +42,39 @@ IDLE_SECONDS = 30.0
 BATCH = 100
 RETRY_SECONDS = 30.0
 MAX_RETRY_SECONDS = 600.0
+FULL_PAUSE_SECONDS = 1.0
+MAX_FULL_PAUSE_SECONDS = 60.0
+
+
+def wait(seconds: float, notifier: Notifier, wake: threading.Event, stopped: Callable[[], bool]) -> None:
+    """Wait `seconds` (less once `stopped()`), feeding the watchdog meanwhile."""
+    until = time.monotonic() + seconds
+    while not stopped() and (left := until - time.monotonic()) > 0:
+        notifier.alive()
+        wake.wait(min(left, notifier.interval / 2) if notifier.interval else left)
+        wake.clear()
+
+
+def open_ledger(config: Config, *, once: bool) -> SqliteLedger | None:
+    """The state root's folders and ledger, once its filesystem has room for them; None when a
+    drain (`once`) ran out of time waiting. A full disk at start is waited out, not an exit."""
+    notifier = Notifier()
+    deadline = time.monotonic() + config.drain_timeout
+    pause = FULL_PAUSE_SECONDS
+    while True:
+        try:
+            for name in ("work", "quarantine", "archive"):
+                config.folder(name).mkdir(parents=True, exist_ok=True)
+            return SqliteLedger(config.ledger_path)
+        except (LedgerFull, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno != errno.ENOSPC:
+                raise
+            log.warning("ledger_full", error=str(exc), retry_seconds=pause)
+            notifier.ready(f"waiting for room: {exc}")
+            if once and time.monotonic() + pause > deadline:
+                return None
+        wait(pause, notifier, threading.Event(), lambda: False)
+        pause = min(pause * 2, MAX_FULL_PAUSE_SECONDS)
 
 
 class Service:
@@ -43,15 +83,19 @@ class Service:
     def __init__(self, config: Config, ledger: Ledger) -> None:
         self.config = config
         self.ledger = ledger
-        self.pipeline = Pipeline(config, ledger)
+        self.notifier = Notifier()
+        self.pipeline = self._pipeline()
         self.wake = threading.Event()
         self.sources: dict[str, Source] = {
             s.name: plugins.source(s.type)(s, self.wake) for s in config.sources
         }
         self.stop_requested = False
         self.work_dir = config.folder("work")
-        self.notifier = Notifier()
-        self.pipeline.stager.heartbeat = self.notifier.alive
+
+    def _pipeline(self) -> Pipeline:
+        pipeline = Pipeline(self.config, self.ledger)
+        pipeline.stager.heartbeat = self.notifier.alive
+        return pipeline
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: warm stop first, cold stop on the second signal."""
@@ -68,7 +112,12 @@ class Service:
             with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
                 self._recover(row)
         for row in self.ledger.files(FileState.ACCEPTED, FileState.DUPLICATE, unarchived=True):
-            self.pipeline.archive(row)
+            try:
+                self.pipeline.archive(row)
+            except LedgerFull:
+                raise
+            except TransientError as exc:  # the next start tries again; the file is safe in work/
+                log.warning("archive_postponed", file_id=row.file_id, error=str(exc))
         pairs.resume(self.pipeline)
         self.pipeline.batcher.resume()
         self.pipeline.batcher.requeue()
@@ -85,6 +134,8 @@ class Service:
             except FileVanished:
                 log.warning("file_vanished")
                 return
+            except LedgerFull:
+                raise
             except (OSError, TransientError) as exc:
                 log.warning("recovery_postponed", error=str(exc))
                 return
@@ -101,6 +152,8 @@ class Service:
         except FileVanished:
             log.info("file_vanished")
             return
+        except LedgerFull:
+            raise
         except (OSError, TransientError) as exc:  # a remote source may fail mid-claim
             log.warning("claim_failed", error=str(exc))
             reachable = not isinstance(exc, TransientError)
@@ -114,6 +167,8 @@ class Service:
         """Take one claimed file to its outcome; False when it has to be tried again later."""
         try:
             self.pipeline.process(file_id)
+        except LedgerFull:
+            raise
         except TransientError as exc:
             log.warning("file_postponed", file_id=file_id, error=str(exc))
             self.ledger.event(file_id, "file_postponed", error=str(exc))  # for status and trace
@@ -161,11 +216,8 @@ class Service:
             state_dir=str(self.config.state_dir),
         )
         try:
-            self.recover()
-            for source in self.sources.values():
-                source.start()
-            self.notifier.ready(f"watching {len(self.sources)} source(s)")
-            self._loop(once)
+            if not self._serve(once):
+                return 1
         except StopRequested:
             log.warning("service_stopped_cold")
             return 1
@@ -176,6 +228,36 @@ class Service:
                 signal.signal(sig, handler)
         log.info("service_stopped")
         return 0
+
+    def _serve(self, once: bool) -> bool:
+        """Recover, watch, loop; on a full ledger disk pause and start over from recovery.
+        False when a drain (`once`) ran out of time waiting for room."""
+        deadline = time.monotonic() + self.config.drain_timeout
+        pause = FULL_PAUSE_SECONDS
+        started = False
+        while True:
+            try:
+                self.recover()
+                if not started:
+                    for source in self.sources.values():
+                        source.start()
+                    self.notifier.ready(f"watching {len(self.sources)} source(s)")
+                    started = True
+                self._loop(once)
+                return True
+            except LedgerFull as exc:
+                log.warning("ledger_full", error=str(exc), retry_seconds=pause)
+                # Started, as far as systemd is concerned: waiting for room is the service's job.
+                self.notifier.ready(f"waiting for room: {exc}")
+                if once and time.monotonic() + pause > deadline:
+                    log.error("drain_timeout", reason="the ledger's filesystem stayed full")
+                    return False
+            wait(pause, self.notifier, self.wake, lambda: self.stop_requested)
+            if self.stop_requested:
+                return True
+            pause = min(pause * 2, MAX_FULL_PAUSE_SECONDS)
+            # As after a restart: nothing in memory from the interrupted attempt is trusted.
+            self.pipeline = self._pipeline()
 
     def retry_postponed(self) -> bool:
         """Try again the files a transient failure left half done; True when all went through."""

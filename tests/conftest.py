@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import settings
 
 from benchmarks.sshd import SSHD
 from gateway import config as config_module
@@ -18,6 +19,14 @@ from gateway.config import Config
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 CORPUS = REPO.parent / "shared" / "corpus"
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Property tests are bounded by their own max_examples. Under CI they are derandomized (the
+# same examples every run: a failure reproduces, a pass is not luck); elsewhere each run
+# explores new examples and a failure prints the blob that replays it (@reproduce_failure).
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile("ci" if CI else "dev")
 
 
 @pytest.fixture(name="root")
@@ -61,7 +70,7 @@ def run_cli(
 
 def unavailable(message: str) -> NoReturn:
     """Skip a test whose real part is missing here; under CI (which must run it) fail instead."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if CI:
         pytest.fail(message)
     pytest.skip(message)
 

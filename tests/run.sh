@@ -7,11 +7,17 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null || python=python3
 
-# The SFTP tests run a real OpenSSH server on 127.0.0.1; install it when it is missing.
-if [ ! -x /usr/sbin/sshd ] && command -v apt-get >/dev/null; then
+# The SFTP tests run a real OpenSSH server on 127.0.0.1; the fault tests shift the wall clock
+# with libfaketime and make folders immutable on a loop-mounted ext4 (mkfs.ext4, chattr).
+# Install what is missing.
+missing=()
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server openssh-client)
+command -v faketime >/dev/null || missing+=(faketime)
+{ command -v mkfs.ext4 && command -v chattr; } >/dev/null || missing+=(e2fsprogs)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssh-server openssh-client >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

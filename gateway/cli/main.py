@@ -104,14 +104,14 @@ def load_config(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """`gateway run [--once]`."""
     from gateway import logging, rootlock
-    from gateway.ledger.sqlite import SqliteLedger
-    from gateway.service import Service
+    from gateway.service import Service, open_ledger
 
     logging.configure()
-    for name in ("work", "quarantine", "archive"):
-        config.folder(name).mkdir(parents=True, exist_ok=True)
     with rootlock.hold(config.state_dir):
-        ledger = SqliteLedger(config.ledger_path)
+        ledger = open_ledger(config, once=args.once)
+        if ledger is None:
+            print("gateway: the state root's filesystem stayed full; nothing was done", file=sys.stderr)
+            return EX_INVALID
         try:
             return Service(config, ledger).run(once=args.once)
         finally:

@@ -7,9 +7,9 @@ from typing import Any
 
 from gateway import quarantine
 from gateway.config import Config, TargetConfig
-from gateway.errors import Finding
+from gateway.errors import Finding, LedgerFull
 from gateway.ledger.protocol import Backlog, BatchRow
-from gateway.ledger.sqlite import Ledger, SqliteLedger
+from gateway.ledger.sqlite import NEARLY_FULL, Ledger, SqliteLedger, room
 from gateway.ledger.states import BatchState, DeliveryState, FileState
 
 
@@ -22,8 +22,12 @@ def status(config: Config) -> dict[str, Any]:
     pairs: dict[str, int] = {}
     postponed: list[dict[str, str]] = []
     warned: dict[str, dict[str, int]] = {}
-    if config.ledger_path.exists():
-        ledger = SqliteLedger(config.ledger_path)
+    unopened = None
+    try:
+        ledger = SqliteLedger(config.ledger_path) if config.ledger_path.exists() else None
+    except LedgerFull as exc:  # what can be said without the ledger still is
+        ledger, unopened = None, str(exc)
+    if ledger is not None:
         try:
             polls, counts, warned = ledger.source_rows(), ledger.counts(), ledger.warning_counts()
             backlogs = ledger.backlogs()
@@ -54,6 +58,10 @@ def status(config: Config) -> dict[str, Any]:
     waiting = quarantine.entries(config)
     return {
         "state_dir": str(config.state_dir),
+        # A full ledger disk stops all progress without a ledger row to say so: the free space
+        # itself is the evidence.
+        "disk_full": config.state_dir.is_dir() and room(config.state_dir) < NEARLY_FULL,
+        "ledger_error": unopened,
         "sources": sources,
         "batches": batches,
         "batch_records_without_target": orphans,
@@ -69,9 +77,9 @@ def status(config: Config) -> dict[str, Any]:
 
 
 def _postponed(ledger: Ledger) -> list[dict[str, str]]:
-    """Files waiting for a destination (full, read-only, down) to take their outputs."""
+    """Files waiting for a destination, the archive or the quarantine (full, read-only, down)."""
     waiting = []
-    for row in ledger.files(FileState.PROCESSING):
+    for row in ledger.files(FileState.PROCESSING, FileState.PUBLISHING):
         events = ledger.events(row.file_id)
         if events and events[-1][1] == "file_postponed":
             at, _, detail = events[-1]
@@ -98,6 +106,11 @@ def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog])
 def render_status(data: dict[str, Any]) -> str:
     """The status for a person."""
     lines = [f"state: {data['state_dir']}"]
+    if data.get("disk_full"):
+        lines.append(f"disk FULL: less than {NEARLY_FULL >> 20} MiB free under the state root; files wait"
+                     " (nothing is lost) until there is room")  # fmt: skip
+    if data.get("ledger_error"):
+        lines.append(f"ledger: {data['ledger_error']}")
     for s in data["sources"]:
         files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
         reach = "reachable" if s["reachable"] else "UNREACHABLE"

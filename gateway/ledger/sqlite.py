@@ -9,14 +9,16 @@ states it may come from, so an illegal move changes nothing and raises `IllegalT
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import LedgerUnusable
+from gateway.errors import LedgerFull, LedgerUnusable
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
 from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
@@ -26,6 +28,24 @@ from gateway.ledger.states import FileState, IllegalTransition
 __all__ = ["FileRow", "Ledger", "OutputRow", "SqliteLedger", "new_file_id", "now"]
 
 F = FileState
+
+#: Below this much free space an I/O error of SQLite is taken for a full disk: creating the WAL's
+#: shared-memory file or growing the WAL on a full filesystem fails as SQLITE_IOERR, not FULL.
+NEARLY_FULL = 1 << 20
+
+
+def room(folder: Path) -> int:
+    """Bytes free on the filesystem of `folder` (what an unprivileged writer may use)."""
+    stat = os.statvfs(folder)
+    return stat.f_bavail * stat.f_frsize
+
+
+def no_room(exc: sqlite3.Error, folder: Path) -> bool:
+    """Whether SQLite failed for want of space on the filesystem of `folder`."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return True
+    return code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN) and room(folder) < NEARLY_FULL
 
 
 def file_row(row: sqlite3.Row) -> FileRow:
@@ -48,6 +68,8 @@ class SqliteLedger(DeliveryTables, BatchTables):
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
             self.db.close()
+            if no_room(exc, path.parent):
+                raise LedgerFull(f"cannot open {path}: no room on its filesystem ({exc})") from None
             raise LedgerUnusable(
                 f"{path} is not a usable SQLite ledger ({exc}); restore it from a backup, or move it"
                 " aside to start a new one (which forgets what was published)"
@@ -70,14 +92,26 @@ class SqliteLedger(DeliveryTables, BatchTables):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit; IMMEDIATE so two writers serialise instead of failing late."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """One atomic unit; IMMEDIATE so two writers serialise instead of failing late. A unit
+        that fails for want of room is rolled back whole and raised as `LedgerFull`."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self._rollback()
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if not no_room(exc, self.path.parent):
+                raise
+            self._rollback()  # a COMMIT that failed may leave the transaction open
+            raise LedgerFull(f"cannot write {self.path}: no room on its filesystem ({exc})") from None
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back by itself
+                self.db.execute("ROLLBACK")
 
     # --- a file's moves ---------------------------------------------------------------------
 

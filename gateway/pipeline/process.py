@@ -258,13 +258,16 @@ class Pipeline:
         if row.work_path is None:
             return row.detail
         folder = self.config.folder("archive") / time.strftime("%Y-%m-%d", time.gmtime())
-        folder.mkdir(parents=True, exist_ok=True)
         destination = folder / f"{row.file_id}.{row.original_name}"
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             os.replace(row.work_path, destination)
             fsync_dir(folder)
         except FileNotFoundError:
             return row.detail  # archived before a crash; only the ledger was behind
+        except OSError as exc:
+            # A full or read-only archive is the state root's state, not the file's fault.
+            raise TransientError(f"cannot archive into {folder}: {exc.strerror}") from exc
         return str(destination)
 
     def archive(self, row: FileRow) -> None:

@@ -129,6 +129,9 @@ class CsvReader:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
             raise reject(InvalidContent, Code.EMPTY, "the file has no header row", line=1) from None
+        except csv.Error as exc:  # a quote left open in the header runs to the end of the file
+            raise reject(InvalidContent, Code.MALFORMED_CSV, f"the header row cannot be read: {exc}",
+                         line=1) from None  # fmt: skip
         limit = int(options.get("csv_max_columns", MAX_COLUMNS))
         if len(header) > limit:
             raise reject(InvalidContent, Code.TOO_MANY_COLUMNS, f"the header has {len(header)} columns",

@@ -7,6 +7,7 @@ value wider than its field) becomes a finding, never a silently cut or guessed v
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,6 +25,9 @@ from gateway.findings import Code
 from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.mappings.wmmbid import MOVEMENTS
 from gateway.formats.idoc.model import Idoc, Segment
+
+#: C0 and C1 control characters (tab included: a flat IDoc's fields are fixed-width text).
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 DEFAULT_MOVEMENTS = {
     "receipt": "101",
@@ -63,6 +67,9 @@ class Builder:
             if value is None or value == "":
                 continue
             problem = idoc_schema.check_value(layout.by_name[key], value)
+            if CONTROL.search(value):
+                # A line break would split a flat IDoc's record; XML 1.0 cannot hold the rest.
+                problem = Code.NOT_REPRESENTABLE, "holds a control character no IDoc can carry"
             if problem is not None:
                 self.findings.append(
                     Finding(

@@ -50,7 +50,11 @@ class XmlWriter:
             message = f"a {record.doc_type} cannot be written as {self.layout.name}"
             return [Finding(Code.NOT_REPRESENTABLE, message,
                             {"record": self.count}, value=record.doc_id, rule=rule)]  # fmt: skip
-        element = write_document(self.layout, record.to_dict())
+        try:
+            element = write_document(self.layout, record.to_dict())
+        except ValueError as exc:  # lxml refuses text XML 1.0 cannot hold: control characters
+            return [Finding(Code.NOT_REPRESENTABLE, f"a value cannot be written in XML ({exc})",
+                            {"record": self.count}, value=record.doc_id, rule=rule)]  # fmt: skip
         self.layout.order.apply(element)
         schema = self.layout.schema
         if not schema.validate(element):

@@ -142,3 +142,22 @@ def test_an_unreadable_expiry_characteristic_is_an_error(
     assert codes(report) == ["bad_date"]
     assert report.findings[0].value == "31.02.2027"
     assert report.findings[0].location["segment"] == "E1EDL15"
+
+
+def test_batch_characteristics_in_a_flat_idoc(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    """E1EDL15 at SAP's offsets (ATINN 10, ATNAM 30, ATBEZ 30, ATWRT 30), under the E1EDL24 of
+    batch sub-item 900002 (segment 9), appended as segment 14: PSGNUM places it."""
+    sample = SAMPLES / "delvry07-delivery-hu-batches.idoc"
+    lines = sample.read_text(encoding="ascii").splitlines()
+    control = lines[1][30:49]  # MANDT and DOCNUM of the data records
+    sdata = "".ljust(10) + "LOBM_HSDAT".ljust(30) + "Date of manufacture".ljust(30) + "15.01.2026".ljust(30)
+    lines.append("E2EDL15000".ljust(30) + control + "000014" + "000009" + "04" + sdata)
+    path = tmp_path / "delivery.idoc"
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    records, report = read(path, make_config)
+    assert report.valid, [f.to_dict() for f in report.findings]
+    by_line = {ln["line_no"]: ln for ln in records[0]["lines"]}
+    assert by_line["900002"]["extensions"]["production_date"] == "2026-01-15"
+    assert by_line["900002"]["extensions"]["batch_characteristics"] == {"LOBM_HSDAT": "15.01.2026"}
+    assert by_line["900002"]["expiry"] == "2028-01-31"  # E1EDL24 VFDAT, as the sample gives it
+    assert "production_date" not in by_line["900001"]["extensions"]

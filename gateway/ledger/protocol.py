@@ -17,9 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.ledger.states import BatchState, DeliveryState, FileState, OutputState
+
+if TYPE_CHECKING:
+    from gateway.ledger.actions import ActionRow
 
 
 def now() -> str:
@@ -138,7 +141,7 @@ class FileLedger(Protocol):
     def commit(self, file_id: str, commit: Commit) -> None: ...
     def accept(self, file_id: str, archived: str | None) -> None: ...
     def quarantine(self, file_id: str, stage: str, errors: list[dict[str, Any]], folder: str,
-                   encoding: str | None) -> None: ...  # fmt: skip
+                   encoding: str | None, keys: list[tuple[str, str]] | None = None) -> None: ...  # fmt: skip
     def duplicate(self, file_id: str, same_as: str, what: str) -> None: ...
     def retire(self, file_id: str, new_file_id: str) -> None: ...
     def discard(self, file_id: str, reason: str) -> None: ...
@@ -198,5 +201,15 @@ class LedgerView(Protocol):
     def refused_items(self, target: str) -> int: ...
 
 
-class Ledger(FileLedger, BatchLedger, LedgerView, Protocol):
+class ActionLedger(Protocol):
+    """Operators' retries and discards, with who asked and why (actions.py). **Protocol.**"""
+
+    def request_action(self, case_id: str, action: str, who: str, reason: str) -> int: ...
+    def pending_actions(self) -> list[ActionRow]: ...
+    def finish_action(self, seq: int, *, ok: bool, result: str) -> None: ...
+    def actions(self, file_id: str | None = None) -> list[ActionRow]: ...
+    def action(self, seq: int) -> ActionRow | None: ...
+
+
+class Ledger(FileLedger, BatchLedger, LedgerView, ActionLedger, Protocol):
     """Everything the gateway keeps durably. **Protocol.**"""

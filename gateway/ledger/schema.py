@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from gateway.ledger.actions import ACTIONS
 from gateway.ledger.batches import BATCH_SCHEMA
 from gateway.ledger.states import DeliveryState, FileState
 
@@ -105,7 +106,10 @@ TO_1 = "\n".join([
     f" WHERE f.state = '{FileState.PUBLISHING}' GROUP BY o.file_id, o.target;",
 ])  # fmt: skip
 
-STEPS = [TO_1]
+#: Version 1 → 2: operators' actions (actions.py), each with who asked and why.
+TO_2 = ACTIONS
+
+STEPS = [TO_1, TO_2]
 VERSION = len(STEPS)
 
 
@@ -115,7 +119,7 @@ def migrate(db: sqlite3.Connection) -> int:
     fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None
     if fresh:
         db.executescript(
-            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}"
+            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{ACTIONS}"
             f" PRAGMA user_version = {VERSION}; COMMIT;"
         )
         return VERSION

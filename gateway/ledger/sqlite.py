@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import LedgerUnusable
+from gateway.ledger.actions import ActionTables
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
 from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
@@ -33,7 +34,7 @@ def file_row(row: sqlite3.Row) -> FileRow:
     return FileRow(**{**dict(row), "state": FileState(row["state"])})
 
 
-class SqliteLedger(DeliveryTables, BatchTables):
+class SqliteLedger(DeliveryTables, BatchTables, ActionTables):
     """The ledger on a local SQLite file (WAL, synchronous=FULL: a commit survives power loss)."""
 
     def __init__(self, path: Path) -> None:
@@ -145,10 +146,21 @@ class SqliteLedger(DeliveryTables, BatchTables):
                        {"stage": None, "work_path": None, "detail": archived})  # fmt: skip
 
     def quarantine(
-        self, file_id: str, stage: str, errors: list[dict[str, Any]], folder: str, encoding: str | None
+        self,
+        file_id: str,
+        stage: str,
+        errors: list[dict[str, Any]],
+        folder: str,
+        encoding: str | None,
+        keys: list[tuple[str, str]] | None = None,
     ) -> None:
-        """claimed or processing ─▶ quarantined, with the report's folder."""
+        """claimed or processing ─▶ quarantined, with the report's folder and the business keys
+        read before the refusal (so that `trace` and the console find the file by them)."""
         with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO keys (file_id, kind, value) VALUES (?, ?, ?)",
+                [(file_id, k, v) for k, v in keys or []],
+            )
             self._event(db, file_id, "file_quarantined", {"stage": stage, "errors": errors[:50]})
             drop_staged(db, file_id, None)
             fields = {"stage": stage, "work_path": None, "encoding": encoding, "detail": folder}

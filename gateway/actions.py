@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import structlog
 
 from gateway import quarantine, rootlock
-from gateway.config import Config
-from gateway.errors import FileVanished, TransientError
+from gateway.config import Config, load
+from gateway.errors import ConfigError, FileVanished, TransientError
 from gateway.ledger.sqlite import Ledger
 from gateway.ledger.states import DeliveryState, FileState
 from gateway.pipeline import pairs
@@ -70,18 +70,32 @@ def ask(config: Config, ledger: Ledger, action: str, ids: list[str], who: str, r
             missing.append(Result(case, f"{case} is not in quarantine", None))
     with rootlock.attempt(config.state_dir, f"gateway {action} by {who}") as held:
         if held:
-            done = perform_pending(Pipeline(config, ledger))
+            done = perform_pending(config, ledger)
             results.update({seq: result for seq, result in done.items() if seq in results})
     return [*missing, *results.values()]
 
 
-def perform_pending(pipeline: Pipeline) -> dict[int, Result]:
-    """Perform every action waiting in the ledger, oldest first (the caller holds the root)."""
+def perform_pending(config: Config, ledger: Ledger) -> dict[int, Result]:
+    """Perform every action waiting in the ledger, oldest first (the caller holds the root).
+
+    A retry promises today's schemas and configuration: the configuration file is read again
+    (a running service read it when it started, before the operator fixed the value map), and
+    a configuration that no longer loads fails the actions with its problems."""
+    pending = ledger.pending_actions()
+    if not pending:
+        return {}
+    try:
+        today = config if config.file_path is None else load(config.file_path, config.state_dir)
+    except ConfigError as exc:
+        for row in pending:
+            ledger.finish_action(row.seq, ok=False, result="the configuration: " + "; ".join(exc.problems))
+        return {row.seq: Result(row.case_id, "the configuration has problems", None) for row in pending}
+    pipeline = Pipeline(today, ledger)
     done = {}
-    for row in pipeline.ledger.pending_actions():
+    for row in pending:
         result = perform(pipeline, row.action, row.case_id, row.reason)
         log.info("operator_action", action=row.action, case=row.case_id, who=row.who, result=result.text)
-        pipeline.ledger.finish_action(row.seq, ok=result.state is not None, result=result.text)
+        ledger.finish_action(row.seq, ok=result.state is not None, result=result.text)
         done[row.seq] = result
     return done
 

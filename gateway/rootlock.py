@@ -61,3 +61,20 @@ def attempt(root: Path, what: str) -> Iterator[bool]:
         yield _take(fd, what)
     finally:
         os.close(fd)
+
+
+def holder(root: Path) -> str | None:
+    """Who holds the root's lock now (its pid and host), or None when nobody does."""
+    path = root / LOCK_NAME
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

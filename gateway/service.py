@@ -201,7 +201,7 @@ class Service:
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
                 next_retry = time.monotonic() + backoff
             # Retries and discards asked for in the console or on the command line while we run.
-            handed = bool(actions.perform_pending(self.pipeline))
+            handed = bool(actions.perform_pending(self.config, self.ledger))
             progressed = self.poll_once() or handed
             self.pipeline.batcher.flush()
             waiting = self.waiting()

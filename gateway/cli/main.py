@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true"
     )
     command("trace", cmd_trace, "a file's whole timeline").add_argument("query")
+    console = command("console", cmd_console, "the operators' web console: quarantine, files, partners")
+    console.add_argument("--host", default="127.0.0.1",
+                         help="address to serve on (default 127.0.0.1; any other needs console_token)")
+    console.add_argument("--port", type=int, default=8470, help="port (default 8470)")
     command("bench", cmd_bench, "measure throughput against the machine's floor").add_argument(
         "--json", action="store_true"
     )
@@ -244,6 +248,17 @@ def cmd_trace(args: argparse.Namespace, config: Config) -> int:
         print(f"gateway: nothing matches {args.query!r}", file=sys.stderr)
         return EX_INVALID
     print(text)
+    return EX_OK
+
+
+def cmd_console(args: argparse.Namespace, config: Config) -> int:
+    """`gateway console [--host H] [--port N]`."""
+    from gateway import logging
+    from gateway.console.app import serve
+
+    logging.configure(sys.stderr)
+    print(f"gateway console on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+    serve(config, args.host, args.port)
     return EX_OK
 
 

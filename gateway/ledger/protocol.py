@@ -23,6 +23,7 @@ from gateway.ledger.states import BatchState, DeliveryState, FileState, OutputSt
 
 if TYPE_CHECKING:
     from gateway.ledger.actions import ActionRow
+    from gateway.ledger.activity import Activity
 
 
 def now() -> str:
@@ -211,5 +212,13 @@ class ActionLedger(Protocol):
     def action(self, seq: int) -> ActionRow | None: ...
 
 
-class Ledger(FileLedger, BatchLedger, LedgerView, ActionLedger, Protocol):
+class ConsoleView(Protocol):
+    """What the console's overviews read besides `LedgerView` (activity.py). **Protocol.**"""
+
+    def latest(self, limit: int) -> list[FileRow]: ...
+    def source_activity(self) -> list[Activity]: ...
+    def partner_activity(self) -> list[Activity]: ...
+
+
+class Ledger(FileLedger, BatchLedger, LedgerView, ActionLedger, ConsoleView, Protocol):
     """Everything the gateway keeps durably. **Protocol.**"""

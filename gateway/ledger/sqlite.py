@@ -18,6 +18,7 @@ from typing import Any
 
 from gateway.errors import LedgerUnusable
 from gateway.ledger.actions import ActionTables
+from gateway.ledger.activity import ActivityTables
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
 from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
@@ -34,7 +35,7 @@ def file_row(row: sqlite3.Row) -> FileRow:
     return FileRow(**{**dict(row), "state": FileState(row["state"])})
 
 
-class SqliteLedger(DeliveryTables, BatchTables, ActionTables):
+class SqliteLedger(DeliveryTables, BatchTables, ActionTables, ActivityTables):
     """The ledger on a local SQLite file (WAL, synchronous=FULL: a commit survives power loss)."""
 
     def __init__(self, path: Path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from gateway import quarantine, rootlock
+from gateway import quarantine, resources, rootlock
 from gateway.config import Config, load
 from gateway.errors import ConfigError, FileVanished, TransientError
 from gateway.ledger.sqlite import Ledger
@@ -80,10 +80,12 @@ def perform_pending(config: Config, ledger: Ledger) -> dict[int, Result]:
 
     A retry promises today's schemas and configuration: the configuration file is read again
     (a running service read it when it started, before the operator fixed the value map), and
-    a configuration that no longer loads fails the actions with its problems."""
+    a configuration that no longer loads fails the actions with its problems; the schema files
+    are read again too."""
     pending = ledger.pending_actions()
     if not pending:
         return {}
+    resources.forget()
     try:
         today = config if config.file_path is None else load(config.file_path, config.state_dir)
     except ConfigError as exc:

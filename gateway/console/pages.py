@@ -38,6 +38,8 @@ class Pages:
         self.guard = guard
         self.templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
         self.templates.env.filters["age"] = age
+        # Paths in the state root are shown from it (archive/…, outbound/…), as operators know them.
+        self.templates.env.filters["in_root"] = lambda text: str(text).replace(f"{config.state_dir}/", "")
 
     @contextmanager
     def ledger(self) -> Iterator[SqliteLedger]:

@@ -20,6 +20,8 @@ from tests.conftest import REPO, SAMPLES, run_cli
 from tests.waiting import wait_until
 
 CONFIG = """
+schemas_dir = "../schemas"
+
 [[source]]
 name = "wms"
 side = "wms"
@@ -30,7 +32,7 @@ poll_seconds = 0.5
 [[target]]
 name = "sage"
 format = "sage100.shipment"
-value_map = "{value_map}"
+value_map = "warehouses"
 
 [[route]]
 doc_type = "shipment"
@@ -61,10 +63,12 @@ class Scene:
 def _scene(tmp_path: Path) -> Scene:
     root = tmp_path / "root"
     (root / "inbound").mkdir(parents=True)
-    value_map = tmp_path / "warehouses.toml"
+    # The site's own value map, as an operator keeps it beside the configuration.
+    value_map = tmp_path / "schemas" / "valuemaps" / "warehouses.toml"
+    value_map.parent.mkdir(parents=True)
     value_map.write_text(MAPPED, encoding="utf-8")
     config_path = tmp_path / "gateway.toml"
-    config_path.write_text(CONFIG.format(value_map=value_map), encoding="utf-8")
+    config_path.write_text(CONFIG, encoding="utf-8")
     csv, edi = SAMPLES / "inbound" / "csv", SAMPLES / "inbound" / "edifact"
     shipment = (csv / "erp-shipment.csv").read_text(encoding="utf-8").replace(",DC1,", ",DC9,")
     (root / "inbound" / "north.csv").write_text(shipment, encoding="utf-8")

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -31,7 +32,9 @@ LATEST = 50
 
 
 class Pages:
-    """The page handlers of one console, over one configuration."""
+    """The page handlers of one console, over one configuration. The pages that only read are
+    plain functions (Starlette runs them in its thread pool: the ledger and the folders block);
+    those that read a form wait for it, then do their work in the pool too."""
 
     def __init__(self, config: Config, guard: Guard) -> None:
         self.config = config
@@ -52,19 +55,16 @@ class Pages:
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         """A page, with what every page shows."""
-        context.update(
-            csrf=self.guard.csrf(request),
-            service=rootlock.holder(self.config.state_dir),
-            operator=request.cookies.get("gateway_operator", ""),
-            path=request.url.path,
-        )
+        context.update(csrf=self.guard.csrf(request), service=rootlock.holder(self.config.state_dir),
+                       path=request.url.path)  # fmt: skip
+        context.setdefault("operator", request.cookies.get("gateway_operator", ""))
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
-    async def home(self, request: Request) -> Response:
+    def home(self, request: Request) -> Response:
         """`/`: the inbox is the start page."""
         return RedirectResponse("/quarantine", status_code=303)
 
-    async def inbox(self, request: Request) -> Response:
+    def inbox(self, request: Request) -> Response:
         """`/quarantine`: every case, filtered."""
         where = quarantine_query.Filter.from_params(request.query_params)
         with self.ledger() as ledger:
@@ -86,7 +86,7 @@ class Pages:
             raise HTTPException(404, "no such case")
         return file_id, target
 
-    async def case(self, request: Request) -> Response:
+    def case(self, request: Request) -> Response:
         """`/cases/<file_id>[/<target>]`: one case, its original, report, timeline and actions."""
         file_id, target = self._case_id(request)
         name = file_id if target is None else f"{file_id}/{target}"
@@ -111,16 +111,16 @@ class Pages:
         """The file the case is about: kept in its quarantine folder, or (a pair's) archived."""
         if target is None:
             path = self.config.folder("quarantine") / row.file_id / row.original_name
+        elif row.detail:
+            path = Path(row.detail)
         else:
-            path = Path(row.detail or "")
-        state = self.config.state_dir.resolve()
-        if not row.detail and target is not None:
             return None
-        if not path.resolve().is_relative_to(state) or not path.is_file():
+        # The ledger names it; still, nothing outside the state root is ever shown.
+        if not path.resolve().is_relative_to(self.config.state_dir.resolve()) or not path.is_file():
             return None
         return original.read(path, report.get("format"), report.get("encoding"), report.get("errors", []))
 
-    async def files(self, request: Request) -> Response:
+    def files(self, request: Request) -> Response:
         """`/files?q=`: files by id, name, sha256 or business key; the latest without a query."""
         query = request.query_params.get("q", "").strip()
         with self.ledger() as ledger:
@@ -128,7 +128,7 @@ class Pages:
             found = [(row, ledger.deliveries(file_id=row.file_id), ledger.keys(row.file_id)) for row in rows]
         return self.render(request, "files.html", query=query, found=found)
 
-    async def file(self, request: Request) -> Response:
+    def file(self, request: Request) -> Response:
         """`/files/<file_id>`: a file's whole trace."""
         file_id = request.path_params["file_id"]
         if not FILE_ID.fullmatch(file_id):
@@ -145,7 +145,7 @@ class Pages:
                            deliveries=deliveries, outputs=outputs, batched=batched, keys=keys,
                            actions=history)  # fmt: skip
 
-    async def partners(self, request: Request) -> Response:
+    def partners(self, request: Request) -> Response:
         """`/partners`: per source and per partner, the last file, last success and errors."""
         with self.ledger() as ledger:
             polls = ledger.source_rows()
@@ -155,7 +155,7 @@ class Pages:
         sources = [(name, polls.get(name, {}), by_source.get(name)) for name in names]
         return self.render(request, "partners.html", sources=sources, partners=by_partner)
 
-    async def targets(self, request: Request) -> Response:
+    def targets(self, request: Request) -> Response:
         """`/targets`: per target its pending and failing deliveries, and postponed files."""
         from gateway.cli import report
 
@@ -200,17 +200,19 @@ class Pages:
         if problems:
             return self.render(request, "actions.html", status_code=400, problems=problems, plan=[],
                                results=[], action=action, reason=reason, dry_run=True)  # fmt: skip
-        if form.get("dry_run"):
-            plan = [(name, _would(action, waiting[name])) for name in names]
-            response = self.render(request, "actions.html", problems=[], plan=plan, results=[],
-                                   action=action, reason=reason, dry_run=True)  # fmt: skip
-        else:
-            with self.ledger() as ledger:
-                results = actions.ask(self.config, ledger, action, names, f"{operator} (console)", reason)
-            response = self.render(request, "actions.html", problems=[], plan=[], results=results,
-                                   action=action, reason=reason, dry_run=False)  # fmt: skip
+        dry_run = bool(form.get("dry_run"))
+        plan = [(name, _would(action, waiting[name])) for name in names] if dry_run else []
+        results: list[actions.Result] = []
+        if not dry_run:
+            results = await run_in_threadpool(self._ask, action, names, f"{operator} (console)", reason)
+        response = self.render(request, "actions.html", problems=[], plan=plan, results=results,
+                               action=action, reason=reason, dry_run=dry_run, operator=operator)  # fmt: skip
         response.set_cookie("gateway_operator", operator, httponly=True, samesite="strict")
         return response
+
+    def _ask(self, action: str, names: list[str], who: str, reason: str) -> list[actions.Result]:
+        with self.ledger() as ledger:
+            return actions.ask(self.config, ledger, action, names, who, reason)
 
     async def login(self, request: Request) -> Response:
         """`/login`: the console token, when the console is bound off the loopback."""

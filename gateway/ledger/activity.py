@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.ledger.protocol import FileRow
+from gateway.ledger.protocol import FileRow, file_row
 from gateway.ledger.states import FileState
 
 #: Keys whose value starts with the sender's id.
@@ -44,8 +44,6 @@ class ActivityTables:
 
     def latest(self: _Db, limit: int) -> list[FileRow]:
         """The files received last, newest first."""
-        from gateway.ledger.sqlite import file_row
-
         rows = self.db.execute(
             "SELECT * FROM files ORDER BY received_at DESC, file_id DESC LIMIT ?", (limit,)
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +58,11 @@ class FileRow:
     retry_of: str | None
     received_at: str
     updated_at: str
+
+
+def file_row(row: Mapping[str, Any]) -> FileRow:
+    """A `files` row (by column name) as the protocol's type."""
+    return FileRow(**{**dict(row), "state": FileState(row["state"])})
 
 
 @dataclass(frozen=True)

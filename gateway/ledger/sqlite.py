@@ -21,18 +21,13 @@ from gateway.ledger.actions import ActionTables
 from gateway.ledger.activity import ActivityTables
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
-from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
+from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, file_row, new_file_id, now
 from gateway.ledger.schema import migrate
 from gateway.ledger.states import FileState, IllegalTransition
 
 __all__ = ["FileRow", "Ledger", "OutputRow", "SqliteLedger", "new_file_id", "now"]
 
 F = FileState
-
-
-def file_row(row: sqlite3.Row) -> FileRow:
-    """A `files` row as the protocol's type."""
-    return FileRow(**{**dict(row), "state": FileState(row["state"])})
 
 
 class SqliteLedger(DeliveryTables, BatchTables, ActionTables, ActivityTables):

@@ -123,6 +123,8 @@ class TestActions:
         listed = re.findall(r'<input type="hidden" name="case" value="([^"]+)">', dry.text)
         assert sorted(listed) == sorted([scene.cases["orders.csv"], scene.cases["despatch.edi"]])
         assert "archive/discarded/" in dry.text
+        # Its confirmation carries the same who and why.
+        assert 'name="operator" value="ann"' in dry.text and 'name="reason" value="junk"' in dry.text
         ledger = scene.ledger()
         assert ledger.actions() == []
         ledger.close()

@@ -117,3 +117,12 @@ def test_the_command_line_records_who_and_why_and_trace_finds_quarantined_keys(s
     missing = run_cli("--config", scene.config_path, "--root", scene.root, "quarantine", "discard", case,
                       "--reason", "gone")  # fmt: skip
     assert missing.returncode == 1 and f"gateway: {case} is not in quarantine" in missing.stderr
+
+
+def test_the_console_refuses_to_serve_off_the_loopback_without_a_token(tmp_path: Path) -> None:
+    refused = run_cli("console", "--root", tmp_path, "--host", "0.0.0.0", "--port", "1")
+    assert refused.returncode == 78 and "set console_token" in refused.stderr
+    short = tmp_path / "gateway.toml"
+    short.write_text('console_token = "guessable"\n', encoding="utf-8")
+    weak = run_cli("--config", short, "console", "--root", tmp_path, "--host", "0.0.0.0", "--port", "1")
+    assert weak.returncode == 78 and "console_token: must be at least 16 characters" in weak.stderr

@@ -122,6 +122,9 @@ class Config:
     #: Site layouts, schemas and value maps; a file here wins over the shipped one of its name.
     schemas_dir: Path | None = None
     partners: tuple[PartnerConfig, ...] = ()
+    #: The secret an operator gives the console before it serves anything on an address other
+    #: than the loopback ("" : the console serves localhost only).
+    console_token: str = ""
 
     @property
     def ledger_path(self) -> Path:
@@ -199,6 +202,11 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
 
 def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
+
+
+def _token(value: Any) -> str | None:
+    # Long enough that guessing it over the network is hopeless.
+    return None if len(value) >= 16 else "must be at least 16 characters (e.g. `openssl rand -hex 16`)"
 
 
 def _str_list(problems: _Problems, table: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
@@ -324,7 +332,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
-    "max_findings", "drain_timeout", "schemas_dir", "partner",
+    "max_findings", "drain_timeout", "schemas_dir", "partner", "console_token",
 }  # fmt: skip
 
 
@@ -364,6 +372,7 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         file_path=path,
         schemas_dir=_schemas_dir(p, raw, state_dir),
         partners=tuple(_partner(p, t, i) for i, t in enumerate(raw_partners)),
+        console_token=p.get(raw, "", "console_token", str, "", _token),
     )
     _use_site_schemas(config)
     _check_plugins(p, config)

@@ -136,6 +136,8 @@ class Entry:
     errors: int
     first_error: str
     received_at: str
+    code: str = ""
+    quarantined_at: str = ""
 
 
 def entries(config: Config) -> list[Entry]:
@@ -151,6 +153,7 @@ def entries(config: Config) -> list[Entry]:
             doc["file_id"] if target is None else f"{doc['file_id']}/{target}",
             doc["file_id"], target, doc["source"], doc["original_name"], doc["stage"], len(errors),
             first.render(doc["original_name"]) if first else "", doc["received_at"],
+            str(first.code) if first else "", doc.get("quarantined_at") or doc["received_at"],
         ))  # fmt: skip
     return sorted(found, key=lambda e: (e.received_at, e.case))
 

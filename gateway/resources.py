@@ -39,6 +39,11 @@ def use_site_schemas(folder: Path | None) -> None:
     if _site == ([folder] if folder else []):
         return
     _site[:] = [folder] if folder else []
+    forget()
+
+
+def forget() -> None:
+    """Empty every cache of schema files, so that the next use reads them as they are today."""
     for cache in _caches:
         cache.cache_clear()
 

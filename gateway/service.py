@@ -5,7 +5,8 @@ ends with exit 0. A second one stops at once; the ledger lets the next start fin
 was interrupted. `once=True` drains instead of serving: it processes every ready file, waits
 for files still settling, closes every open batch, and returns when nothing is left (or
 `drain_timeout` runs out for files that never settle). Between files the loop closes batches
-whose size or window is reached (batching.py).
+whose size or window is reached (batching.py), and performs the operators' actions handed to
+it through the ledger (actions.py).
 
 A ledger that cannot be written for want of room (`LedgerFull`) is a pause, not a crash: the
 failed transaction left the ledger as it was, so the service waits with backoff (feeding the
@@ -25,7 +26,7 @@ from types import FrameType
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from gateway import plugins
+from gateway import actions, plugins
 from gateway.config import Config
 from gateway.errors import FileVanished, LedgerFull, StopRequested, TransientError
 from gateway.ledger.sqlite import FileRow, Ledger, SqliteLedger
@@ -281,7 +282,9 @@ class Service:
                 # A destination that was down is tried again, less often while it stays down.
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
                 next_retry = time.monotonic() + backoff
-            progressed = self.poll_once()
+            # Retries and discards asked for in the console or on the command line while we run.
+            handed = bool(actions.perform_pending(self.config, self.ledger))
+            progressed = self.poll_once() or handed
             self.pipeline.batcher.flush()
             waiting = self.waiting()
             if once and not progressed and not waiting:

@@ -21,8 +21,6 @@ from gateway.errors import ConfigError
 
 if TYPE_CHECKING:
     from gateway.config import Config, SourceConfig
-    from gateway.ledger.sqlite import Ledger
-    from gateway.pipeline.process import Pipeline
 
 EX_OK, EX_INVALID, EX_USAGE, EX_CONFIG = 0, 1, 2, 78
 
@@ -71,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     retry = qs.add_parser("retry", parents=[common])
     retry.add_argument("file_ids", nargs="*", metavar="ID", help="FILE_ID, or FILE_ID/TARGET for a pair")
     retry.add_argument("--all", action="store_true")
+    retry.add_argument("--reason", help="why, for the ledger (who asked is recorded too)")
     discard = qs.add_parser("discard", parents=[common])
     discard.add_argument("file_id", metavar="ID")
     discard.add_argument("--reason", required=True)
@@ -78,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true"
     )
     command("trace", cmd_trace, "a file's whole timeline").add_argument("query")
+    console = command("console", cmd_console, "the operators' web console: quarantine, files, partners")
+    console.add_argument("--host", default="127.0.0.1",
+                         help="address to serve on (default 127.0.0.1; any other needs console_token)")
+    console.add_argument("--port", type=int, default=8470, help="port (default 8470)")
     command("bench", cmd_bench, "measure throughput against the machine's floor").add_argument(
         "--json", action="store_true"
     )
@@ -172,7 +175,6 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
 def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
     """`gateway quarantine list|show|retry|discard`."""
     from gateway import logging, quarantine
-    from gateway.ledger.sqlite import SqliteLedger
 
     logging.configure(sys.stderr)
     if args.action == "list":
@@ -189,84 +191,36 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
             print(f"gateway: {args.file_id} is not in quarantine", file=sys.stderr)
             return EX_INVALID
         return EX_OK
+    if args.action == "discard":
+        ids, reason = [args.file_id], args.reason
+    else:
+        ids = [e.case for e in quarantine.entries(config)] if args.all else args.file_ids
+        reason = args.reason or "retried from the command line"
+    if not ids:
+        print("gateway: name the files to retry, or --all", file=sys.stderr)
+        return EX_USAGE
+    return _act(config, args.action, ids, reason)
+
+
+def _act(config: Config, action: str, ids: list[str], reason: str) -> int:
+    """Retry or discard through the same code as the console: done now, or handed to the
+    running service (which owns processing)."""
+    import getpass
+
+    from gateway import actions
+    from gateway.ledger.sqlite import SqliteLedger
+
     ledger = SqliteLedger(config.ledger_path)
     try:
-        if args.action == "discard":
-            try:
-                quarantine.discard(config, ledger, args.file_id, args.reason)
-            except KeyError:
-                print(f"gateway: {args.file_id} is not in quarantine", file=sys.stderr)
-                return EX_INVALID
-            print(f"{args.file_id}: discarded")
-            return EX_OK
-        ids = [e.case for e in quarantine.entries(config)] if args.all else args.file_ids
-        if not ids:
-            print("gateway: name the files to retry, or --all", file=sys.stderr)
-            return EX_USAGE
-        return _retry(config, ledger, ids)
+        results = actions.ask(config, ledger, action, ids, getpass.getuser(), reason)
     finally:
         ledger.close()
-
-
-def _retry(config: Config, ledger: Ledger, ids: list[str]) -> int:
-    from gateway import quarantine
-    from gateway.ledger.states import DeliveryState, FileState
-    from gateway.pipeline.process import Pipeline
-
-    pipeline = Pipeline(config, ledger)
-    status = EX_OK
-    # An accepted file's id names its pair cases, all of them.
-    pairs: dict[str, list[str]] = {}
-    for entry in quarantine.entries(config):
-        if entry.target is not None:
-            pairs.setdefault(entry.file_id, []).append(entry.case)
-    for case in [c for i in ids for c in pairs.get(i, [i])]:
-        file_id, target = quarantine.split_case(case)
-        retried = _retry_file(pipeline, file_id) if target is None else _retry_pair(pipeline, file_id, target)
-        if retried is None or retried in (FileState.QUARANTINED, DeliveryState.REFUSED):
-            status = EX_INVALID
-    return status
-
-
-def _retry_pair(pipeline: Pipeline, file_id: str, target: str) -> str | None:
-    from gateway.errors import TransientError
-    from gateway.pipeline import pairs
-
-    try:
-        outcome = pairs.retry(pipeline, file_id, target)
-    except KeyError:
-        print(f"gateway: {file_id}/{target} is not in quarantine", file=sys.stderr)
-        return None
-    except TransientError as exc:
-        print(f"{file_id}/{target}: retried: postponed ({exc})")
-        return ""
-    print(f"{file_id}/{target}: retried: {outcome.state}")
-    return outcome.state
-
-
-def _retry_file(pipeline: Pipeline, old: str) -> str | None:
-    from gateway import quarantine
-    from gateway.errors import FileVanished, TransientError
-    from gateway.pipeline.claim import claim
-
-    config, ledger = pipeline.config, pipeline.ledger
-    try:
-        row, original = quarantine.take_original(config, ledger, old)
-        stat = original.stat()
-        new = claim(ledger, config.folder("work"), row.source, original, stat.st_size,
-                    stat.st_mtime_ns, name=row.original_name, retry_of=old)  # fmt: skip
-    except (KeyError, FileVanished, FileNotFoundError):
-        print(f"gateway: {old} is not in quarantine", file=sys.stderr)
-        return None
-    quarantine.close_retried(config, ledger, old, new.file_id)
-    try:
-        outcome = pipeline.process(new.file_id)
-    except TransientError as exc:
-        print(f"{old}: retried as {new.file_id}: postponed ({exc})")
-        return ""
-    refused = f" (refused by {', '.join(outcome.refused)})" if outcome.refused else ""
-    print(f"{old}: retried as {new.file_id}: {outcome.state}{refused}")
-    return outcome.state
+    for result in results:
+        if result.state is None:
+            print(f"gateway: {result.text}", file=sys.stderr)
+        else:
+            print(result.text)
+    return EX_INVALID if any(r.refused for r in results) else EX_OK
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
@@ -295,6 +249,17 @@ def cmd_trace(args: argparse.Namespace, config: Config) -> int:
         print(f"gateway: nothing matches {args.query!r}", file=sys.stderr)
         return EX_INVALID
     print(text)
+    return EX_OK
+
+
+def cmd_console(args: argparse.Namespace, config: Config) -> int:
+    """`gateway console [--host H] [--port N]`."""
+    from gateway import logging
+    from gateway.console.app import serve
+
+    logging.configure(sys.stderr)
+    print(f"gateway console on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+    serve(config, args.host, args.port)
     return EX_OK
 
 

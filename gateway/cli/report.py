@@ -156,6 +156,10 @@ def trace(ledger: Ledger, query: str) -> str:
         for at, event, detail in ledger.events(row.file_id):
             extra = json.dumps(detail, ensure_ascii=False) if detail else ""
             lines.append(f"  {at}  {event}  {extra}".rstrip())
+        for a in ledger.actions(row.file_id):
+            outcome = f"{a.state} {a.done_at}: {a.result}" if a.done_at else str(a.state)
+            lines.append(f"  operator {a.action} of {a.case_id} by {a.who} at {a.requested_at}"
+                         f" because {a.reason!r}: {outcome}")  # fmt: skip
         for d in ledger.deliveries(file_id=row.file_id):
             lines.append(f"  delivery {d.target} #{d.attempt}: {d.state} ({d.records} records)")
         for output in ledger.outputs(row.file_id):

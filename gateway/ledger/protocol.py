@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.ledger.states import BatchState, DeliveryState, FileState, OutputState
+
+if TYPE_CHECKING:
+    from gateway.ledger.actions import ActionRow
+    from gateway.ledger.activity import Activity
 
 
 def now() -> str:
@@ -54,6 +58,11 @@ class FileRow:
     retry_of: str | None
     received_at: str
     updated_at: str
+
+
+def file_row(row: Mapping[str, Any]) -> FileRow:
+    """A `files` row (by column name) as the protocol's type."""
+    return FileRow(**{**dict(row), "state": FileState(row["state"])})
 
 
 @dataclass(frozen=True)
@@ -140,7 +149,7 @@ class FileLedger(Protocol):
     def commit(self, file_id: str, commit: Commit) -> None: ...
     def accept(self, file_id: str, archived: str | None) -> None: ...
     def quarantine(self, file_id: str, stage: str, errors: list[dict[str, Any]], folder: str,
-                   encoding: str | None) -> None: ...  # fmt: skip
+                   encoding: str | None, keys: list[tuple[str, str]] | None = None) -> None: ...  # fmt: skip
     def duplicate(self, file_id: str, same_as: str, what: str) -> None: ...
     def retire(self, file_id: str, new_file_id: str) -> None: ...
     def discard(self, file_id: str, reason: str) -> None: ...
@@ -202,5 +211,23 @@ class LedgerView(Protocol):
     def refused_items(self, target: str) -> int: ...
 
 
-class Ledger(FileLedger, BatchLedger, LedgerView, Protocol):
+class ActionLedger(Protocol):
+    """Operators' retries and discards, with who asked and why (actions.py). **Protocol.**"""
+
+    def request_action(self, case_id: str, action: str, who: str, reason: str) -> int: ...
+    def pending_actions(self) -> list[ActionRow]: ...
+    def finish_action(self, seq: int, *, ok: bool, result: str) -> None: ...
+    def actions(self, file_id: str | None = None) -> list[ActionRow]: ...
+    def action(self, seq: int) -> ActionRow | None: ...
+
+
+class ConsoleView(Protocol):
+    """What the console's overviews read besides `LedgerView` (activity.py). **Protocol.**"""
+
+    def latest(self, limit: int) -> list[FileRow]: ...
+    def source_activity(self) -> list[Activity]: ...
+    def partner_activity(self) -> list[Activity]: ...
+
+
+class Ledger(FileLedger, BatchLedger, LedgerView, ActionLedger, ConsoleView, Protocol):
     """Everything the gateway keeps durably. **Protocol.**"""

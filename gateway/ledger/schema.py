@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from gateway.ledger.actions import ACTIONS
 from gateway.ledger.batches import BATCH_SCHEMA
 from gateway.ledger.states import DeliveryState, FileState
 
@@ -117,7 +118,8 @@ TO_1 = "\n".join([
 ])  # fmt: skip
 
 #: Version 1 → 2: warnings, a table of their own (nothing to carry over: older files had none).
-STEPS = [TO_1, WARNINGS]
+#: Version 2 → 3: operators' actions (actions.py), each with who asked and why.
+STEPS = [TO_1, WARNINGS, ACTIONS]
 VERSION = len(STEPS)
 
 
@@ -127,7 +129,7 @@ def migrate(db: sqlite3.Connection) -> int:
     fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None
     if fresh:
         db.executescript(
-            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{WARNINGS}"
+            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{WARNINGS}{ACTIONS}"
             f" PRAGMA user_version = {VERSION}; COMMIT;"
         )
         return VERSION

@@ -142,7 +142,7 @@ class Pipeline:
         except RejectedFile as exc:
             self._acknowledge(ctx, file, exc.findings, None)
             findings = [*exc.findings, *ctx.warnings]
-            return self._reject(row, exc.stage, findings, ctx.format, ctx.encoding_name)
+            return self._reject(row, exc.stage, findings, ctx.format, ctx.encoding_name, ctx.keys)
         except TransientError:
             self.stager.discard_staged(row.file_id)
             raise
@@ -151,7 +151,7 @@ class Pipeline:
             finding = Finding(Code.INTERNAL_ERROR, f"the {ctx.format} reader failed: {exc!r}",
                               rule="a gateway bug: report it with this file")  # fmt: skip
             findings = [*ctx.findings, finding, *ctx.warnings]
-            return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name)
+            return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name, ctx.keys)
         for kind, value in ctx.unique_keys:
             same = self.ledger.accepted_with_key(kind, value, row.file_id)
             if same is not None:
@@ -290,11 +290,17 @@ class Pipeline:
         return Outcome(FileState.DUPLICATE)
 
     def _reject(
-        self, row: FileRow, stage: str, findings: list[Finding], fmt: str | None, encoding: str | None
+        self,
+        row: FileRow,
+        stage: str,
+        findings: list[Finding],
+        fmt: str | None,
+        encoding: str | None,
+        keys: list[tuple[str, str]] | None = None,
     ) -> Outcome:
         self.stager.discard_staged(row.file_id)
         folder = quarantine.put(self.config, row, stage, findings, fmt, encoding)
-        self.ledger.quarantine(row.file_id, stage, [f.to_dict() for f in findings], str(folder), encoding)
+        self.ledger.quarantine(row.file_id, stage, [f.to_dict() for f in findings], str(folder), encoding, keys)
         first = findings[0] if findings else Finding(Code.UNKNOWN, "no finding")
         errors = [f for f in findings if f.severity is Severity.ERROR]
         log.warning("file_quarantined", stage=stage, errors=len(errors), code=first.code,

@@ -209,9 +209,10 @@ class TestQuarantineWorkflow:
         fixed = make_config(
             source=[{"name": "wms", "side": "erp", "path": "inbound", "settle_seconds": 0.05}]
         )
-        from gateway.cli.main import _retry
+        from gateway import actions
 
-        assert _retry(fixed, ledger, [old.file_id]) == 0
+        (result,) = actions.ask(fixed, ledger, actions.RETRY, [old.file_id], "ops", "the source is ERP-side")
+        assert not result.refused and result.state == "accepted"
         new = next(r for r in ledger.files() if r.retry_of == old.file_id)
         assert new.state == "accepted"
         assert ledger.get(old.file_id).state == "retried"  # type: ignore[union-attr]

@@ -300,7 +300,8 @@ class Pipeline:
     ) -> Outcome:
         self.stager.discard_staged(row.file_id)
         folder = quarantine.put(self.config, row, stage, findings, fmt, encoding)
-        self.ledger.quarantine(row.file_id, stage, [f.to_dict() for f in findings], str(folder), encoding, keys)
+        reported = [f.to_dict() for f in findings]
+        self.ledger.quarantine(row.file_id, stage, reported, str(folder), encoding, keys)
         first = findings[0] if findings else Finding(Code.UNKNOWN, "no finding")
         errors = [f for f in findings if f.severity is Severity.ERROR]
         log.warning("file_quarantined", stage=stage, errors=len(errors), code=first.code,

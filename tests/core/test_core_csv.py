@@ -210,6 +210,18 @@ class TestBadInput:
         assert findings[0].code == "mixed_encoding"
         assert findings[0].location == {"line": 3, "column": 6}
 
+    def test_bytes_not_of_the_configured_encoding_are_named_where_they_are(
+        self, make_config: Callable[..., Config], tmp_path: Path
+    ) -> None:
+        """Past the decoder's first buffer, a byte no UTF-8 starts with names its line and offset."""
+        cfg = make_config(source=[{"name": "erp", "encoding": "utf-8"}])
+        rows = "".join(f"SKU-{n},Widget {n}\n" for n in range(20000))
+        head = ("sku,description\n" + rows).encode()
+        path = write(tmp_path, head + b"B,caf\xff\n")
+        _, (finding,) = read(path, cfg)
+        assert (finding.code, finding.location) == ("undecodable", {"line": 20002})
+        assert f"(byte offset {len(head) + 5}, character 6 of the line)" in finding.message
+
 
 class TestHostileShapes:
     """Inputs that must not reach an output or stall the service (the hardening issue)."""

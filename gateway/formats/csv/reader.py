@@ -23,6 +23,7 @@ from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.csv.schema import Column, Layout, check_chunk, layouts, recognise
 from gateway.formats.csv.table import DocumentBuilder, compile_paths
+from gateway.formats.encoding import first_error
 
 CHUNK_ROWS = 5000
 MAX_LINE = 1 << 20
@@ -101,8 +102,13 @@ class CsvReader:
             try:
                 yield from self._rows(ctx, text, options)
             except UnicodeDecodeError as exc:
-                raise reject(InvalidContent, Code.UNDECODABLE, f"not valid {encoding.name}: {exc.reason}",
-                             rule=f"encoding {encoding.name} ({encoding.method})") from exc  # fmt: skip
+                # Named where it is: the decoder saw only a buffer, so the file is read again.
+                bad = first_error(ctx.file.path, encoding.name, encoding.bom)
+                at = f" (byte offset {bad[0]}, character {bad[2]} of the line)" if bad else ""
+                where: dict[str, Any] = {"line": bad[1]} if bad else {}
+                message = f"not valid {encoding.name}: {exc.reason}{at}"
+                rule = f"encoding {encoding.name} ({encoding.method})"
+                raise reject(InvalidContent, Code.UNDECODABLE, message, rule=rule, **where) from exc
             finally:
                 text.detach()
 

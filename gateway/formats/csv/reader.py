@@ -249,9 +249,11 @@ class _Assembler:
                     for n in missing.to_numpy().nonzero()[0]
                 ))  # fmt: skip
             for line, value, code, message in problems:
+                errors = len(self.ctx.findings)
                 self.ctx.add(code, message, value=value, line=line, column=column.name,
                              rule=f"{self.layout.name}.{column.name}: {column.rule}")  # fmt: skip
-                bad_rows.add(line)
+                if len(self.ctx.findings) > errors:  # a warning keeps the row and its value
+                    bad_rows.add(line)
             values.append(normalised.tolist())
         by_row = list(zip(*values, strict=True))
         for r, row in enumerate(rows):

@@ -210,6 +210,30 @@ class TestBadInput:
         assert findings[0].code == "mixed_encoding"
         assert findings[0].location == {"line": 3, "column": 6}
 
+    def test_a_value_too_long_is_kept_whole_only_when_lenient(
+        self, make_config: Callable[..., Config], tmp_path: Path
+    ) -> None:
+        sku = "W" * 60  # the layout's sku is at most 50 characters
+        text = "adjustment_id,adjusted_at,warehouse,line_no,sku,mode,quantity_change\n"
+        path = write(tmp_path, text + f"ADJ-1,2026-11-26T08:15:00+00:00,000,1,{sku},delta,-15\n")
+        _, findings = read(path, make_config())
+        assert [(f.code, f.location) for f in findings] == [("too_long", {"line": 2, "column": "sku"})]
+        lenient = make_config(source=[{"name": "erp", "strictness": "lenient"}])
+        (adjustment,), findings = read(path, lenient)
+        assert findings == [] and adjustment.to_dict()["lines"][0]["sku"] == sku
+
+    def test_bytes_not_of_the_configured_encoding_are_named_where_they_are(
+        self, make_config: Callable[..., Config], tmp_path: Path
+    ) -> None:
+        """Past the decoder's first buffer, a byte no UTF-8 starts with names its line and offset."""
+        cfg = make_config(source=[{"name": "erp", "encoding": "utf-8"}])
+        rows = "".join(f"SKU-{n},Widget {n}\n" for n in range(20000))
+        head = ("sku,description\n" + rows).encode()
+        path = write(tmp_path, head + b"B,caf\xff\n")
+        _, (finding,) = read(path, cfg)
+        assert (finding.code, finding.location) == ("undecodable", {"line": 20002})
+        assert f"(byte offset {len(head) + 5}, character 6 of the line)" in finding.message
+
 
 class TestHostileShapes:
     """Inputs that must not reach an output or stall the service (the hardening issue)."""

@@ -23,6 +23,7 @@ from gateway.findings import Code
 from gateway.formats.base import ReadContext
 from gateway.formats.csv.schema import Column, Layout, check_chunk, layouts, recognise
 from gateway.formats.csv.table import DocumentBuilder, compile_paths
+from gateway.formats.encoding import first_error
 
 CHUNK_ROWS = 5000
 MAX_LINE = 1 << 20
@@ -101,8 +102,13 @@ class CsvReader:
             try:
                 yield from self._rows(ctx, text, options)
             except UnicodeDecodeError as exc:
-                raise reject(InvalidContent, Code.UNDECODABLE, f"not valid {encoding.name}: {exc.reason}",
-                             rule=f"encoding {encoding.name} ({encoding.method})") from exc  # fmt: skip
+                # Named where it is: the decoder saw only a buffer, so the file is read again.
+                bad = first_error(ctx.file.path, encoding.name, encoding.bom)
+                at = f" (byte offset {bad[0]}, character {bad[2]} of the line)" if bad else ""
+                where: dict[str, Any] = {"line": bad[1]} if bad else {}
+                message = f"not valid {encoding.name}: {exc.reason}{at}"
+                rule = f"encoding {encoding.name} ({encoding.method})"
+                raise reject(InvalidContent, Code.UNDECODABLE, message, rule=rule, **where) from exc
             finally:
                 text.detach()
 
@@ -267,9 +273,11 @@ class _Assembler:
                     for n in missing.to_numpy().nonzero()[0]
                 ))  # fmt: skip
             for line, value, code, message in problems:
+                errors = len(self.ctx.findings)
                 self.ctx.add(code, message, value=value, line=line, **self._where(column),
                              rule=f"{self.layout.name}.{column.name}: {column.rule}")  # fmt: skip
-                bad_rows.add(line)
+                if len(self.ctx.findings) > errors:  # a warning keeps the row and its value
+                    bad_rows.add(line)
             values.append(normalised.tolist())
         by_row = list(zip(*values, strict=True))
         for r, row in enumerate(rows):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import unavailable
-from tests.faults.conftest import Running
+from tests.faults.mechanisms import Running
 from tests.waiting import file_states, wait_for_final, wait_until
 
 pytestmark = pytest.mark.service

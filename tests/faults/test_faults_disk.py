@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.faults.conftest import Running, Tmpfs
+from tests.faults.mechanisms import Running, Tmpfs
 from tests.waiting import file_states, wait_for_final
 
 pytestmark = pytest.mark.service

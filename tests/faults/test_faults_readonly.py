@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, run_cli, unavailable
-from tests.faults.conftest import immutable
+from tests.faults.mechanisms import immutable
 from tests.waiting import file_states
 
 pytestmark = pytest.mark.service

@@ -1,8 +1,8 @@
 """Real fault mechanisms for the fault tests: small filesystems, immutable folders, and the
 service as a real process whose log and ledger the tests watch.
 
-Mounting needs root (CI runs the suite as root); without it the tests skip locally and fail
-under CI (`unavailable`).
+tests/conftest.py loads these fixtures as a plugin. Mounting needs root (CI runs the suite as
+root); without it the tests skip locally and fail under CI (`unavailable`).
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@ from benchmarks.sshd import SSHD
 from gateway import config as config_module
 from gateway.config import Config
 
-# The fault mechanisms' fixtures (tmpfs, ext4, serve) live in a module of their own: a second
-# conftest.py would shadow this one for the tests that import `conftest` by name.
-pytest_plugins = ["tests.faults.mechanisms"]
+# Fixtures of the fault mechanisms (tmpfs, ext4, serve) and of the console's quarantine cases live
+# in modules of their own: a second conftest.py would shadow this one for the tests that import
+# `conftest` by name.
+pytest_plugins = ["tests.faults.mechanisms", "tests.console.cases"]
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

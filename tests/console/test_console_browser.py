@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import unavailable
-from tests.console.conftest import FIXED, Scene, Spawn
+from tests.console.cases import FIXED, Scene, Spawn
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.service

@@ -15,7 +15,7 @@ from gateway.errors import ConfigError
 from gateway.ledger.actions import ActionState
 from gateway.ledger.states import DeliveryState, FileState
 from tests.conftest import run_cli
-from tests.console.conftest import FIXED, Scene
+from tests.console.cases import FIXED, Scene
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.service

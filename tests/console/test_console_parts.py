@@ -17,7 +17,7 @@ from gateway.ledger.schema import VERSION
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.quarantine_query import Filter, doc_types_of, partner_of
 from tests.conftest import REPO, run_cli
-from tests.console.conftest import Scene
+from tests.console.cases import Scene
 
 
 class TestFilter:

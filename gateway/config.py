@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gateway import plugins, resources
 from gateway.canonical.records import RECORD_TYPES
 from gateway.errors import ConfigError
+from gateway.operations import OPS_KEYS, OpsConfig, parse_ops
 from gateway.options import Option
 from gateway.options import problems as option_problems
 
@@ -109,6 +110,8 @@ class Config:
     file_path: Path | None = None
     #: Site layouts, schemas and value maps; a file here wins over the shipped one of its name.
     schemas_dir: Path | None = None
+    #: Metrics endpoint, retention, expected files and alerts (operations.py).
+    ops: OpsConfig = field(default_factory=OpsConfig)
 
     @property
     def ledger_path(self) -> Path:
@@ -288,7 +291,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
-    "max_findings", "drain_timeout", "schemas_dir",
+    "max_findings", "drain_timeout", "schemas_dir", *OPS_KEYS,
 }  # fmt: skip
 
 
@@ -324,6 +327,7 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         drain_timeout=p.get(raw, "", "drain_timeout", float, 60.0, _positive),
         file_path=path,
         schemas_dir=_schemas_dir(p, raw, state_dir),
+        ops=parse_ops(raw, state_dir, {s.name for s in sources}, set(RECORD_TYPES), p.items),
     )
     _use_site_schemas(config)
     _check_plugins(p, config)

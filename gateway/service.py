@@ -6,6 +6,11 @@ was interrupted. `once=True` drains instead of serving: it processes every ready
 for files still settling, closes every open batch, and returns when nothing is left (or
 `drain_timeout` runs out for files that never settle). Between files the loop closes batches
 whose size or window is reached (batching.py).
+
+Every `TICK_SECONDS` the loop writes its heartbeat into the ledger (`status` tells a live
+service from a dead one by it) and runs the alert monitor (alerts.py); once a day, and at
+start, it applies `retention_days` (retention.py). With `metrics_listen` it serves /metrics
+from a thread of its own (metrics.py).
 """
 
 from __future__ import annotations
@@ -13,14 +18,17 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from importlib.metadata import version
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from gateway import plugins
+from gateway import metrics, plugins, retention
+from gateway.alerts import Monitor
 from gateway.config import Config
-from gateway.errors import FileVanished, StopRequested, TransientError
+from gateway.errors import ConfigError, FileVanished, StopRequested, TransientError
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
@@ -35,6 +43,8 @@ IDLE_SECONDS = 30.0
 BATCH = 100
 RETRY_SECONDS = 30.0
 MAX_RETRY_SECONDS = 600.0
+TICK_SECONDS = 2.0
+RETENTION_SECONDS = 86400.0
 
 
 class Service:
@@ -52,6 +62,25 @@ class Service:
         self.work_dir = config.folder("work")
         self.notifier = Notifier()
         self.pipeline.stager.heartbeat = self.notifier.alive
+        self.monitor = Monitor(config, ledger)
+        self.version = version("gateway")
+        self.next_tick = 0.0
+        self.next_retention = 0.0
+
+    def tick(self, *, force: bool = False) -> None:
+        """Heartbeat, alerts and (daily) retention, when due. A failure here is logged and
+        never stops the files from flowing."""
+        if not force and time.monotonic() < self.next_tick:
+            return
+        self.next_tick = time.monotonic() + TICK_SECONDS
+        try:
+            self.ledger.beat(self.version)
+            self.monitor.check()
+            if time.monotonic() >= self.next_retention:
+                self.next_retention = time.monotonic() + RETENTION_SECONDS
+                retention.prune(self.config, self.ledger)
+        except Exception:
+            log.exception("monitor_failed")
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: warm stop first, cold stop on the second signal."""
@@ -160,20 +189,34 @@ class Service:
             sources=list(self.sources),
             state_dir=str(self.config.state_dir),
         )
+        self.ledger.beat(self.version, starting=True)
+        server: WSGIServer | None = None
         try:
+            listen = self.config.ops.metrics_listen
+            if listen:
+                try:
+                    server, _ = metrics.serve(self.config)
+                except OSError as exc:
+                    raise ConfigError([f"metrics_listen: cannot listen on {listen}: {exc.strerror}"]) from exc
+                log.info("metrics_serving", listen=listen)
             self.recover()
             for source in self.sources.values():
                 source.start()
             self.notifier.ready(f"watching {len(self.sources)} source(s)")
             self._loop(once)
+            self.tick(force=True)  # a drain's quarantined files are alerted before it ends
         except StopRequested:
             log.warning("service_stopped_cold")
             return 1
         finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
             for source in self.sources.values():
                 source.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        self.ledger.beat(self.version, stopping=True)
         log.info("service_stopped")
         return 0
 
@@ -195,6 +238,7 @@ class Service:
         next_retry = time.monotonic() + backoff
         while not self.stop_requested:
             self.notifier.alive()
+            self.tick()
             if not once and time.monotonic() >= next_retry:
                 # A destination that was down is tried again, less often while it stays down.
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
@@ -214,6 +258,7 @@ class Service:
                 waiting.append(batch_due)
             if self.notifier.interval is not None:
                 waiting.append(self.notifier.interval / 2)  # the watchdog hears from an idle loop
+            waiting.append(max(0.0, self.next_tick - time.monotonic()))
             timeout = min([rescan, IDLE_SECONDS, *(w + 0.05 for w in waiting)])
             self.wake.wait(timeout)
             self.wake.clear()

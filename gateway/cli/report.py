@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway import quarantine
+from gateway import incidents, quarantine
+from gateway.cli import health
 from gateway.config import Config, TargetConfig
 from gateway.ledger.protocol import Backlog, BatchRow
 from gateway.ledger.sqlite import Ledger, SqliteLedger
-from gateway.ledger.states import BatchState, DeliveryState, FileState
+from gateway.ledger.states import BatchState, DeliveryState
 
 
 def status(config: Config) -> dict[str, Any]:
@@ -20,9 +21,11 @@ def status(config: Config) -> dict[str, Any]:
     orphans: dict[str, int] = {}
     pairs: dict[str, int] = {}
     postponed: list[dict[str, str]] = []
+    ops: dict[str, Any] = {}
     if config.ledger_path.exists():
         ledger = SqliteLedger(config.ledger_path)
         try:
+            ops = health.operations(config, ledger)
             polls, counts = ledger.source_rows(), ledger.counts()
             backlogs = ledger.backlogs()
             batched = [t for t in config.targets if t.batched or t.name in backlogs]
@@ -31,7 +34,7 @@ def status(config: Config) -> dict[str, Any]:
             orphans = {name: b.records for name, b in backlogs.items() if name not in configured}
             for case in ledger.deliveries(DeliveryState.REFUSED):
                 pairs[case.target] = pairs.get(case.target, 0) + 1
-            postponed = _postponed(ledger)
+            postponed = incidents.postponed(ledger)
         finally:
             ledger.close()
     sources = []
@@ -51,6 +54,8 @@ def status(config: Config) -> dict[str, Any]:
     waiting = quarantine.entries(config)
     return {
         "state_dir": str(config.state_dir),
+        "ledger": str(config.ledger_path) if ops else None,
+        **ops,
         "sources": sources,
         "batches": batches,
         "batch_records_without_target": orphans,
@@ -63,18 +68,6 @@ def status(config: Config) -> dict[str, Any]:
             for e in waiting[-5:]
         ],
     }
-
-
-def _postponed(ledger: Ledger) -> list[dict[str, str]]:
-    """Files waiting for a destination (full, read-only, down) to take their outputs."""
-    waiting = []
-    for row in ledger.files(FileState.PROCESSING):
-        events = ledger.events(row.file_id)
-        if events and events[-1][1] == "file_postponed":
-            at, _, detail = events[-1]
-            waiting.append({"file_id": row.file_id, "name": row.original_name, "since": at,
-                            "error": str(detail.get("error"))})  # fmt: skip
-    return waiting
 
 
 def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog]) -> dict[str, Any]:
@@ -95,6 +88,10 @@ def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog])
 def render_status(data: dict[str, Any]) -> str:
     """The status for a person."""
     lines = [f"state: {data['state_dir']}"]
+    if data["ledger"] is None:
+        lines.append("ledger: none yet: no gateway has run on this root (`gateway run` creates it)")
+    else:
+        lines += health.render(data)
     for s in data["sources"]:
         files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
         reach = "reachable" if s["reachable"] else "UNREACHABLE"
@@ -143,6 +140,11 @@ def trace(ledger: Ledger, query: str) -> str:
             lines.append(
                 f"  output {output.state}: {output.path} ({output.target}, {output.records} records)"
             )
+        for sent in ledger.interchanges(file_id=row.file_id):
+            answer = f" by {sent.ack_file_id} at {sent.ack_at}: {sent.detail}" if sent.ack_file_id else ""
+            due = f", due {sent.due_at}" if sent.due_at and not sent.ack_file_id else ""
+            lines.append(f"  interchange {sent.control_ref} to {sent.partner} ({sent.target}):"
+                         f" {sent.state.upper()}{due}{answer}")  # fmt: skip
         for target, batch_id, records in ledger.file_batches(row.file_id):
             lines.append(f"  batched for {target}: {batch_id or 'waiting for its batch'} ({records} records)")
         keys = ledger.keys(row.file_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from gateway.ledger.batches import BATCH_SCHEMA
+from gateway.ledger.ops import OPS_SCHEMA
 from gateway.ledger.states import DeliveryState, FileState
 
 FILES = """
@@ -105,7 +106,11 @@ TO_1 = "\n".join([
     f" WHERE f.state = '{FileState.PUBLISHING}' GROUP BY o.file_id, o.target;",
 ])  # fmt: skip
 
-STEPS = [TO_1]
+#: Version 1 → 2: the operations tables (heartbeat, interchanges and their acknowledgements,
+#: incidents and the alert notices sent about them); nothing existing changes.
+TO_2 = OPS_SCHEMA
+
+STEPS = [TO_1, TO_2]
 VERSION = len(STEPS)
 
 
@@ -115,7 +120,7 @@ def migrate(db: sqlite3.Connection) -> int:
     fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None
     if fresh:
         db.executescript(
-            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}"
+            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{OPS_SCHEMA}"
             f" PRAGMA user_version = {VERSION}; COMMIT;"
         )
         return VERSION

@@ -19,6 +19,7 @@ from typing import Any
 from gateway.errors import LedgerUnusable
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
+from gateway.ledger.ops import OpsTables
 from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
 from gateway.ledger.schema import migrate
 from gateway.ledger.states import FileState, IllegalTransition
@@ -33,7 +34,7 @@ def file_row(row: sqlite3.Row) -> FileRow:
     return FileRow(**{**dict(row), "state": FileState(row["state"])})
 
 
-class SqliteLedger(DeliveryTables, BatchTables):
+class SqliteLedger(DeliveryTables, BatchTables, OpsTables):
     """The ledger on a local SQLite file (WAL, synchronous=FULL: a commit survives power loss)."""
 
     def __init__(self, path: Path) -> None:

@@ -37,6 +37,7 @@ from gateway.formats.detect import detect
 from gateway.ledger.protocol import Commit, Share
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import DeliveryState, FileState
+from gateway.pipeline import acknowledgements
 from gateway.pipeline.batching import Batcher
 from gateway.pipeline.claim import claim as claim_file
 from gateway.pipeline.routing import Router
@@ -139,7 +140,7 @@ class Pipeline:
                 raise rejection
         except RejectedFile as exc:
             self._acknowledge(ctx, file, exc.findings, None)
-            return self._reject(row, exc.stage, exc.findings, ctx.format, ctx.encoding_name)
+            return self._reject(row, exc.stage, exc.findings, ctx.format, ctx.encoding_name, ctx.keys)
         except TransientError:
             self.stager.discard_staged(row.file_id)
             raise
@@ -148,13 +149,14 @@ class Pipeline:
             finding = Finding(Code.INTERNAL_ERROR, f"the {ctx.format} reader failed: {exc!r}",
                               rule="a gateway bug: report it with this file")  # fmt: skip
             findings = [*ctx.findings, finding]
-            return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name)
+            return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name, ctx.keys)
         for kind, value in ctx.unique_keys:
             same = self.ledger.accepted_with_key(kind, value, row.file_id)
             if same is not None:
                 self.stager.discard_staged(row.file_id)
                 return self._duplicate(row, source, same, f"{kind} {value}")
         self._acknowledge(ctx, file, ctx.findings, staged)
+        acknowledgements.receive(self.ledger, row.file_id, ctx.acknowledgements)
         records = sum(staged.per_type.values())
         shares = self.stager.shares(row.file_id, staged)
         self.ledger.commit(row.file_id, Commit(ctx.format, ctx.encoding_name, records, ctx.keys, shares))
@@ -237,10 +239,12 @@ class Pipeline:
         refused: list[str] = []
         for delivery in self.ledger.deliveries(file_id=row.file_id):
             if delivery.state is DeliveryState.PUBLISHING:
+                acknowledgements.record_sent(self.config, self.ledger, self.deliveries, row.file_id,
+                                             delivery.target)  # fmt: skip
                 published.extend(self.stager.publish(row.file_id, delivery.target))
             elif delivery.state is DeliveryState.REFUSED:
                 refused.append(delivery.target)
-                folder = quarantine.put_pair(self.config, row, delivery)
+                folder = quarantine.put_pair(self.config, row, delivery, self.ledger.keys(row.file_id))
                 first = delivery.findings[0] if delivery.findings else {}
                 log.warning("delivery_refused", target=delivery.target, errors=len(delivery.findings),
                             code=first.get("code"), error=first.get("message"), case=str(folder))  # fmt: skip
@@ -281,10 +285,15 @@ class Pipeline:
         return Outcome(FileState.DUPLICATE)
 
     def _reject(
-        self, row: FileRow, stage: str, findings: list[Finding], fmt: str | None, encoding: str | None
+        self, row: FileRow, stage: str, findings: list[Finding], fmt: str | None, encoding: str | None,
+        keys: list[tuple[str, str]] | None = None,
     ) -> Outcome:
+        """Quarantine the file; the business keys read before the refusal go into its report
+        and the ledger, so that `trace` and the quarantine filters find it by them."""
         self.stager.discard_staged(row.file_id)
-        folder = quarantine.put(self.config, row, stage, findings, fmt, encoding)
+        if keys:
+            self.ledger.note_keys(row.file_id, keys)
+        folder = quarantine.put(self.config, row, stage, findings, fmt, encoding, keys or ())
         self.ledger.quarantine(row.file_id, stage, [f.to_dict() for f in findings], str(folder), encoding)
         first = findings[0] if findings else Finding(Code.UNKNOWN, "no finding")
         log.warning("file_quarantined", stage=stage, errors=len(findings), code=first.code,

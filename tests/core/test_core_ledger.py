@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.ledger.protocol import Commit, FileRow, Share
+from gateway.ledger.schema import VERSION
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import UNFINISHED, DeliveryState, FileState, IllegalTransition, OutputState
 
@@ -183,7 +184,7 @@ class TestLedger:
         old.commit()
         old.close()
         ledger = SqliteLedger(path)
-        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == VERSION
         (output,) = ledger.outputs("f1")
         assert (output.target, output.path, output.state) == ("canonical", "a.jsonl", OutputState.PUBLISHED)
         assert ledger.get("f1").state is FileState.ACCEPTED  # type: ignore[union-attr]
@@ -196,7 +197,7 @@ class TestLedger:
         ledger.stage_output("f1", "wms", "a.jsonl", "/w/a.tmp")
         assert len(ledger.outputs("f1")) == 2
         ledger.close()
-        assert SqliteLedger(path).db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert SqliteLedger(path).db.execute("PRAGMA user_version").fetchone()[0] == VERSION
 
     def test_sequences_are_per_name_and_persistent(self, tmp_path: Path) -> None:
         ledger = SqliteLedger(tmp_path / "g.db")

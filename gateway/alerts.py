@@ -73,7 +73,8 @@ def send(channel: AlertChannel, notice: dict[str, Any]) -> None:
 
 
 def _age_minutes(since: str, at: datetime) -> float:
-    return (at - parse_time(since)).total_seconds() / 60
+    # An incident opened during this check is younger than `at`: it has lasted no time at all.
+    return max(0.0, (at - parse_time(since)).total_seconds() / 60)
 
 
 class Monitor:

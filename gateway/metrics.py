@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from gateway import expectations
@@ -123,11 +123,14 @@ class LedgerCollector(Collector):
         yield info
 
 
-def exposition(config: Config, ledger: Ledger) -> tuple[bytes, str]:
-    """The `/metrics` page for this ledger: (body, content type). What the web console mounts."""
+def exposition(config: Config, ledger: Ledger, accept: str = "") -> tuple[bytes, str]:
+    """The `/metrics` page for this ledger: (body, content type), in the format the request's
+    `Accept` header asks for (the classic text format without one). What the web console
+    mounts at /metrics."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(config, lambda: ledger, close=False))
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    encode, content_type = choose_encoder(accept)
+    return encode(registry), content_type
 
 
 def serve(config: Config) -> tuple[WSGIServer, threading.Thread]:

@@ -25,7 +25,8 @@ def service(config: Config, ledger: Ledger, at: datetime) -> dict[str, Any]:
     """Who serves the root, since when, and how long ago its loop last beat."""
     held = rootlock.holder(config.state_dir)
     beat = ledger.heartbeat() or {}
-    age = (at - parse_time(beat["beat_at"])).total_seconds() if beat else None
+    # Only a running service's heartbeat ages; a stopped one's says when it was last seen.
+    age = (at - parse_time(beat["beat_at"])).total_seconds() if beat and held else None
     return {
         "running": held is not None,
         "pid": held["pid"] if held else beat.get("pid"),

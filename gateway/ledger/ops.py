@@ -24,6 +24,9 @@ from typing import Any, Protocol
 
 from gateway.ledger import tallies
 from gateway.ledger.protocol import now
+from gateway.ledger.states import UNFINISHED_DELIVERIES, DeliveryState, FileState, ItemState
+
+F = FileState
 
 OPS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS heartbeat (
@@ -208,10 +211,12 @@ class OpsTables:
             found.setdefault(partner, {})[state] = n
         return found
 
-    def note_keys(self: _Db, file_id: str, keys: list[tuple[str, str]]) -> None:
-        """Keep the business keys of a file that is not committed (a quarantined one), for
-        `trace`; duplicates are judged on accepted files' keys only."""
+    def note_read(self: _Db, file_id: str, fmt: str | None, keys: list[tuple[str, str]]) -> None:
+        """Keep what was read of a file that is not committed (a quarantined one): its format,
+        for the metrics, and its business keys, for `trace`; duplicates are judged on accepted
+        files' keys only."""
         with self.transaction() as db:
+            db.execute("UPDATE files SET format = COALESCE(format, ?) WHERE file_id = ?", (fmt, file_id))
             db.executemany("INSERT OR IGNORE INTO keys (file_id, kind, value) VALUES (?, ?, ?)",
                            [(file_id, k, v) for k, v in keys])  # fmt: skip
 
@@ -220,9 +225,9 @@ class OpsTables:
         name and the kinds of the keys it carried (its document types among them)."""
         rows = self.db.execute(
             "SELECT f.original_name, GROUP_CONCAT(k.kind, ' ') FROM files f LEFT JOIN keys k USING (file_id)"
-            " WHERE f.source = ? AND f.received_at > ? AND f.received_at <= ? AND f.state != 'vanished'"
+            " WHERE f.source = ? AND f.received_at > ? AND f.received_at <= ? AND f.state != ?"
             " AND f.retry_of IS NULL GROUP BY f.file_id",
-            (source, since, until),
+            (source, since, until, FileState.VANISHED),
         )
         return [(r[0], (r[1] or "").split()) for r in rows]
 
@@ -289,9 +294,9 @@ class OpsTables:
         """Per target, outputs on their way (deliveries being written or published) and
         records waiting for a batch."""
         rows = self.db.execute(
-            "SELECT target, COUNT(*) FROM deliveries WHERE state IN ('writing', 'publishing') GROUP BY target"
-            " UNION ALL SELECT target, COUNT(*) FROM batch_items WHERE state IN ('staged', 'pending')"
-            " GROUP BY target"
+            "SELECT target, COUNT(*) FROM deliveries WHERE state IN (?, ?) GROUP BY target"
+            " UNION ALL SELECT target, COUNT(*) FROM batch_items WHERE state IN (?, ?) GROUP BY target",
+            (*UNFINISHED_DELIVERIES, ItemState.STAGED, ItemState.PENDING),
         )
         found: dict[str, int] = {}
         for target, n in rows:
@@ -301,15 +306,17 @@ class OpsTables:
     def last_published(self: _Db) -> dict[str, str]:
         """Per target, when its latest share of a file was published."""
         rows = self.db.execute(
-            "SELECT target, MAX(at) FROM deliveries WHERE state = 'published' GROUP BY target"
+            "SELECT target, MAX(at) FROM deliveries WHERE state = ? GROUP BY target",
+            (DeliveryState.PUBLISHED,),
         )
         return {r[0]: r[1] for r in rows}
 
     def quarantine_age(self: _Db) -> tuple[int, str | None]:
         """How many cases wait in quarantine (files and pairs), and since when the oldest."""
         row = self.db.execute(
-            "SELECT COUNT(*), MIN(at) FROM (SELECT updated_at AS at FROM files WHERE state = 'quarantined'"
-            " UNION ALL SELECT at FROM deliveries WHERE state = 'refused')"
+            "SELECT COUNT(*), MIN(at) FROM (SELECT updated_at AS at FROM files WHERE state = ?"
+            " UNION ALL SELECT at FROM deliveries WHERE state = ?)",
+            (FileState.QUARANTINED, DeliveryState.REFUSED),
         ).fetchone()
         return int(row[0]), row[1]
 
@@ -319,7 +326,7 @@ class OpsTables:
         """Forget the history of files settled before `before` (accepted, duplicate, vanished,
         retried, discarded; never a quarantined or unfinished one), with their timeline, keys,
         outputs, deliveries and interchanges, and cleared incidents; the number of files."""
-        settled = ("accepted", "duplicate", "vanished", "retried", "discarded")
+        settled = (F.ACCEPTED, F.DUPLICATE, F.VANISHED, F.RETRIED, F.DISCARDED)
         marks = ", ".join("?" * len(settled))
         with self.transaction() as db:
             ids = [r[0] for r in db.execute(

@@ -291,8 +291,7 @@ class Pipeline:
         """Quarantine the file; the business keys read before the refusal go into its report
         and the ledger, so that `trace` and the quarantine filters find it by them."""
         self.stager.discard_staged(row.file_id)
-        if keys:
-            self.ledger.note_keys(row.file_id, keys)
+        self.ledger.note_read(row.file_id, None if fmt == "unknown" else fmt, keys or [])
         folder = quarantine.put(self.config, row, stage, findings, fmt, encoding, keys or ())
         self.ledger.quarantine(row.file_id, stage, [f.to_dict() for f in findings], str(folder), encoding)
         first = findings[0] if findings else Finding(Code.UNKNOWN, "no finding")

@@ -44,6 +44,9 @@ BATCH = 100
 RETRY_SECONDS = 30.0
 MAX_RETRY_SECONDS = 600.0
 TICK_SECONDS = 2.0
+#: Alerts wait until the files that were waiting at start are taken, or this long at most, so
+#: that a file already in the drop folder is not reported late.
+CATCH_UP_SECONDS = 60.0
 RETENTION_SECONDS = 86400.0
 
 
@@ -66,6 +69,7 @@ class Service:
         self.version = version("gateway")
         self.next_tick = 0.0
         self.next_retention = 0.0
+        self.caught_up_by = time.monotonic() + CATCH_UP_SECONDS
 
     def tick(self, *, force: bool = False) -> None:
         """Heartbeat, alerts and (daily) retention, when due. A failure here is logged and
@@ -75,6 +79,8 @@ class Service:
         self.next_tick = time.monotonic() + TICK_SECONDS
         try:
             self.ledger.beat(self.version)
+            if not force and time.monotonic() < self.caught_up_by:
+                return
             self.monitor.check()
             if time.monotonic() >= self.next_retention:
                 self.next_retention = time.monotonic() + RETENTION_SECONDS
@@ -238,7 +244,6 @@ class Service:
         next_retry = time.monotonic() + backoff
         while not self.stop_requested:
             self.notifier.alive()
-            self.tick()
             if not once and time.monotonic() >= next_retry:
                 # A destination that was down is tried again, less often while it stays down.
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
@@ -246,6 +251,9 @@ class Service:
             progressed = self.poll_once()
             self.pipeline.batcher.flush()
             waiting = self.waiting()
+            if not progressed and not waiting:
+                self.caught_up_by = min(self.caught_up_by, time.monotonic())
+            self.tick()
             if once and not progressed and not waiting:
                 break
             if once and not progressed and time.monotonic() > deadline:

@@ -32,7 +32,8 @@ def _start(tmp_path: Path) -> Iterator[Start]:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
         started.append(proc)
-        wait_until((root / "gateway.db").exists, what="the service to create its ledger", seen=proc.poll)
+        wait_until(lambda: (root / "gateway.db").exists() or proc.poll() is not None,
+                   what="the service to create its ledger", seen=proc.poll)  # fmt: skip
         return proc
 
     yield start

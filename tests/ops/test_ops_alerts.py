@@ -66,7 +66,8 @@ command = ["{sys.executable}", "{pager}", "{tmp_path / 'paged.jsonl'}"]
     assert again.returncode == 0, again.stderr
     assert len(receiver.notices()) == 1  # a restart does not alert again
 
-    discarded = run_cli("--config", config, "--root", root, "quarantine", "discard", case, "--reason", "test data")
+    discarded = run_cli("--config", config, "--root", root, "quarantine", "discard", case,
+                        "--reason", "test data")  # fmt: skip
     assert discarded.returncode == 0, discarded.stderr
     for _ in range(2):
         assert run_cli("--config", config, "--root", root, "run", "--once").returncode == 0

@@ -56,7 +56,8 @@ OPTIONS: tuple[Option, ...] = (
     text("file_name", DEFAULT_NAME, "the output file name pattern; must contain {file_id}"),
     flag("una", True, "write the UNA service string advice"),
     Option("ack_hours", (int, float), None, "hours within which the partner's CONTRL must come;"
-           " unset: none expected (one that comes is still matched)", minimum=0.01),
+           " unset: none expected (one that comes is still matched)",
+           rule=lambda hours: None if hours > 0 else "must be greater than 0"),
 )
 
 

@@ -143,6 +143,9 @@ class SourceUnavailable(TransientError):
 class DeliveryFailed(TransientError):
     """An outbound destination cannot be written right now."""
 
+    #: The target whose destination failed, when the pipeline knows it (status, alerts).
+    target: str | None = None
+
 
 class FileVanished(GatewayError):
     """The file disappeared or was replaced before the gateway could claim it."""

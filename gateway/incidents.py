@@ -33,14 +33,16 @@ class Condition:
 
 
 def postponed(ledger: Ledger) -> list[dict[str, str]]:
-    """Files waiting for a destination (full, read-only, down) to take their outputs."""
+    """Files waiting for a destination (full, read-only, down) to take their outputs; `target`
+    names the failing one when it is known, else it is empty."""
     waiting = []
     for row in ledger.files(FileState.PROCESSING):
         events = ledger.events(row.file_id)
         if events and events[-1][1] == "file_postponed":
             at, _, detail = events[-1]
             waiting.append({"file_id": row.file_id, "name": row.original_name, "since": at,
-                            "error": str(detail.get("error"))})  # fmt: skip
+                            "error": str(detail.get("error")),
+                            "target": str(detail.get("target") or "")})  # fmt: skip
     return waiting
 
 
@@ -83,8 +85,9 @@ def conditions(config: Config, ledger: Ledger, at: datetime) -> list[Condition]:
     ops = config.ops
     found = _quarantine(ledger)
     found += [
-        Condition("delivery", p["file_id"], f"{p['name']} waits for a destination: {p['error']}",
-                  ops.alert_delivery_minutes)
+        Condition("delivery", p["file_id"],
+                  f"{p['name']} waits for {'target ' + p['target'] if p['target'] else 'a destination'}:"
+                  f" {p['error']}", ops.alert_delivery_minutes)
         for p in postponed(ledger)
     ]  # fmt: skip
     configured = {s.name for s in config.sources}

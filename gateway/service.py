@@ -28,7 +28,7 @@ from structlog.contextvars import bound_contextvars
 from gateway import metrics, plugins, retention
 from gateway.alerts import Monitor
 from gateway.config import Config
-from gateway.errors import ConfigError, FileVanished, StopRequested, TransientError
+from gateway.errors import ConfigError, DeliveryFailed, FileVanished, StopRequested, TransientError
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
@@ -150,8 +150,9 @@ class Service:
         try:
             self.pipeline.process(file_id)
         except TransientError as exc:
-            log.warning("file_postponed", file_id=file_id, error=str(exc))
-            self.ledger.event(file_id, "file_postponed", error=str(exc))  # for status and trace
+            target = exc.target if isinstance(exc, DeliveryFailed) else None
+            log.warning("file_postponed", file_id=file_id, error=str(exc), target=target)
+            self.ledger.event(file_id, "file_postponed", error=str(exc), target=target)  # for status, trace
             return False
         except Exception:
             # The ledger keeps the file's state; retry_postponed takes it up again later.

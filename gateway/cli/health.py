@@ -40,9 +40,13 @@ def service(config: Config, ledger: Ledger, at: datetime) -> dict[str, Any]:
     }
 
 
-def operations(config: Config, ledger: Ledger) -> dict[str, Any]:
-    """Service, targets, acknowledgements, expected files and open alerts, for `status`."""
+def operations(config: Config, ledger: Ledger, postponed: list[dict[str, str]]) -> dict[str, Any]:
+    """Service, targets (with the files `postponed` for them), acknowledgements, expected files
+    and open alerts, for `status`."""
     at = datetime.now(UTC)
+    failing: dict[str, dict[str, str]] = {}
+    for waiting in postponed:
+        failing.setdefault(waiting["target"], waiting)  # the oldest says since when
     pending = ledger.pending()
     last = ledger.last_published()
     refused: dict[str, int] = {}
@@ -50,7 +54,9 @@ def operations(config: Config, ledger: Ledger) -> dict[str, Any]:
         refused[case.target] = refused.get(case.target, 0) + 1
     targets = [
         {"name": t.name, "format": t.format, "deliver": t.deliver, "pending": pending.get(t.name, 0),
-         "refused": refused.get(t.name, 0), "last_published": last.get(t.name)}
+         "refused": refused.get(t.name, 0), "last_published": last.get(t.name),
+         "failing_since": failing[t.name]["since"] if t.name in failing else None,
+         "error": failing[t.name]["error"] if t.name in failing else None}
         for t in config.targets
     ]  # fmt: skip
     checks = [expectations.check(rule, ledger, at) for rule in config.ops.expect]
@@ -88,6 +94,8 @@ def render(data: dict[str, Any]) -> list[str]:
         state = "ok"
         if t["refused"]:
             state = f"{t['refused']} pair case(s) REFUSED"
+        if t["failing_since"]:
+            state = f"FAILING since {t['failing_since']}: {t['error']}"
         last = t["last_published"] or "never"
         lines.append(f"target {t['name']} ({t['format']}): {state}; {t['pending']} pending;"
                      f" last published {last}")  # fmt: skip

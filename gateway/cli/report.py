@@ -25,7 +25,8 @@ def status(config: Config) -> dict[str, Any]:
     if config.ledger_path.exists():
         ledger = SqliteLedger(config.ledger_path)
         try:
-            ops = health.operations(config, ledger)
+            postponed = incidents.postponed(ledger)
+            ops = health.operations(config, ledger, postponed)
             polls, counts = ledger.source_rows(), ledger.counts()
             backlogs = ledger.backlogs()
             batched = [t for t in config.targets if t.batched or t.name in backlogs]
@@ -34,7 +35,6 @@ def status(config: Config) -> dict[str, Any]:
             orphans = {name: b.records for name, b in backlogs.items() if name not in configured}
             for case in ledger.deliveries(DeliveryState.REFUSED):
                 pairs[case.target] = pairs.get(case.target, 0) + 1
-            postponed = incidents.postponed(ledger)
         finally:
             ledger.close()
     sources = []

@@ -139,7 +139,11 @@ file = "alerts.jsonl"
     (root / "inbound" / "good.csv").write_text(GOOD)
     wait_until(lambda: events(alerts, "delivery"), what="the delivery alert", seen=lambda: notices(alerts))
     (raised,) = [n for n in notices(alerts) if n["kind"] == "delivery"]
-    assert raised["event"] == "raised" and "good.csv" in raised["summary"] and "cannot" in raised["summary"]
+    assert raised["event"] == "raised"
+    assert raised["summary"].startswith("good.csv waits for target copy: cannot")
+    status = run_cli("--config", config, "--root", root, "status").stdout
+    assert "target copy (jsonl): FAILING since" in status
+    assert "target canonical (jsonl): ok" in status
 
 
 def test_a_webhook_redirect_is_not_followed_and_counts_as_a_failure(receiver: Receiver) -> None:

@@ -3,6 +3,7 @@ when an incident is raised and once when it clears, and a restart tells them not
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from benchmarks.sshd import SSHD, Sshd
 from gateway.alerts import NoticeFailed, send
-from gateway.operations import AlertChannel
+from gateway.operations import KINDS, AlertChannel
 from tests.conftest import run_cli, unavailable
 from tests.ops.conftest import Start
 from tests.ops.helpers_ops import Receiver, events, notices
@@ -170,3 +171,6 @@ command = ["true"]
     assert "alert[0].webhook: expected an http:// or https:// URL" in checked.stderr
     assert "alert[0].on: unknown kind 'everything'" in checked.stderr
     assert "alert[1]: give exactly one of command, file, webhook" in checked.stderr
+    schema = json.loads(run_cli("config", "schema").stdout)["properties"]
+    assert schema["alert"]["items"]["properties"]["on"]["items"]["enum"] == list(KINDS)
+    assert "by" in schema["expect"]["items"]["required"] and "metrics_listen" in schema

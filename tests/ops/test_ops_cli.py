@@ -170,6 +170,11 @@ def test_quarantine_list_filters(cases: tuple[Path, Path]) -> None:
     assert "order.edi" in run_cli("--config", config, "--root", root, "trace", "5412345000013:REF7").stdout
     bad = run_cli("--config", config, "--root", root, "quarantine", "list", "--older-than", "soon")
     assert bad.returncode == 2 and "expected an age such as 30m" in bad.stderr
+    # A retry by filter takes the matching cases only (still invalid: quarantined again, exit 1).
+    retried = run_cli("--config", config, "--root", root, "quarantine", "retry", "--partner", "5412345000013")
+    assert retried.returncode == 1
+    assert retried.stdout.count("retried as") == 1 and "quarantined" in retried.stdout
+    assert _listed(root, config) == ["bad-1.csv", "bad-2.csv", "order.edi"]
 
 
 def test_bulk_discard_by_filter_with_a_dry_run(cases: tuple[Path, Path]) -> None:

@@ -200,11 +200,15 @@ def parse_ops(raw: dict[str, Any], state_dir: Path, sources: set[str], doc_types
         if c.file is not None else c
         for c in channels
     )  # fmt: skip
+    rules = tuple(_expect(t, i, sources, doc_types, problems) for i, t in enumerate(tables["expect"]))
+    for kind, names in (("expect", [r.name for r in rules]), ("alert", [c.name for c in channels])):
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"{kind}: name {name!r} is used more than once")
     return OpsConfig(
         metrics_listen=listen,
         retention_days=r.number("retention_days", None, 1),
         alert_delivery_minutes=r.number("alert_delivery_minutes", 15.0) or 0.0,
         alert_source_minutes=r.number("alert_source_minutes", 15.0) or 0.0,
-        expect=tuple(_expect(t, i, sources, doc_types, problems) for i, t in enumerate(tables["expect"])),
+        expect=rules,
         alerts=channels,
     )

@@ -7,9 +7,10 @@ for files still settling, closes every open batch, and returns when nothing is l
 `drain_timeout` runs out for files that never settle). Between files the loop closes batches
 whose size or window is reached (batching.py).
 
-Every `TICK_SECONDS` the loop writes its heartbeat into the ledger (`status` tells a live
-service from a dead one by it) and runs the alert monitor (alerts.py); once a day, and at
-start, it applies `retention_days` (retention.py). With `metrics_listen` it serves /metrics
+Every `TICK_SECONDS` the loop (or a long file, between its records) writes its heartbeat into
+the ledger (`status` tells a live service from a stuck or dead one by it) and the loop runs the
+alert monitor (alerts.py); once a day, and at start, it applies `retention_days`
+(retention.py). With `metrics_listen` it serves /metrics
 from a thread of its own (metrics.py).
 """
 
@@ -64,21 +65,29 @@ class Service:
         self.stop_requested = False
         self.work_dir = config.folder("work")
         self.notifier = Notifier()
-        self.pipeline.stager.heartbeat = self.notifier.alive
+        self.pipeline.stager.heartbeat = self.alive
         self.monitor = Monitor(config, ledger)
         self.version = version("gateway")
         self.next_tick = 0.0
+        self.next_beat = 0.0
         self.next_retention = 0.0
         self.caught_up_by = time.monotonic() + CATCH_UP_SECONDS
 
+    def alive(self) -> None:
+        """The loop, or a long file between its records, is making progress: systemd's
+        watchdog hears it at once, the ledger's heartbeat every `TICK_SECONDS`."""
+        self.notifier.alive()
+        if time.monotonic() >= self.next_beat:
+            self.next_beat = time.monotonic() + TICK_SECONDS
+            self.ledger.beat(self.version)
+
     def tick(self, *, force: bool = False) -> None:
-        """Heartbeat, alerts and (daily) retention, when due. A failure here is logged and
-        never stops the files from flowing."""
+        """Alerts and (daily) retention, when due. A failure here is logged and never stops
+        the files from flowing."""
         if not force and time.monotonic() < self.next_tick:
             return
         self.next_tick = time.monotonic() + TICK_SECONDS
         try:
-            self.ledger.beat(self.version)
             if not force and time.monotonic() < self.caught_up_by:
                 return
             self.monitor.check()
@@ -244,7 +253,7 @@ class Service:
         backoff = RETRY_SECONDS
         next_retry = time.monotonic() + backoff
         while not self.stop_requested:
-            self.notifier.alive()
+            self.alive()
             if not once and time.monotonic() >= next_retry:
                 # A destination that was down is tried again, less often while it stays down.
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)

@@ -11,6 +11,7 @@ to the old one; a discard closes the case for good.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
@@ -18,6 +19,7 @@ import structlog
 from gateway import quarantine, resources, rootlock
 from gateway.config import Config, load
 from gateway.errors import ConfigError, FileVanished, TransientError
+from gateway.ledger.actions import ActionRow
 from gateway.ledger.sqlite import Ledger
 from gateway.ledger.states import DeliveryState, FileState
 from gateway.pipeline import pairs
@@ -28,6 +30,10 @@ log = structlog.get_logger("gateway")
 
 RETRY, DISCARD = "retry", "discard"
 KINDS = (RETRY, DISCARD)
+DOING = {RETRY: "retrying", DISCARD: "discarding"}
+
+#: Shows the progress of a long run of actions (a bar on a terminal): items, their count, what.
+Progress = Callable[[list[ActionRow], int, str], Iterable[ActionRow]]
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,10 @@ def cases(config: Config, ids: list[str]) -> list[str]:
     return [case for i in ids for case in pairs_of.get(i, [i])]
 
 
-def ask(config: Config, ledger: Ledger, action: str, ids: list[str], who: str, reason: str) -> list[Result]:
+def ask(
+    config: Config, ledger: Ledger, action: str, ids: list[str], who: str, reason: str,
+    progress: Progress | None = None,
+) -> list[Result]:
     """Record `action` on every case `ids` name, then perform it now or hand it to the service."""
     if action not in KINDS:
         raise ValueError(f"no action {action!r}")
@@ -70,12 +79,14 @@ def ask(config: Config, ledger: Ledger, action: str, ids: list[str], who: str, r
             missing.append(Result(case, f"{case} is not in quarantine", None))
     with rootlock.attempt(config.state_dir, f"gateway {action} by {who}") as held:
         if held:
-            done = perform_pending(config, ledger)
+            done = perform_pending(config, ledger, progress, DOING[action])
             results.update({seq: result for seq, result in done.items() if seq in results})
     return [*missing, *results.values()]
 
 
-def perform_pending(config: Config, ledger: Ledger) -> dict[int, Result]:
+def perform_pending(
+    config: Config, ledger: Ledger, progress: Progress | None = None, doing: str = "performing"
+) -> dict[int, Result]:
     """Perform every action waiting in the ledger, oldest first (the caller holds the root).
 
     A retry promises today's schemas and configuration: the configuration file is read again
@@ -94,7 +105,7 @@ def perform_pending(config: Config, ledger: Ledger) -> dict[int, Result]:
         return {row.seq: Result(row.case_id, "the configuration has problems", None) for row in pending}
     pipeline = Pipeline(today, ledger)
     done = {}
-    for row in pending:
+    for row in progress(pending, len(pending), doing) if progress else pending:
         result = perform(pipeline, row.action, row.case_id, row.reason)
         log.info("operator_action", action=row.action, case=row.case_id, who=row.who, result=result.text)
         ledger.finish_action(row.seq, ok=result.state is not None, result=result.text)

@@ -23,6 +23,7 @@ from gateway import plugins, resources
 from gateway.canonical.records import RECORD_TYPES
 from gateway.errors import ConfigError
 from gateway.findings import STRICTNESS, Strictness
+from gateway.operations import OPS_KEYS, OpsConfig, parse_ops
 from gateway.options import Option
 from gateway.options import problems as option_problems
 
@@ -125,6 +126,8 @@ class Config:
     #: The secret an operator gives the console before it serves anything on an address other
     #: than the loopback ("" : the console serves localhost only).
     console_token: str = ""
+    #: Metrics endpoint, retention, expected files and alerts (operations.py).
+    ops: OpsConfig = field(default_factory=OpsConfig)
 
     @property
     def ledger_path(self) -> Path:
@@ -332,7 +335,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
-    "max_findings", "drain_timeout", "schemas_dir", "partner", "console_token",
+    "max_findings", "drain_timeout", "schemas_dir", "partner", "console_token", *OPS_KEYS,
 }  # fmt: skip
 
 
@@ -373,6 +376,7 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         schemas_dir=_schemas_dir(p, raw, state_dir),
         partners=tuple(_partner(p, t, i) for i, t in enumerate(raw_partners)),
         console_token=p.get(raw, "", "console_token", str, "", _token),
+        ops=parse_ops(raw, state_dir, {s.name for s in sources}, set(RECORD_TYPES), p.items),
     )
     _use_site_schemas(config)
     _check_plugins(p, config)

@@ -149,6 +149,9 @@ class SourceUnavailable(TransientError):
 class DeliveryFailed(TransientError):
     """An outbound destination cannot be written right now."""
 
+    #: The target whose destination failed, when the pipeline knows it (status, alerts).
+    target: str | None = None
+
 
 class LedgerFull(TransientError):
     """The ledger cannot be written for want of room on its filesystem. Nothing it recorded is

@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.canonical.records import RECORD_TYPES
 from gateway.config import Config
 from gateway.delivery.local import fsync_dir
 from gateway.errors import Finding, TransientError
@@ -47,8 +50,9 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def report(row: FileRow, stage: str, findings: list[Finding], fmt: str | None,
-           encoding: str | None) -> dict[str, Any]:  # fmt: skip
-    """The `error.json` document of a refused file."""
+           encoding: str | None, keys: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:  # fmt: skip
+    """The `error.json` document of a refused file, with the business keys read before the
+    refusal (`keys`: [kind, value] pairs) so that a case is found by its order number."""
     return {
         "file_id": row.file_id,
         "source": row.source,
@@ -61,6 +65,7 @@ def report(row: FileRow, stage: str, findings: list[Finding], fmt: str | None,
         "encoding": encoding,
         "stage": stage,
         "retry_of": row.retry_of,
+        "keys": [list(k) for k in dict.fromkeys(keys)],
         "errors": [f.to_dict() for f in findings if f.severity is Severity.ERROR],
         "warnings": [f.to_dict() for f in findings if f.severity is Severity.WARNING],
     }
@@ -82,11 +87,11 @@ def _reports(folder: Path, document: dict[str, Any], findings: list[Finding], na
 
 
 def put(config: Config, row: FileRow, stage: str, findings: list[Finding], fmt: str | None,
-        encoding: str | None) -> Path:  # fmt: skip
+        encoding: str | None, keys: Iterable[tuple[str, str]] = ()) -> Path:  # fmt: skip
     """Move the original from work/ into its quarantine folder and write both reports."""
     folder = config.folder("quarantine") / row.file_id
     try:
-        _reports(folder, report(row, stage, findings, fmt, encoding), findings, row.original_name)
+        _reports(folder, report(row, stage, findings, fmt, encoding, keys), findings, row.original_name)
         if row.work_path and Path(row.work_path).exists():
             os.replace(row.work_path, folder / row.original_name)
         fsync_dir(folder)
@@ -96,12 +101,14 @@ def put(config: Config, row: FileRow, stage: str, findings: list[Finding], fmt: 
     return folder
 
 
-def put_pair(config: Config, row: FileRow, delivery: DeliveryRow) -> Path:
+def put_pair(
+    config: Config, row: FileRow, delivery: DeliveryRow, keys: Iterable[tuple[str, str]] = ()
+) -> Path:
     """Write the reports of a refused pair (again after a crash: the ledger holds them)."""
     folder = config.folder("quarantine") / row.file_id / delivery.target
     findings = [Finding.from_dict(f) for f in delivery.findings]
     document = {
-        **report(row, "write", findings, row.format, row.encoding),
+        **report(row, "write", findings, row.format, row.encoding, keys),
         "target": delivery.target,
         "attempt": delivery.attempt,
         "remedy": remedy(delivery.target, findings),
@@ -136,8 +143,63 @@ class Entry:
     errors: int
     first_error: str
     received_at: str
-    code: str = ""
     quarantined_at: str = ""
+    codes: tuple[str, ...] = ()
+    #: [kind, value] business keys read before the refusal (document numbers, UNB references).
+    keys: tuple[tuple[str, str], ...] = ()
+    #: The partners the file came from: the senders its envelope keys name.
+    partners: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+
+    @property
+    def code(self) -> str:
+        """The code of the first finding, the one the case is listed under."""
+        return self.codes[0] if self.codes else ""
+
+    def age_seconds(self, at: datetime) -> float:
+        """How long the case has waited at `at`."""
+        return (at - datetime.fromisoformat(self.quarantined_at or self.received_at)).total_seconds()
+
+
+#: Key kinds whose value starts with the sending partner's id (`<sender>:<reference>`).
+PARTNER_KEYS = ("unb", "unh", "docnum")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which cases an operator means; every given criterion must hold. Shared by the command
+    line and the web console."""
+
+    source: str | None = None
+    partner: str | None = None
+    code: str | None = None
+    stage: str | None = None
+    #: Cases waiting at least this long.
+    older_than_seconds: float | None = None
+    #: A business key's value, or part of it (an order number, a UNB reference).
+    key: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when it selects every case."""
+        return self == Filter()
+
+    def matches(self, entry: Entry, at: datetime) -> bool:
+        """Whether the case is one of those meant."""
+        return (
+            self.source in (None, entry.source)
+            and self.partner in (None, *entry.partners)
+            and self.code in (None, *entry.codes)
+            and self.stage in (None, entry.stage)
+            and (self.older_than_seconds is None or entry.age_seconds(at) >= self.older_than_seconds)
+            and (self.key is None or any(self.key in value for _, value in entry.keys))
+        )
+
+
+def select(config: Config, which: Filter, at: datetime | None = None) -> list[Entry]:
+    """The cases in quarantine that `which` selects, oldest first."""
+    at = at or datetime.now(UTC)
+    return [e for e in entries(config) if which.matches(e, at)]
 
 
 def entries(config: Config) -> list[Entry]:
@@ -149,11 +211,16 @@ def entries(config: Config) -> list[Entry]:
         errors = doc.get("errors") or [{}]
         first = Finding.from_dict(errors[0]) if errors[0] else None
         target = doc.get("target")
+        keys = tuple((str(k), str(v)) for k, v in doc.get("keys", []))
         found.append(Entry(
             doc["file_id"] if target is None else f"{doc['file_id']}/{target}",
             doc["file_id"], target, doc["source"], doc["original_name"], doc["stage"], len(errors),
             first.render(doc["original_name"]) if first else "", doc["received_at"],
-            str(first.code) if first else "", doc.get("quarantined_at") or doc["received_at"],
+            doc.get("quarantined_at", ""),
+            tuple(dict.fromkeys(str(e.get("code")) for e in errors if e)),
+            keys,
+            tuple(dict.fromkeys(v.split(":")[0] for k, v in keys if k in PARTNER_KEYS)),
+            tuple(dict.fromkeys(k for k, _ in keys if k in RECORD_TYPES)),
         ))  # fmt: skip
     return sorted(found, key=lambda e: (e.received_at, e.case))
 

@@ -64,7 +64,7 @@ def cases(config: Config, ledger: LedgerView | None) -> list[Case]:
     for entry in quarantine.entries(config):
         keys = ledger.keys(entry.file_id) if ledger is not None else []
         found.append(Case(entry, partner_of(keys), doc_types_of(keys), tuple(keys),
-                          age_seconds(entry.quarantined_at, now)))  # fmt: skip
+                          entry.age_seconds(now)))  # fmt: skip
     return found
 
 

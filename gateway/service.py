@@ -8,6 +8,11 @@ for files still settling, closes every open batch, and returns when nothing is l
 whose size or window is reached (batching.py), and performs the operators' actions handed to
 it through the ledger (actions.py).
 
+Every `TICK_SECONDS` the loop (or a long file, between its records) writes its heartbeat into
+the ledger (`status` tells a live service from a stuck or dead one by it) and the loop runs the
+alert monitor (alerts.py); once a day, and at start, it applies `retention_days`
+(retention.py). With `metrics_listen` it serves /metrics from a thread of its own (metrics.py).
+
 A ledger that cannot be written for want of room (`LedgerFull`) is a pause, not a crash: the
 failed transaction left the ledger as it was, so the service waits with backoff (feeding the
 watchdog), then recovers exactly as a restart would and goes on. It never exits for it, which
@@ -16,19 +21,30 @@ under systemd would only become a restart loop on the same full disk.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import signal
 import threading
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from gateway import actions, plugins
+from gateway import actions, metrics, plugins, retention
+from gateway.alerts import Monitor
 from gateway.config import Config
-from gateway.errors import FileVanished, LedgerFull, StopRequested, TransientError
+from gateway.errors import (
+    ConfigError,
+    DeliveryFailed,
+    FileVanished,
+    LedgerFull,
+    StopRequested,
+    TransientError,
+)
 from gateway.ledger.sqlite import FileRow, Ledger, SqliteLedger
 from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
@@ -45,6 +61,11 @@ RETRY_SECONDS = 30.0
 MAX_RETRY_SECONDS = 600.0
 FULL_PAUSE_SECONDS = 1.0
 MAX_FULL_PAUSE_SECONDS = 60.0
+TICK_SECONDS = 2.0
+#: Alerts wait until the files that were waiting at start are taken, or this long at most, so
+#: that a file already in the drop folder is not reported late.
+CATCH_UP_SECONDS = 60.0
+RETENTION_SECONDS = 86400.0
 
 
 def wait(seconds: float, notifier: Notifier, wake: threading.Event, stopped: Callable[[], bool]) -> None:
@@ -92,11 +113,41 @@ class Service:
         }
         self.stop_requested = False
         self.work_dir = config.folder("work")
+        self.monitor = Monitor(config, ledger)
+        self.version = version("gateway")
+        self.next_tick = 0.0
+        self.next_beat = 0.0
+        self.next_retention = 0.0
+        self.caught_up_by = time.monotonic() + CATCH_UP_SECONDS
 
     def _pipeline(self) -> Pipeline:
         pipeline = Pipeline(self.config, self.ledger)
-        pipeline.stager.heartbeat = self.notifier.alive
+        pipeline.stager.heartbeat = self.alive
         return pipeline
+
+    def alive(self) -> None:
+        """The loop, or a long file between its records, is making progress: systemd's
+        watchdog hears it at once, the ledger's heartbeat every `TICK_SECONDS`."""
+        self.notifier.alive()
+        if time.monotonic() >= self.next_beat:
+            self.next_beat = time.monotonic() + TICK_SECONDS
+            self.ledger.beat(self.version)
+
+    def tick(self, *, force: bool = False) -> None:
+        """Alerts and (daily) retention, when due. A failure here is logged and never stops
+        the files from flowing."""
+        if not force and time.monotonic() < self.next_tick:
+            return
+        self.next_tick = time.monotonic() + TICK_SECONDS
+        try:
+            if not force and time.monotonic() < self.caught_up_by:
+                return
+            self.monitor.check()
+            if time.monotonic() >= self.next_retention:
+                self.next_retention = time.monotonic() + RETENTION_SECONDS
+                retention.prune(self.config, self.ledger)
+        except Exception:
+            log.exception("monitor_failed")
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: warm stop first, cold stop on the second signal."""
@@ -171,8 +222,9 @@ class Service:
         except LedgerFull:
             raise
         except TransientError as exc:
-            log.warning("file_postponed", file_id=file_id, error=str(exc))
-            self.ledger.event(file_id, "file_postponed", error=str(exc))  # for status and trace
+            target = exc.target if isinstance(exc, DeliveryFailed) else None
+            log.warning("file_postponed", file_id=file_id, error=str(exc), target=target)
+            self.ledger.event(file_id, "file_postponed", error=str(exc), target=target)  # for status, trace
             return False
         except Exception:
             # The ledger keeps the file's state; retry_postponed takes it up again later.
@@ -216,17 +268,33 @@ class Service:
             sources=list(self.sources),
             state_dir=str(self.config.state_dir),
         )
+        with contextlib.suppress(LedgerFull):  # a full disk is the loop's to wait out
+            self.ledger.beat(self.version, starting=True)
+        server: WSGIServer | None = None
         try:
+            listen = self.config.ops.metrics_listen
+            if listen:
+                try:
+                    server, _ = metrics.serve(self.config)
+                except OSError as exc:
+                    raise ConfigError([f"metrics_listen: cannot listen on {listen}: {exc.strerror}"]) from exc
+                log.info("metrics_serving", listen=listen)
             if not self._serve(once):
                 return 1
+            self.tick(force=True)  # a drain's quarantined files are alerted before it ends
         except StopRequested:
             log.warning("service_stopped_cold")
             return 1
         finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
             for source in self.sources.values():
                 source.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        with contextlib.suppress(LedgerFull):
+            self.ledger.beat(self.version, stopping=True)
         log.info("service_stopped")
         return 0
 
@@ -277,7 +345,7 @@ class Service:
         backoff = RETRY_SECONDS
         next_retry = time.monotonic() + backoff
         while not self.stop_requested:
-            self.notifier.alive()
+            self.alive()
             if not once and time.monotonic() >= next_retry:
                 # A destination that was down is tried again, less often while it stays down.
                 backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
@@ -287,6 +355,9 @@ class Service:
             progressed = self.poll_once() or handed
             self.pipeline.batcher.flush()
             waiting = self.waiting()
+            if not progressed and not waiting:
+                self.caught_up_by = min(self.caught_up_by, time.monotonic())
+            self.tick()
             if once and not progressed and not waiting:
                 break
             if once and not progressed and time.monotonic() > deadline:
@@ -299,6 +370,7 @@ class Service:
                 waiting.append(batch_due)
             if self.notifier.interval is not None:
                 waiting.append(self.notifier.interval / 2)  # the watchdog hears from an idle loop
+            waiting.append(max(0.0, self.next_tick - time.monotonic()))
             timeout = min([rescan, IDLE_SECONDS, *(w + 0.05 for w in waiting)])
             self.wake.wait(timeout)
             self.wake.clear()

@@ -1,7 +1,9 @@
 """The `gateway` command line (design contract: commands, global options and exit codes).
 
 Exit codes: 0 success; 1 invalid input or a failed check; 2 usage; 78 configuration error.
-`--config` and `--root` are accepted before or after the command name.
+`--config` and `--root` are accepted before or after the command name. The configuration is
+the first of: `--config FILE`, the `GATEWAY_CONFIG` variable, `./gateway.toml`,
+`/etc/gateway/gateway.toml`; with none, the built-in defaults.
 
 Only the standard library is imported before a command runs, so `--help` and `--version`
 answer at once; each command imports what it uses.
@@ -11,18 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.cli import cases
 from gateway.errors import ConfigError
 
 if TYPE_CHECKING:
     from gateway.config import Config, SourceConfig
 
 EX_OK, EX_INVALID, EX_USAGE, EX_CONFIG = 0, 1, 2, 78
+#: Where a system-wide installation keeps its configuration (deploy/).
+SYSTEM_CONFIG = Path("/etc/gateway/gateway.toml")
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +37,8 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         default=argparse.SUPPRESS,
-        help="config file (default ./gateway.toml, else built-in defaults)",
+        help="config file (default $GATEWAY_CONFIG, ./gateway.toml, /etc/gateway/gateway.toml, else built-in"
+        " defaults)",
     )
     parser.add_argument("--root", type=Path, default=argparse.SUPPRESS,
                         help="state directory (overrides state_dir)")  # fmt: skip
@@ -47,9 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=help_text)
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         return sub
+
+    def action(group: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+               help_text: str) -> argparse.ArgumentParser:  # fmt: skip
+        return group.add_parser(name, parents=[common], help=help_text, description=help_text)
 
     run = command("run", cmd_run, "run the service")
     run.add_argument("--once", action="store_true", help="drain every source, then exit")
@@ -64,15 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--source", help="judge as if from this source")
     q = command("quarantine", cmd_quarantine, "review and act on refused files")
     qs = q.add_subparsers(dest="action", required=True, metavar="ACTION")
-    qs.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
-    qs.add_parser("show", parents=[common]).add_argument("file_id", metavar="ID")
-    retry = qs.add_parser("retry", parents=[common])
-    retry.add_argument("file_ids", nargs="*", metavar="ID", help="FILE_ID, or FILE_ID/TARGET for a pair")
-    retry.add_argument("--all", action="store_true")
+    listing = action(qs, "list", "the cases waiting in quarantine, oldest first, filtered")
+    listing.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    cases.add_filters(listing)
+    action(qs, "show", "the error report of one case").add_argument("file_id", metavar="ID")
+    retry = action(qs, "retry", "run today's pipeline again on cases (named, filtered or --all)")
+    retry.add_argument("ids", nargs="*", metavar="ID", help="FILE_ID, or FILE_ID/TARGET for a pair")
+    retry.add_argument("--all", action="store_true", help="every case (with filters: every matching one)")
     retry.add_argument("--reason", help="why, for the ledger (who asked is recorded too)")
-    discard = qs.add_parser("discard", parents=[common])
-    discard.add_argument("file_id", metavar="ID")
-    discard.add_argument("--reason", required=True)
+    cases.add_filters(retry)
+    discard = action(qs, "discard", "close cases for good with a reason (named, filtered or --all)")
+    discard.add_argument("ids", nargs="*", metavar="ID", help="FILE_ID, or FILE_ID/TARGET for a pair")
+    discard.add_argument("--all", action="store_true", help="every case (with filters: every matching one)")
+    discard.add_argument("--reason", required=True, help="why, kept in the ledger")
+    discard.add_argument("--dry-run", action="store_true", help="say what would be discarded, change nothing")
+    cases.add_filters(discard)
     command("status", cmd_status, "sources, files by state, quarantine").add_argument(
         "--json", action="store_true"
     )
@@ -89,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(needs_config=False)  # a broken gateway.toml must not stop the explanation
     cfg = command("config", cmd_config, "configuration tools")
     actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("check", parents=[common], help="check the configuration and every plugin option")
-    actions.add_parser("schema", parents=[common], help="print the options of every plugin as JSON Schema")
+    action(actions, "check", "check the configuration and every plugin option")
+    action(actions, "schema", "print the options of every plugin as JSON Schema")
     return parser
 
 
@@ -99,8 +116,11 @@ def load_config(args: argparse.Namespace) -> Config:
     from gateway.config import load
 
     path: Path | None = getattr(args, "config", None)
-    if path is None and Path("gateway.toml").is_file():
-        path = Path("gateway.toml")
+    if path is None and os.environ.get("GATEWAY_CONFIG"):
+        path = Path(os.environ["GATEWAY_CONFIG"])
+    for default in (Path("gateway.toml"), SYSTEM_CONFIG):
+        if path is None and default.is_file():
+            path = default
     return load(path, getattr(args, "root", None))
 
 
@@ -178,12 +198,7 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
 
     logging.configure(sys.stderr)
     if args.action == "list":
-        entries = quarantine.entries(config)
-        if args.json:
-            print(json.dumps([e.__dict__ for e in entries], indent=2, ensure_ascii=False))
-        for e in [] if args.json else entries:
-            print(f"{e.case}  {e.source}  {e.stage:<8}  {e.errors:>4} error(s)  {e.first_error}")
-        return EX_OK
+        return cases.list_cases(config, args)
     if args.action == "show":
         try:
             print(json.dumps(quarantine.show(config, args.file_id), indent=2, ensure_ascii=False))
@@ -191,15 +206,14 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
             print(f"gateway: {args.file_id} is not in quarantine", file=sys.stderr)
             return EX_INVALID
         return EX_OK
-    if args.action == "discard":
-        ids, reason = [args.file_id], args.reason
-    else:
-        ids = [e.case for e in quarantine.entries(config)] if args.all else args.file_ids
-        reason = args.reason or "retried from the command line"
-    if not ids:
-        print("gateway: name the files to retry, or --all", file=sys.stderr)
+    ids = cases.chosen(config, args)
+    if ids is None:
+        print(f"gateway: name the cases to {args.action}, or choose them by filters or --all",
+              file=sys.stderr)  # fmt: skip
         return EX_USAGE
-    return _act(config, args.action, ids, reason)
+    if getattr(args, "dry_run", False):
+        return cases.dry_run(config, ids, args.reason)
+    return _act(config, args.action, ids, args.reason or "retried from the command line")
 
 
 def _act(config: Config, action: str, ids: list[str], reason: str) -> int:
@@ -212,7 +226,7 @@ def _act(config: Config, action: str, ids: list[str], reason: str) -> int:
 
     ledger = SqliteLedger(config.ledger_path)
     try:
-        results = actions.ask(config, ledger, action, ids, getpass.getuser(), reason)
+        results = actions.ask(config, ledger, action, ids, getpass.getuser(), reason, cases.progress)
     finally:
         ledger.close()
     for result in results:

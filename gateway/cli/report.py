@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway import quarantine
+from gateway import incidents, quarantine
+from gateway.cli import health
 from gateway.config import Config, TargetConfig
 from gateway.errors import Finding, LedgerFull
 from gateway.ledger.protocol import Backlog, BatchRow
 from gateway.ledger.sqlite import NEARLY_FULL, Ledger, SqliteLedger, room
-from gateway.ledger.states import BatchState, DeliveryState, FileState
+from gateway.ledger.states import BatchState, DeliveryState
 
 
 def status(config: Config) -> dict[str, Any]:
@@ -22,6 +23,7 @@ def status(config: Config) -> dict[str, Any]:
     pairs: dict[str, int] = {}
     postponed: list[dict[str, str]] = []
     warned: dict[str, dict[str, int]] = {}
+    ops: dict[str, Any] = {}
     unopened = None
     try:
         ledger = SqliteLedger(config.ledger_path) if config.ledger_path.exists() else None
@@ -29,6 +31,8 @@ def status(config: Config) -> dict[str, Any]:
         ledger, unopened = None, str(exc)
     if ledger is not None:
         try:
+            postponed = incidents.postponed(ledger)
+            ops = health.operations(config, ledger, postponed)
             polls, counts, warned = ledger.source_rows(), ledger.counts(), ledger.warning_counts()
             backlogs = ledger.backlogs()
             batched = [t for t in config.targets if t.batched or t.name in backlogs]
@@ -37,7 +41,6 @@ def status(config: Config) -> dict[str, Any]:
             orphans = {name: b.records for name, b in backlogs.items() if name not in configured}
             for case in ledger.deliveries(DeliveryState.REFUSED):
                 pairs[case.target] = pairs.get(case.target, 0) + 1
-            postponed = _postponed(ledger)
         finally:
             ledger.close()
     sources = []
@@ -62,6 +65,8 @@ def status(config: Config) -> dict[str, Any]:
         # itself is the evidence.
         "disk_full": config.state_dir.is_dir() and room(config.state_dir) < NEARLY_FULL,
         "ledger_error": unopened,
+        "ledger": str(config.ledger_path) if config.ledger_path.exists() else None,
+        **ops,
         "sources": sources,
         "batches": batches,
         "batch_records_without_target": orphans,
@@ -74,18 +79,6 @@ def status(config: Config) -> dict[str, Any]:
             for e in waiting[-5:]
         ],
     }
-
-
-def _postponed(ledger: Ledger) -> list[dict[str, str]]:
-    """Files waiting for a destination, the archive or the quarantine (full, read-only, down)."""
-    waiting = []
-    for row in ledger.files(FileState.PROCESSING, FileState.PUBLISHING):
-        events = ledger.events(row.file_id)
-        if events and events[-1][1] == "file_postponed":
-            at, _, detail = events[-1]
-            waiting.append({"file_id": row.file_id, "name": row.original_name, "since": at,
-                            "error": str(detail.get("error"))})  # fmt: skip
-    return waiting
 
 
 def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog]) -> dict[str, Any]:
@@ -111,6 +104,10 @@ def render_status(data: dict[str, Any]) -> str:
                      " (nothing is lost) until there is room")  # fmt: skip
     if data.get("ledger_error"):
         lines.append(f"ledger: {data['ledger_error']}")
+    elif data["ledger"] is None:
+        lines.append("ledger: none yet: no gateway has run on this root (`gateway run` creates it)")
+    else:
+        lines += health.render(data)
     for s in data["sources"]:
         files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
         reach = "reachable" if s["reachable"] else "UNREACHABLE"
@@ -166,6 +163,11 @@ def trace(ledger: Ledger, query: str) -> str:
             lines.append(
                 f"  output {output.state}: {output.path} ({output.target}, {output.records} records)"
             )
+        for sent in ledger.interchanges(file_id=row.file_id):
+            answer = f" by {sent.ack_file_id} at {sent.ack_at}: {sent.detail}" if sent.ack_file_id else ""
+            due = f", due {sent.due_at}" if sent.due_at and not sent.ack_file_id else ""
+            lines.append(f"  interchange {sent.control_ref} to {sent.partner} ({sent.target}):"
+                         f" {sent.state.upper()}{due}{answer}")  # fmt: skip
         for target, batch_id, records in ledger.file_batches(row.file_id):
             lines.append(f"  batched for {target}: {batch_id or 'waiting for its batch'} ({records} records)")
         for warning in ledger.warnings(row.file_id):

@@ -12,8 +12,10 @@ import re
 from typing import Any
 
 from gateway import plugins
+from gateway.canonical.records import RECORD_TYPES
 from gateway.config import DUPLICATE_POLICIES, SIDES, SourceConfig, reader_options
 from gateway.findings import STRICTNESS
+from gateway.operations import KINDS
 from gateway.options import Option, schema
 
 #: The types of the keys every `[[source]]` and `[[target]]` has (`gateway.config` parses them;
@@ -39,6 +41,26 @@ TARGET_KEYS: dict[str, Any] = {
     "batch_size": {"type": "integer", "minimum": 1},
     "batch_window": {"type": "number", "exclusiveMinimum": 0},
 }
+
+
+#: The operations keys (gateway/operations.py).
+OPS_KEYS: dict[str, Any] = {
+    "metrics_listen": {"type": "string", "description": "host:port where `gateway run` serves /metrics"},
+    "retention_days": {"type": "number", "minimum": 1, "description": "archive and ledger history kept"},
+    "alert_delivery_minutes": {"type": "number", "minimum": 0, "default": 15},
+    "alert_source_minutes": {"type": "number", "minimum": 0, "default": 15},
+    "expect": {"type": "array", "items": {"type": "object", "required": ["source", "by"], "properties": {
+        "name": {"type": "string"}, "source": {"type": "string"}, "pattern": {"type": "string"},
+        "doc_type": {"enum": sorted(RECORD_TYPES)}, "by": {"type": "string", "description": "cron"},
+        "count": {"type": "integer", "minimum": 1}, "grace_minutes": {"type": "number", "minimum": 0},
+        "window_minutes": {"type": "number", "minimum": 0}, "timezone": {"type": "string"},
+    }}},
+    "alert": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "on": {"type": "array", "items": {"enum": list(KINDS)}},
+        "command": {"type": "array", "items": {"type": "string"}}, "file": {"type": "string"},
+        "webhook": {"type": "string", "pattern": "^https?://"}, "timeout_seconds": {"type": "number"},
+    }}},
+}  # fmt: skip
 
 
 def _source_keys() -> dict[str, Any]:
@@ -71,6 +93,7 @@ def config_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "schemas_dir": {"type": "string", "description": "site layouts, schemas and value maps"},
+            **OPS_KEYS,
             "source": {
                 "type": "array",
                 "items": {

@@ -54,7 +54,8 @@ def build(config: Config, host: str = DEFAULT_HOST) -> Starlette:
         Route("/partners", pages.partners),
         Route("/targets", pages.targets),
         Route("/login", pages.login, methods=["GET", "POST"]),
-        # `/metrics` (Prometheus text, open like the stylesheet: see security.OPEN_PATHS) goes here.
+        # Prometheus scrapes it without the token, like the stylesheet (security.OPEN_PATHS).
+        Route("/metrics", pages.metrics),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
     middleware = [Middleware(security.Middleware, guard=guard)]

@@ -60,6 +60,14 @@ class Pages:
         context.setdefault("operator", request.cookies.get("gateway_operator", ""))
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
+    def metrics(self, request: Request) -> Response:
+        """Prometheus's page, the same as `metrics_listen` serves (metrics.py)."""
+        from gateway import metrics
+
+        with self.ledger() as ledger:
+            body, content_type = metrics.exposition(self.config, ledger, request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
+
     def home(self, request: Request) -> Response:
         """`/`: the inbox is the start page."""
         return RedirectResponse("/quarantine", status_code=303)

@@ -46,6 +46,19 @@ class Inbound:
     size: int
 
 
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A partner's answer (EDIFACT CONTRL) to an interchange the gateway sent: `partner` is
+    who answers (that interchange's recipient), `sender` who sent it (us), `control_ref` its
+    reference; `detail` says what was rejected, for people."""
+
+    partner: str
+    sender: str
+    control_ref: str
+    accepted: bool
+    detail: str
+
+
 class TooManyFindings(InvalidContent):
     """Raised once a file has more findings than anyone will read; stops the reader early."""
 
@@ -72,6 +85,8 @@ class ReadContext:
     rejected_parts: list[tuple[str, bytes, list[Finding]]] = field(default_factory=list)
     _head: int | None = field(default=None, repr=False)
     _seen: int = field(default=0, repr=False)
+    #: Partners' answers to what the gateway sent, found in the file (pipeline/acknowledgements.py).
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
 
     def decide_encoding(self, declared: str | None = None) -> Encoding:
         """Choose the encoding in the design's order and remember it for lineage."""

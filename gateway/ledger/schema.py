@@ -12,6 +12,7 @@ import sqlite3
 
 from gateway.ledger.actions import ACTIONS
 from gateway.ledger.batches import BATCH_SCHEMA
+from gateway.ledger.ops import OPS_SCHEMA
 from gateway.ledger.states import DeliveryState, FileState
 
 FILES = """
@@ -119,7 +120,9 @@ TO_1 = "\n".join([
 
 #: Version 1 → 2: warnings, a table of their own (nothing to carry over: older files had none).
 #: Version 2 → 3: operators' actions (actions.py), each with who asked and why.
-STEPS = [TO_1, WARNINGS, ACTIONS]
+#: Version 3 → 4: the operations tables (heartbeat, interchanges and their acknowledgements,
+#: incidents and the alert notices sent about them); nothing existing changes.
+STEPS = [TO_1, WARNINGS, ACTIONS, OPS_SCHEMA]
 VERSION = len(STEPS)
 
 
@@ -129,7 +132,7 @@ def migrate(db: sqlite3.Connection) -> int:
     fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None
     if fresh:
         db.executescript(
-            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{WARNINGS}{ACTIONS}"
+            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{WARNINGS}{ACTIONS}{OPS_SCHEMA}"
             f" PRAGMA user_version = {VERSION}; COMMIT;"
         )
         return VERSION

@@ -23,6 +23,7 @@ from gateway.ledger.actions import ActionTables
 from gateway.ledger.activity import ActivityTables
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
+from gateway.ledger.ops import OpsTables
 from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, file_row, new_file_id, now
 from gateway.ledger.schema import migrate
 from gateway.ledger.states import FileState, IllegalTransition
@@ -50,7 +51,7 @@ def no_room(exc: sqlite3.Error, folder: Path) -> bool:
     return code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN) and room(folder) < NEARLY_FULL
 
 
-class SqliteLedger(DeliveryTables, BatchTables, ActionTables, ActivityTables):
+class SqliteLedger(DeliveryTables, BatchTables, ActionTables, ActivityTables, OpsTables):
     """The ledger on a local SQLite file (WAL, synchronous=FULL: a commit survives power loss)."""
 
     def __init__(self, path: Path) -> None:
@@ -183,17 +184,12 @@ class SqliteLedger(DeliveryTables, BatchTables, ActionTables, ActivityTables):
         errors: list[dict[str, Any]],
         folder: str,
         encoding: str | None,
-        keys: list[tuple[str, str]] | None = None,
     ) -> None:
-        """claimed or processing ─▶ quarantined, with the report's folder and the business keys
-        read before the refusal (so that `trace` and the console find the file by them)."""
+        """claimed or processing ─▶ quarantined, with the report's folder (the business keys
+        read before the refusal are kept by `note_read`)."""
         with self.transaction() as db:
             warned = [e for e in errors if e.get("severity") == "warning"]
             errors = [e for e in errors if e.get("severity") != "warning"]
-            db.executemany(
-                "INSERT OR IGNORE INTO keys (file_id, kind, value) VALUES (?, ?, ?)",
-                [(file_id, k, v) for k, v in keys or []],
-            )
             self._event(db, file_id, "file_quarantined", {"stage": stage, "errors": errors[:50]})
             _warn(db, file_id, warned)
             drop_staged(db, file_id, None)

@@ -30,6 +30,7 @@ from gateway.formats.base import Inbound, ReadContext
 from gateway.formats.detect import detect
 from gateway.ledger.protocol import DeliveryRow, FileRow, Share
 from gateway.ledger.states import UNFINISHED_DELIVERIES, DeliveryState, FileState
+from gateway.pipeline import acknowledgements
 from gateway.pipeline.process import Outcome, Pipeline
 
 log = structlog.get_logger("gateway")
@@ -77,10 +78,12 @@ def finish(pipeline: Pipeline, row: FileRow, delivery: DeliveryRow) -> Outcome:
         if share.state is DeliveryState.REFUSED:
             refreshed = pipeline.ledger.deliveries(DeliveryState.REFUSED, file_id=row.file_id)
             case = next(d for d in refreshed if d.target == target)
-            quarantine.put_pair(pipeline.config, row, case)
+            quarantine.put_pair(pipeline.config, row, case, pipeline.ledger.keys(row.file_id))
             log.warning("delivery_refused", errors=len(share.findings), code=share.findings[0].get("code"))
         else:
             if share.state is DeliveryState.PUBLISHING:
+                acknowledgements.record_sent(pipeline.config, pipeline.ledger, pipeline.deliveries,
+                                             row.file_id, target)  # fmt: skip
                 outputs = pipeline.stager.publish(row.file_id, target)
                 pipeline.ledger.delivered(row.file_id, target)
                 state = DeliveryState.PUBLISHED

@@ -37,6 +37,7 @@ from gateway.formats.detect import detect
 from gateway.ledger.protocol import Commit, Share
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import DeliveryState, FileState
+from gateway.pipeline import acknowledgements
 from gateway.pipeline.batching import Batcher
 from gateway.pipeline.claim import claim as claim_file
 from gateway.pipeline.routing import Router
@@ -158,6 +159,7 @@ class Pipeline:
                 self.stager.discard_staged(row.file_id)
                 return self._duplicate(row, source, same, f"{kind} {value}")
         self._acknowledge(ctx, file, ctx.findings, staged)
+        acknowledgements.receive(self.ledger, row.file_id, ctx.acknowledgements)
         records = sum(staged.per_type.values())
         shares = self.stager.shares(row.file_id, staged)
         warnings = [w.to_dict() for w in ctx.warnings]
@@ -243,10 +245,12 @@ class Pipeline:
         refused: list[str] = []
         for delivery in self.ledger.deliveries(file_id=row.file_id):
             if delivery.state is DeliveryState.PUBLISHING:
+                acknowledgements.record_sent(self.config, self.ledger, self.deliveries, row.file_id,
+                                             delivery.target)  # fmt: skip
                 published.extend(self.stager.publish(row.file_id, delivery.target))
             elif delivery.state is DeliveryState.REFUSED:
                 refused.append(delivery.target)
-                folder = quarantine.put_pair(self.config, row, delivery)
+                folder = quarantine.put_pair(self.config, row, delivery, self.ledger.keys(row.file_id))
                 first = delivery.findings[0] if delivery.findings else {}
                 log.warning("delivery_refused", target=delivery.target, errors=len(delivery.findings),
                             code=first.get("code"), error=first.get("message"), case=str(folder))  # fmt: skip
@@ -298,10 +302,12 @@ class Pipeline:
         encoding: str | None,
         keys: list[tuple[str, str]] | None = None,
     ) -> Outcome:
+        """Quarantine the file; the business keys read before the refusal go into its report
+        and the ledger, so that `trace` and the quarantine filters find it by them."""
         self.stager.discard_staged(row.file_id)
-        folder = quarantine.put(self.config, row, stage, findings, fmt, encoding)
-        reported = [f.to_dict() for f in findings]
-        self.ledger.quarantine(row.file_id, stage, reported, str(folder), encoding, keys)
+        self.ledger.note_read(row.file_id, None if fmt == "unknown" else fmt, keys or [])
+        folder = quarantine.put(self.config, row, stage, findings, fmt, encoding, keys or ())
+        self.ledger.quarantine(row.file_id, stage, [f.to_dict() for f in findings], str(folder), encoding)
         first = findings[0] if findings else Finding(Code.UNKNOWN, "no finding")
         errors = [f for f in findings if f.severity is Severity.ERROR]
         log.warning("file_quarantined", stage=stage, errors=len(errors), code=first.code,

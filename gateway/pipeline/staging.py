@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from gateway.canonical.records import Record
 from gateway.delivery.base import Delivery
-from gateway.errors import Finding
+from gateway.errors import DeliveryFailed, Finding
 from gateway.formats.base import Inbound, ReadContext
 from gateway.ledger.protocol import Share, now
 from gateway.ledger.sqlite import Ledger
@@ -133,7 +133,11 @@ class Stager:
             self.ledger.stage_output(file_id, target, name, str(delivery.staging_path(name)))
             if staged is not None:
                 staged.opened.add(target)
-            return delivery.open(name)
+            try:
+                return delivery.open(name)
+            except DeliveryFailed as exc:
+                exc.target = target
+                raise
 
         return open_output
 
@@ -151,6 +155,10 @@ class Stager:
         names = []
         for output in self.ledger.outputs(file_id, target):
             if output.state is OutputState.INTENT and delivery.staged(output.tmp_path):
-                delivery.publish(output.tmp_path, output.path)
+                try:
+                    delivery.publish(output.tmp_path, output.path)
+                except DeliveryFailed as exc:
+                    exc.target = target
+                    raise
             names.append(output.path)
         return names

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from gateway.console.app import build
@@ -223,3 +224,12 @@ class TestGuards:
         assert web.get("/quarantine").status_code == 200
         bearer = TestClient(build(scene.config(), "0.0.0.0"), base_url="http://gateway.example")
         assert bearer.get("/targets", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_the_console_serves_the_metrics_prometheus_reads(scene: Scene) -> None:
+    with client(scene) as http:
+        page = http.get("/metrics")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(page.text)}
+    (quarantined,) = families["gateway_quarantine_files"].samples
+    assert quarantined.value == 3

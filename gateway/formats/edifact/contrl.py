@@ -5,7 +5,9 @@ message; under a rejected message, UCS names the failing segment by its position
 (UNH = 1) and UCD the failing element and component. Error codes are ISO 9735 data element 0085.
 
 `acknowledge(path, findings)` builds the CONTRL for a file from the reader's findings; a
-partner's acknowledgement target (or a pipeline hook) decides where it goes.
+partner's acknowledgement target (or a pipeline hook) decides where it goes. `answer(message)`
+reads a partner's CONTRL the other way: which interchange of ours it answers, and whether
+the interchange and each message were taken.
 """
 
 from __future__ import annotations
@@ -17,8 +19,17 @@ from pathlib import Path
 
 from gateway.errors import Finding
 from gateway.findings import Code
+from gateway.formats.base import Acknowledgement
 from gateway.formats.edifact.envelope import Envelope, Interchange, Message
-from gateway.formats.edifact.syntax import CHARSETS, DEFAULT, Delimiters, RawBatch, Scanner, SyntaxFault
+from gateway.formats.edifact.syntax import (
+    CHARSETS,
+    DEFAULT,
+    Delimiters,
+    RawBatch,
+    Scanner,
+    Segment,
+    SyntaxFault,
+)
 
 #: Finding code → ISO 9735 syntax error code (0085).
 ERROR_CODES: dict[Code, str] = {
@@ -51,6 +62,8 @@ ERROR_CODES: dict[Code, str] = {
     Code.DUPLICATE: "26",
     Code.OUTSIDE_MESSAGE: "15",
 }
+#: UCI/UCM action codes (0083): 4 rejected, 7 acknowledged, 8 received.
+REJECTED_ACTION = "4"
 
 
 @dataclass(frozen=True)
@@ -220,3 +233,37 @@ def acknowledge(
     if inbound is None:
         return None
     return Contrl(inbound, reference).render(messages, findings, partial=partial)
+
+
+def _error(seg: Segment, element: int) -> str:
+    code = seg.get(element)
+    return f" (error {code})" if code else ""
+
+
+def answer(message: Message) -> Acknowledgement:
+    """What a partner's CONTRL message says about the interchange of ours it answers."""
+    segments = message.segments
+    uci = next((s for s in segments if s.tag == "UCI"), None)
+    if uci is None:
+        ic = message.interchange
+        return Acknowledgement(ic.sender, ic.recipient, "", False, "CONTRL without UCI")
+    problems = []
+    if uci.get(3) == REJECTED_ACTION:
+        problems.append(f"interchange rejected{_error(uci, 4)}")
+    where = ""
+    for seg in segments:
+        if seg.tag == "UCM" and seg.get(2) == REJECTED_ACTION:
+            where = f"message {seg.get(0)} ({seg.get(1, 0)})"
+            problems.append(f"{where} rejected{_error(seg, 3)}")
+        elif seg.tag == "UCS" and where:
+            problems.append(f"{where} segment {seg.get(0)}{_error(seg, 1)}")
+        elif seg.tag == "UCD" and where:
+            problems.append(f"{where} element {seg.get(1, 0)}.{seg.get(1, 1) or 1}{_error(seg, 0)}")
+    # UCI names the acknowledged interchange's sender (us) and recipient (the partner).
+    return Acknowledgement(
+        partner=uci.get(2, 0),
+        sender=uci.get(1, 0),
+        control_ref=uci.get(0),
+        accepted=not problems,
+        detail="; ".join(problems) or "acknowledged",
+    )

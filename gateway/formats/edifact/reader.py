@@ -22,7 +22,7 @@ from gateway.canonical.shapes import RecordData
 from gateway.errors import DecodeError, Finding, reject
 from gateway.findings import Code, Report
 from gateway.formats.base import ReadContext
-from gateway.formats.edifact.contrl import Contrl, headers
+from gateway.formats.edifact.contrl import Contrl, answer, headers
 from gateway.formats.edifact.envelope import Envelope, Interchange, Message
 from gateway.formats.edifact.mappings.common import LineProblems, MappingProblem, report_problem
 from gateway.formats.edifact.mappings.desadv import map_desadv
@@ -110,8 +110,8 @@ class EdifactReader:
         file; None when the file has no interchange header to answer."""
         codec = ctx.encoding_name or "latin-1"
         inbound, messages = headers(ctx.file.path, codec)
-        if inbound is None:
-            return None
+        if inbound is None or (messages and all(m.type == "CONTRL" for m in messages)):
+            return None  # a CONTRL is never answered (ISO 9735-9)
         reference = str(sequence(f"edifact-contrl:{inbound.recipient}:{inbound.sender}"))
         text = Contrl(inbound, reference).render(messages, findings, partial=accepted)
         name = f"{Path(ctx.file.name).stem or 'file'}.{ctx.file.file_id}.contrl.edi"
@@ -291,6 +291,12 @@ class _Run:
     def map_message(self, message: Message, report: Report) -> list[Record]:
         """Validate one message and map it; [] when it has findings (reported)."""
         ctx = self.ctx
+        if message.type == "CONTRL":
+            # A partner's answer to an interchange of ours: no document, a fact for the ledger.
+            ack = answer(message)
+            ctx.acknowledgements.append(ack)
+            ctx.key("contrl", f"{ack.partner}:{ack.control_ref}")
+            return []
         name = f"{message.type}_{message.directory}"
         schema = schema_for(name)
         unh = message.parse(message.raws[0], message.start)

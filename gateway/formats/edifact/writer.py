@@ -59,6 +59,9 @@ OPTIONS: tuple[Option, ...] = (
     text("separators", ":+.? '", "component, data, decimal, release, reserved and terminator characters"),
     text("file_name", DEFAULT_NAME, "the output file name pattern; must contain {file_id}"),
     flag("una", True, "write the UNA service string advice"),
+    Option("ack_hours", (int, float), None, "hours within which the partner's CONTRL must come;"
+           " unset: none expected (one that comes is still matched)",
+           rule=lambda hours: None if hours > 0 else "must be greater than 0"),
 )
 
 

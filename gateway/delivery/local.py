@@ -89,13 +89,25 @@ class LocalDelivery:
 
     def publish(self, tmp: str, name: str) -> str:
         """Rename the staged file to its final name; return the final location."""
+        final = self.rename(tmp, name)
+        self.sync()
+        return final
+
+    def rename(self, tmp: str, name: str) -> str:
+        """`publish` without the folder's fsync (`sync` follows, once for many outputs)."""
         final = self.folder / name
         try:
             os.replace(tmp, final)
-            fsync_dir(self.folder)
         except OSError as exc:
             raise DeliveryFailed(f"cannot publish {final}: {exc.strerror}") from exc
         return str(final)
+
+    def sync(self) -> None:
+        """Make the renames in the folder durable."""
+        try:
+            fsync_dir(self.folder)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot sync {self.folder}: {exc.strerror}") from exc
 
     def staged(self, tmp: str) -> bool:
         """Whether a staged file is still there (so its publish did not happen yet)."""

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -135,6 +135,18 @@ class Source(Protocol):
 
     def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish the claim of a file left in `claimed` state by a crash."""
+        ...
+
+
+@runtime_checkable
+class GroupClaiming(Protocol):
+    """A source that claims many ready files at once (one transaction and one fsync per
+    folder for all of them). **Protocol.**"""
+
+    def claim_many(
+        self, ledger: Ledger, work_dir: Path, candidates: list[Candidate]
+    ) -> list[FileRow | Exception]:
+        """Claim each candidate: its row, or the FileVanished or OSError that stopped it."""
         ...
 
 

@@ -21,10 +21,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from gateway.config import SourceConfig
-from gateway.errors import SourceUnavailable
+from gateway.errors import FileVanished, SourceUnavailable
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.options import Option, flag
-from gateway.pipeline.claim import claim, finish_claim, readable
+from gateway.pipeline.claim import claim, claim_group, finish_claim, readable
 from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused
 
 log = structlog.get_logger("gateway")
@@ -169,6 +169,31 @@ class LocalSource:
         if self.config.done_suffix:
             Path(candidate.path + self.config.done_suffix).unlink(missing_ok=True)
         return row
+
+    def claim_many(
+        self, ledger: Ledger, work_dir: Path, candidates: list[Candidate]
+    ) -> list[FileRow | Exception]:
+        """`claim` for many ready files at once (group commit), in order: each file's row, or
+        why it could not be taken (FileVanished, OSError). Followed links go one by one."""
+        links = {c.name for c in candidates if Path(c.path).is_symlink()}
+        plain = [c for c in candidates if c.name not in links]
+        for candidate in plain:
+            self.readiness.forget(candidate.name)
+        taken = iter(claim_group(ledger, work_dir, self.config.name,
+                                 [(Path(c.path), c.size, c.mtime_ns) for c in plain]))  # fmt: skip
+        results: list[FileRow | Exception] = []
+        for candidate in candidates:
+            if candidate.name in links:
+                try:
+                    results.append(self.claim(ledger, work_dir, candidate))
+                except (FileVanished, OSError) as exc:
+                    results.append(exc)
+                continue
+            result = next(taken)
+            if isinstance(result, FileRow) and self.config.done_suffix:
+                Path(candidate.path + self.config.done_suffix).unlink(missing_ok=True)
+            results.append(result)
+        return results
 
     def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish a claim interrupted between the ledger row and the rename."""

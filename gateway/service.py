@@ -28,12 +28,11 @@ from gateway.notify import Notifier
 from gateway.pipeline import pairs
 from gateway.pipeline.claim import readable
 from gateway.pipeline.process import Group, Pipeline
-from gateway.sources.base import Candidate, GroupClaiming, Source
+from gateway.sources.base import ROUND, Candidate, GroupClaiming, Source
 
 log = structlog.get_logger("gateway")
 
 IDLE_SECONDS = 30.0
-BATCH = 100
 GROUP = 32
 GROUP_BYTES = 4 << 20
 RETRY_SECONDS = 30.0
@@ -173,7 +172,7 @@ class Service:
             refused = "; ".join(f"{n!r} {why}" for n, why in sorted(source.refused.items()))
             self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
             # A burst in one source must not starve the others: the rest waits one round.
-            for group in groups(ready[:BATCH]):
+            for group in groups(ready[:ROUND]):
                 if self.stop_requested:
                     return progressed
                 self.handle_group(source, group)

@@ -25,6 +25,11 @@ from gateway.options import Option
 log = structlog.get_logger("gateway")
 
 
+#: The most files one poll of a source offers: the rest waits for the next round, so that a
+#: burst in one source never starves the others.
+ROUND = 100
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A file a source offers: where it is and what it looked like when judged ready."""
@@ -48,14 +53,17 @@ class Readiness:
         self.settle = settle_seconds
         self.seen: dict[str, _Seen] = {}
 
-    def observe(self, name: str, signature: tuple[int, int, int], at: float | None = None) -> bool:
-        """Record one observation (size, mtime, identity); True once it has held `settle` long."""
+    def observe(
+        self, name: str, signature: tuple[int, int, int], at: float | None = None, *, ready: bool = False
+    ) -> bool:
+        """Record one observation (size, mtime, identity); True once it has held `settle` long,
+        or at once when the source knows the file is `ready` (its writer finished it)."""
         at = time.monotonic() if at is None else at
         seen = self.seen.get(name)
         if seen is None or seen.signature != signature:
-            self.seen[name] = _Seen(signature, at)
-            return False
-        return at - seen.since >= self.settle
+            self.seen[name] = _Seen(signature, at - self.settle if ready else at)
+            return ready
+        return ready or at - seen.since >= self.settle
 
     def keep_only(self, names: Iterable[str]) -> None:
         """Forget files that are gone."""

@@ -2,8 +2,9 @@
 
 The stdlib tokenizer reads rows because it knows where each row starts (a quoted field may span
 lines, and a finding must name the line a person sees in an editor) and it reports ragged rows
-instead of padding them. Rows are then checked a chunk at a time with pandas, so memory stays
-flat however long the file is, and consecutive rows with the same key become one document.
+instead of padding them. Rows are then checked a chunk at a time (with pandas from a few hundred
+rows, checks.py below), so memory stays flat however long the file is, and consecutive rows with
+the same key become one document.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, cast
 
 from gateway import options as opt
@@ -21,6 +22,7 @@ from gateway.canonical.shapes import RecordData
 from gateway.errors import InvalidContent, reject
 from gateway.findings import Code
 from gateway.formats.base import ReadContext
+from gateway.formats.csv.checks import PANDAS_ROWS, check_values
 from gateway.formats.csv.schema import Column, Layout, check_chunk, layouts, recognise
 from gateway.formats.csv.table import DocumentBuilder, compile_paths
 
@@ -173,6 +175,14 @@ class CsvReader:
         return closest if known else None
 
 
+def _missing(other: Any, wanted: str, values: Any) -> Iterable[int]:
+    """Rows where `other` is `wanted` and `values` is empty: lists, or pandas Series."""
+    if isinstance(values, list):
+        return [n for n, (o, v) in enumerate(zip(other, values, strict=True)) if o == wanted and not v]
+    indexes: Iterable[int] = ((other == wanted) & (values == "")).to_numpy().nonzero()[0]
+    return indexes
+
+
 class _Assembler:
     """Checks rows a chunk at a time and groups consecutive rows into documents."""
 
@@ -224,29 +234,26 @@ class _Assembler:
             yield from self._finish()
 
     def _chunk(self, rows: list[list[str]], lines: list[int]) -> Iterator[Record]:
-        import pandas as pd  # here, not at the top: checking a configuration must not pay for it
-
-        frame = pd.DataFrame(rows, columns=range(len(self.header)), dtype=object)
         values: list[list[Any]] = []
         bad_rows: set[int] = set()
-        stripped = {i: frame[i].str.strip() for i in range(len(self.header))}
+        stripped, check = self._columns(rows)
         for i, column in enumerate(self.columns):
             if column is None:
                 values.append([None] * len(rows))
                 continue
-            normalised, problems = check_chunk(column, stripped[i], lines)
+            normalised, problems = check(column, stripped[i], lines)
             if column.required_when and column.required_when[0] in self.header:
                 other, wanted = column.required_when
-                missing = (stripped[self.header.index(other)] == wanted) & (stripped[i] == "")
+                missing = _missing(stripped[self.header.index(other)], wanted, stripped[i])
                 problems = itertools.chain(problems, (
                     (lines[n], "", Code.REQUIRED, f"a value is required when {other} is {wanted}")
-                    for n in missing.to_numpy().nonzero()[0]
+                    for n in missing
                 ))  # fmt: skip
             for line, value, code, message in problems:
                 self.ctx.add(code, message, value=value, line=line, column=column.name,
                              rule=f"{self.layout.name}.{column.name}: {column.rule}")  # fmt: skip
                 bad_rows.add(line)
-            values.append(normalised.tolist())
+            values.append(list(normalised))
         by_row = list(zip(*values, strict=True))
         for r, row in enumerate(rows):
             key = tuple(row[i].strip() for i in self.key_at)
@@ -258,6 +265,17 @@ class _Assembler:
                 continue  # the file will be quarantined; keep checking, stop building
             assert self.builder is not None
             self.builder.add(lines[r], row, by_row[r])
+
+    def _columns(self, rows: list[list[str]]) -> tuple[list[Any], Any]:
+        """The chunk's stripped values column by column, and the checks that suit its size:
+        plain Python below PANDAS_ROWS rows, pandas' vectorised ones from there."""
+        width = len(self.header)
+        if len(rows) < PANDAS_ROWS:
+            return [[row[i].strip() for row in rows] for i in range(width)], check_values
+        import pandas as pd  # here, not at the top: checking a configuration must not pay for it
+
+        frame = pd.DataFrame(rows, columns=range(width), dtype=object)
+        return [frame[i].str.strip() for i in range(width)], check_chunk
 
     def _start(self, key: tuple[str, ...], line: int) -> None:
         first = self.started.get(key)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -235,23 +236,28 @@ def check_chunk(
 
 
 def _dates(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse with each format in turn; ISO text out, and where nothing parsed."""
-    import pandas as pd  # here, not at the top: it costs 0.3 s, which only reading a CSV pays
+    """Each value's ISO text by the first format that reads it ("" for none), and where none did."""
+    text = values.map(date_parser(column))
+    return text.fillna(""), text.isna()
 
-    result = pd.Series([""] * len(values), index=values.index, dtype=object)
-    unparsed = values != ""
-    for fmt in column.formats:
-        if not unparsed.any():
-            break
-        parsed = pd.to_datetime(values.where(unparsed), format=fmt, errors="coerce")
-        ok = parsed.notna() & unparsed
-        if not ok.any():
-            continue
-        has_time = any(d in fmt for d in ("%H", "%M", "%S"))
-        if column.type == "date" or not has_time:
-            text = parsed[ok].dt.strftime("%Y-%m-%d")
-        else:
-            text = parsed[ok].map(lambda t: t.isoformat())
-        result[ok] = text
-        unparsed &= ~ok
-    return result, unparsed
+
+@functools.cache
+def date_parser(column: Column) -> Callable[[str], str | None]:
+    """A value's ISO text by the first of the column's formats that reads it, or None.
+
+    Python's own strptime, value by value with a cache (dates repeat): pandas' to_datetime
+    refuses a whole column whose values carry different UTC offsets."""
+    timed = ("%H", "%M", "%S")
+    formats = [(f, column.type == "date" or not any(d in f for d in timed)) for f in column.formats]
+
+    @functools.lru_cache(maxsize=4096)
+    def parse(value: str) -> str | None:
+        for fmt, date_only in formats:
+            try:
+                parsed = datetime.strptime(value, fmt)
+            except ValueError:
+                continue
+            return parsed.date().isoformat() if date_only else parsed.isoformat()
+        return None
+
+    return parse

@@ -30,7 +30,8 @@ def _make_source(make_config: Callable[..., Config]) -> Iterator[Callable[..., L
     started: list[LocalSource] = []
 
     def make(**options: object) -> LocalSource:
-        cfg = make_config(source=[{"name": "inbound", "settle_seconds": LONG, "poll_seconds": LONG, **options}])
+        raw = {"name": "inbound", "settle_seconds": LONG, "poll_seconds": LONG, **options}
+        cfg = make_config(source=[raw])
         source = LocalSource(cfg.sources[0], threading.Event())
         source.start()
         started.append(source)

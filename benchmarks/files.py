@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import adjustment_csv
 from benchmarks.edifact import interchange
 
 ROUNDS = 3
@@ -59,16 +60,6 @@ def edifact_orders(count: int) -> list[tuple[str, str]]:
 def messages(files: list[tuple[str, str]]) -> int:
     """The EDIFACT messages in these files."""
     return sum(text.count("UNH+") for _, text in files)
-
-
-def adjustment_csv(doc: str, rows: int) -> str:
-    """A canonical inventory adjustment with `rows` lines."""
-    head = "adjustment_id,adjusted_at,warehouse,line_no,sku,location,mode,quantity_change,reason_code\n"
-    body = "".join(
-        f"{doc},2026-11-26,000,{i},SKU-{i % 997:05},A-{i % 40:02}-01,delta,{i % 13 - 6},CYCLE\n"
-        for i in range(rows)
-    )
-    return head + body
 
 
 def canonical_csv(count: int, rows: int = 3) -> list[tuple[str, str]]:
@@ -112,7 +103,8 @@ def _in_process(root: Path) -> float:
         ledger.close()
 
 
-def _accepted(root: Path) -> int:
+def accepted_in(root: Path) -> int:
+    """How many files the ledger under `root` accepted."""
     from gateway.ledger.sqlite import SqliteLedger
     from gateway.ledger.states import FileState
 
@@ -138,7 +130,7 @@ def alternated(files: list[tuple[str, str]], rounds: int = ROUNDS) -> dict[str, 
                 root = base / name
                 _drop(files, root / "inbound")
                 best[name] = min(best.get(name, float("inf")), run(root))
-                accepted[name] = _accepted(root)
+                accepted[name] = accepted_in(root)
     return {"seconds": best, "accepted": accepted}
 
 

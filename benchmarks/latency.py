@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.files import adjustment_csv
+from benchmarks import adjustment_csv
 from gateway.sources.inotify import Watch
 
 RATE = 5.0

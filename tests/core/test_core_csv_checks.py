@@ -1,15 +1,30 @@
-"""The plain-Python column checks of small chunks say exactly what the pandas ones say."""
+"""The compiled column checks say exactly what the pandas checks they replaced said.
+
+`check_chunk` below is the reader's former code (pandas operations over object columns, dates by
+the same parser), kept here as the reference the plain-Python checks are held to.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.findings import Code
 from gateway.formats.csv.checks import check_values
-from gateway.formats.csv.schema import DEFAULT_DATETIME_FORMATS, Column, check_chunk, layouts
+from gateway.formats.csv.schema import (
+    DECIMAL,
+    DEFAULT_DATETIME_FORMATS,
+    FALSE,
+    INTEGER,
+    TRUE,
+    Column,
+    date_parser,
+    layouts,
+)  # fmt: skip
 
 COLUMNS = [
     Column("s", required=True, max_length=5),
@@ -33,6 +48,51 @@ CELLS = st.one_of(
     ]),
     st.text(alphabet="0123456789+-.:TZ AB", max_size=12),
 )  # fmt: skip
+
+
+def check_chunk(
+    column: Column, values: pd.Series, lines: list[int]
+) -> tuple[pd.Series, Iterator[tuple[int, str, Code, str]]]:
+    """Check one column of a chunk; return normalised values and (line, value, code, message)."""
+    present = values != ""
+    problems: list[tuple[pd.Series, Code, str]] = []
+    if column.required:
+        problems.append((~present, Code.REQUIRED, "a value is required"))
+    if column.max_length:
+        too_long = present & (values.str.len() > column.max_length)
+        problems.append((too_long, Code.TOO_LONG, f"longer than {column.max_length} characters"))
+    if column.pattern:
+        problems.append((present & ~values.str.fullmatch(column.pattern), Code.PATTERN,
+                         "does not match the pattern"))  # fmt: skip
+    normalised = values
+    if column.type in ("integer", "decimal"):
+        regex = INTEGER if column.type == "integer" else DECIMAL
+        bad = present & ~values.str.fullmatch(regex)
+        kind = "an integer" if regex == INTEGER else "a decimal"
+        problems.append((bad, Code.NOT_NUMERIC, f"is not {kind}"))
+        normalised = values.str.lstrip("+")
+    elif column.type in ("date", "datetime"):
+        normalised, bad = _dates(column, values)
+        problems.append((present & bad, Code.BAD_DATE, "is not a valid date"))
+    elif column.type == "boolean":
+        lower = values.str.lower()
+        problems.append((present & ~lower.isin(TRUE | FALSE), Code.NOT_BOOLEAN, "is not true or false"))
+        normalised = lower.map(lambda v: True if v in TRUE else (False if v in FALSE else None))
+    elif column.type == "enum":
+        problems.append((present & ~values.isin(column.values), Code.NOT_ALLOWED, "is not an allowed value"))
+
+    def found() -> Iterator[tuple[int, str, Code, str]]:
+        for mask, code, message in problems:
+            for i in mask.to_numpy().nonzero()[0]:
+                yield lines[i], str(values.iat[int(i)]), code, message
+
+    return normalised, found()
+
+
+def _dates(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each value's ISO text by the first format that reads it ("" for none), and where none did."""
+    text = values.map(date_parser(column))
+    return text.fillna(""), text.isna()
 
 
 def pandas_says(column: Column, values: list[str]) -> tuple[list[Any], list[Any]]:

@@ -2,9 +2,8 @@
 
 The stdlib tokenizer reads rows because it knows where each row starts (a quoted field may span
 lines, and a finding must name the line a person sees in an editor) and it reports ragged rows
-instead of padding them. Rows are then checked a chunk at a time (with pandas from a few hundred
-rows, checks.py below), so memory stays flat however long the file is, and consecutive rows with
-the same key become one document.
+instead of padding them. Rows are then checked a chunk at a time (checks.py), so memory stays
+flat however long the file is, and consecutive rows with the same key become one document.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar, cast
 
 from gateway import options as opt
@@ -22,8 +21,8 @@ from gateway.canonical.shapes import RecordData
 from gateway.errors import InvalidContent, reject
 from gateway.findings import Code
 from gateway.formats.base import ReadContext
-from gateway.formats.csv.checks import PANDAS_ROWS, check_values
-from gateway.formats.csv.schema import Column, Layout, check_chunk, layouts, recognise
+from gateway.formats.csv.checks import check_values
+from gateway.formats.csv.schema import Column, Layout, layouts, recognise
 from gateway.formats.csv.table import DocumentBuilder, compile_paths
 
 CHUNK_ROWS = 5000
@@ -175,12 +174,9 @@ class CsvReader:
         return closest if known else None
 
 
-def _missing(other: Any, wanted: str, values: Any) -> Iterable[int]:
-    """Rows where `other` is `wanted` and `values` is empty: lists, or pandas Series."""
-    if isinstance(values, list):
-        return [n for n, (o, v) in enumerate(zip(other, values, strict=True)) if o == wanted and not v]
-    indexes: Iterable[int] = ((other == wanted) & (values == "")).to_numpy().nonzero()[0]
-    return indexes
+def _missing(other: list[str], wanted: str, values: list[str]) -> list[int]:
+    """Rows where `other` is `wanted` and `values` is empty."""
+    return [n for n, (o, v) in enumerate(zip(other, values, strict=True)) if o == wanted and not v]
 
 
 class _Assembler:
@@ -236,12 +232,12 @@ class _Assembler:
     def _chunk(self, rows: list[list[str]], lines: list[int]) -> Iterator[Record]:
         values: list[list[Any]] = []
         bad_rows: set[int] = set()
-        stripped, check = self._columns(rows)
+        stripped = [[row[i].strip() for row in rows] for i in range(len(self.header))]
         for i, column in enumerate(self.columns):
             if column is None:
                 values.append([None] * len(rows))
                 continue
-            normalised, problems = check(column, stripped[i], lines)
+            normalised, problems = check_values(column, stripped[i], lines)
             if column.required_when and column.required_when[0] in self.header:
                 other, wanted = column.required_when
                 missing = _missing(stripped[self.header.index(other)], wanted, stripped[i])
@@ -265,17 +261,6 @@ class _Assembler:
                 continue  # the file will be quarantined; keep checking, stop building
             assert self.builder is not None
             self.builder.add(lines[r], row, by_row[r])
-
-    def _columns(self, rows: list[list[str]]) -> tuple[list[Any], Any]:
-        """The chunk's stripped values column by column, and the checks that suit its size:
-        plain Python below PANDAS_ROWS rows, pandas' vectorised ones from there."""
-        width = len(self.header)
-        if len(rows) < PANDAS_ROWS:
-            return [[row[i].strip() for row in rows] for i in range(width)], check_values
-        import pandas as pd  # here, not at the top: checking a configuration must not pay for it
-
-        frame = pd.DataFrame(rows, columns=range(width), dtype=object)
-        return [frame[i].str.strip() for i in range(width)], check_chunk
 
     def _start(self, key: tuple[str, ...], line: int) -> None:
         first = self.started.get(key)

@@ -43,7 +43,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         from importlib.metadata import version
 
-        parser.exit(message=f"gateway {version('gateway')}\n")
+        print(f"gateway {version('gateway')}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:

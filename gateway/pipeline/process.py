@@ -326,10 +326,11 @@ class Pipeline:
         outcomes: list[Outcome | Exception] = []
         later: set[Deferring] = set()
         for row in rows:
-            try:
-                outcomes.append(self._publish(row, later))
-            except Exception as exc:  # this file stays publishing, to be finished later
-                outcomes.append(exc)
+            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                try:
+                    outcomes.append(self._publish(row, later))
+                except Exception as exc:  # this file stays publishing, to be finished later
+                    outcomes.append(exc)
         try:
             for delivery in later:
                 delivery.sync()

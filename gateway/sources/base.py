@@ -54,16 +54,17 @@ class Readiness:
         self.seen: dict[str, _Seen] = {}
 
     def observe(
-        self, name: str, signature: tuple[int, int, int], at: float | None = None, *, ready: bool = False
+        self, name: str, signature: tuple[int, int, int], at: float | None = None, *, quiet: float = 0.0
     ) -> bool:
-        """Record one observation (size, mtime, identity); True once it has held `settle` long,
-        or at once when the source knows the file is `ready` (its writer finished it)."""
+        """Record one observation (size, mtime, identity); True once it has held `settle` long.
+        `quiet`: seconds the source knows the file was left alone before this observation
+        (`settle` or more when its writer is known to have finished it)."""
         at = time.monotonic() if at is None else at
         seen = self.seen.get(name)
         if seen is None or seen.signature != signature:
-            self.seen[name] = _Seen(signature, at - self.settle if ready else at)
-            return ready
-        return ready or at - seen.since >= self.settle
+            seen = self.seen[name] = _Seen(signature, at)
+        seen.since = min(seen.since, at - quiet)
+        return at - seen.since >= self.settle
 
     def keep_only(self, names: Iterable[str]) -> None:
         """Forget files that are gone."""

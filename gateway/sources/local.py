@@ -4,8 +4,9 @@ Events only wake the loop early and say which files their writer finished; the f
 is the truth. That keeps the source right when events are lost (queue overflow, a restart) or
 never come (NFS and SMB mounts, where inotify is blind). A file renamed into the folder, one
 whose writer closed it, and one whose done-file is there are ready at once; any other waits
-for the stability window, except that a file last written `settle_seconds` ago or more (by
-this machine's clock, which wrote its mtime) has already had its quiet time. On a local
+for the stability window, of which the time since its last write (its mtime, written by this
+machine's clock) has already passed: a file that arrived before the service started is not
+made to wait again. On a local
 filesystem a file that any process still holds open for writing is never ready, however quiet
 it has been: the kernel refuses us a read lease while a writer exists, which catches the
 stalled upload that a stability window alone would let through. `readiness = "settle"` keeps
@@ -134,14 +135,14 @@ class LocalSource:
             if self.config.done_suffix and name + self.config.done_suffix not in present:
                 continue
             signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-            # Ready at once: finished by its writer (done-file, close, rename in), or quiet for
-            # the whole window already when first seen; otherwise two observations decide.
-            finished = self.events and (
-                bool(self.config.done_suffix)
-                or (self.watch is not None and self.watch.completed(name))
-                or wall - stat.st_mtime >= self.readiness.settle
-            )
-            if not self.readiness.observe(name, signature, ready=finished):
+            # Ready at once when its writer finished it (done-file, close, rename in); else the
+            # time since its last write (its mtime, by this machine's clock) counts towards the
+            # window, and two observations decide the rest.
+            quiet = 0.0
+            if self.events:
+                finished = self.config.done_suffix or (self.watch is not None and self.watch.completed(name))
+                quiet = self.readiness.settle if finished else max(0.0, wall - stat.st_mtime)
+            if not self.readiness.observe(name, signature, quiet=quiet):
                 continue
             settled.append(Candidate(name, entry.path, stat.st_size, stat.st_mtime_ns))
         ready: list[Candidate] = []

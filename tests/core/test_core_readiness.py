@@ -112,18 +112,18 @@ def test_a_file_with_its_done_file_is_ready_at_once(make_source: Callable[..., L
     assert names(source) == ["orders.csv"]
 
 
-def test_a_file_last_written_a_window_ago_is_ready_when_first_seen(
+def test_the_time_since_a_files_last_write_counts_towards_its_window(
     make_source: Callable[..., LocalSource],
 ) -> None:
     source = make_source()
     source.stop()  # as after a restart: no event tells about files that arrived before
-    old, new = source.folder / "old.csv", source.folder / "new.csv"
-    old.write_text(CSV)
-    new.write_text(CSV)
-    os.utime(old, (time.time() - 2 * LONG,) * 2)
+    for name, age in (("old.csv", 2 * LONG), ("half.csv", LONG - 20), ("new.csv", 0)):
+        path = source.folder / name
+        path.write_text(CSV)
+        os.utime(path, (time.time() - age,) * 2)
     assert names(source) == ["old.csv"]
     source.forget("old.csv")  # claimed
-    assert source.next_due() == pytest.approx(LONG, abs=5)  # new.csv waits for its window
+    assert source.next_due() == pytest.approx(20, abs=5)  # half.csv has 20 s of its window left
 
 
 def test_a_backlog_is_offered_a_round_at_a_time_with_one_lease_check_each(

@@ -27,7 +27,8 @@ from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
 from gateway.pipeline import pairs
 from gateway.pipeline.claim import readable
-from gateway.pipeline.process import Group, Pipeline
+from gateway.pipeline.group import Group
+from gateway.pipeline.process import Pipeline
 from gateway.sources.base import ROUND, Candidate, GroupClaiming, Source
 
 log = structlog.get_logger("gateway")

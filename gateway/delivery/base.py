@@ -53,6 +53,10 @@ class Deferring(Protocol):
         """Make every `rename` so far durable."""
         ...
 
+    #: While a list: outputs opened leave their fsync to the caller, who syncs the files listed
+    #: (`sync_files`) before their intents are recorded.
+    deferred: list[Path] | None
+
 
 class DeliveryKind(Protocol):
     """What a `gateway.deliveries` entry point names. **Protocol.**"""

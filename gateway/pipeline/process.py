@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from structlog.contextvars import bound_contextvars
 from gateway import plugins, quarantine
 from gateway.config import Config, SourceConfig
 from gateway.delivery.base import Deferring, Delivery, delivery_for
-from gateway.delivery.local import fsync_dir
+from gateway.delivery.local import fsync_dir, sync_files
 from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
 from gateway.findings import Code
 from gateway.formats.base import Acknowledging, Inbound, ReadContext
@@ -39,6 +40,7 @@ from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import DeliveryState, FileState
 from gateway.pipeline.batching import Batcher
 from gateway.pipeline.claim import claim as claim_file
+from gateway.pipeline.group import Group, Prepared
 from gateway.pipeline.routing import Router
 from gateway.pipeline.staging import Staged, Stager
 from gateway.targets.base import Sequenced
@@ -57,39 +59,6 @@ class Outcome:
     outputs: list[str] = field(default_factory=list)
     findings: int = 0
     refused: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Prepared:
-    """A file read and staged, to be committed: what its commit says, for its outcome."""
-
-    row: FileRow
-    commit: Commit
-    doc_types: dict[str, int]
-    unique_keys: list[tuple[str, str]]
-    started: float
-
-
-@dataclass
-class Group:
-    """Files claimed together whose accepted ones are committed, published and archived
-    together (group commit); `failed` hears of each file that could not be finished."""
-
-    failed: Callable[[str, Exception], None]
-    #: Claimed by this group just now: no earlier attempt to clean up.
-    fresh: set[str] = field(default_factory=set)
-    pending: list[Prepared] = field(default_factory=list)
-    # The content and business keys of the pending files: a later file of the group with the
-    # same is judged after they are accepted, so that it is found a duplicate.
-    shas: set[str] = field(default_factory=set)
-    keys: set[tuple[str, str]] = field(default_factory=set)
-
-    def add(self, prepared: Prepared) -> None:
-        """One more file to complete with the others."""
-        self.pending.append(prepared)
-        assert prepared.row.sha256 is not None
-        self.shas.add(prepared.row.sha256)
-        self.keys.update(prepared.unique_keys)
 
 
 def _processed(outcome: Outcome, started: float) -> None:
@@ -172,11 +141,12 @@ class Pipeline:
         """Commit, publish and archive the files of a group, each step once for all of them;
         a file that fails is handed to the group's `failed`."""
         pending, group.pending = group.pending, []
+        unsynced, group.unsynced = group.unsynced, []
         group.shas.clear()
         group.keys.clear()
         if not pending:
             return
-        for prepared, outcome in zip(pending, self._commit(pending), strict=True):
+        for prepared, outcome in zip(pending, self._commit(pending, unsynced), strict=True):
             row = prepared.row
             with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
                 if isinstance(outcome, Exception):
@@ -207,7 +177,8 @@ class Pipeline:
         ctx = ReadContext(file, self.config, format="unknown", stage="detect")
         try:
             ctx.format = detect(file.path, file.name, source.format_by_name)
-            staged = self.stager.write(plugins.reader(ctx.format)().read(ctx), ctx, file)
+            with self._deferring(group):
+                staged = self.stager.write(plugins.reader(ctx.format)().read(ctx), ctx, file)
             rejection = ctx.rejection()
             if rejection is not None and not self._split(row, source, ctx):
                 raise rejection
@@ -236,9 +207,25 @@ class Pipeline:
         commit = Commit(ctx.format, ctx.encoding_name, records, ctx.keys, shares)
         return Prepared(row, commit, dict(staged.per_type), list(ctx.unique_keys), started)
 
-    def _commit(self, pending: list[Prepared]) -> list[Outcome | Exception]:
-        """Commit the files (one transaction), then publish, archive and accept them."""
+    @contextmanager
+    def _deferring(self, group: Group | None) -> Iterator[None]:
+        """While writing a file of `group`, its outputs leave their fsync to the group's commit."""
+        deferring = [d for d in self.deliveries.values() if isinstance(d, Deferring)] if group else []
+        for delivery in deferring:
+            delivery.deferred = group.unsynced if group else None
         try:
+            yield
+        finally:
+            for delivery in deferring:
+                delivery.deferred = None
+
+    def _commit(
+        self, pending: list[Prepared], unsynced: list[Path] | None = None
+    ) -> list[Outcome | Exception]:
+        """Sync the outputs left `unsynced`, commit the files (one transaction), then publish,
+        archive and accept them."""
+        try:
+            sync_files(unsynced or [])
             with self.ledger.group():
                 for prepared in pending:
                     self.ledger.commit(prepared.row.file_id, prepared.commit)

@@ -90,12 +90,14 @@ def test_a_poll_commits_its_ready_files_as_one_group(cfg: Config, monkeypatch: p
     ledger = SqliteLedger(cfg.ledger_path)
     commits = spy(monkeypatch, "gateway.ledger.sqlite.SqliteLedger.commit")
     groups = spy(monkeypatch, "gateway.ledger.sqlite.SqliteLedger.group")
+    syncs = spy(monkeypatch, "gateway.pipeline.process.sync_files")
     assert Service(cfg, ledger).run(once=True) == 0
     ledger.close()
     assert outcomes(cfg) == {f"a{n}.csv": FileState.ACCEPTED for n in range(FILES)}
     assert len(commits) == FILES
     # claims, starts, commits and accepts: one transaction each for the whole group
     assert len(groups) == 4
+    assert len(syncs) == 1  # the outputs of all of them, synced at once before the commit
 
 
 @pytest.mark.parametrize(
@@ -103,6 +105,7 @@ def test_a_poll_commits_its_ready_files_as_one_group(cfg: Config, monkeypatch: p
     [
         ("gateway.pipeline.claim.take", 3),  # claims recorded, some files moved
         ("gateway.pipeline.claim.fingerprint", 2),  # all moved, none hashed into the ledger
+        ("gateway.pipeline.process.sync_files", 1),  # all outputs written, none synced or committed
         ("gateway.pipeline.staging.Stager.publish", 1),  # committed, nothing renamed
         ("gateway.pipeline.staging.Stager.publish", 4),  # committed, some renamed
         ("gateway.delivery.local.LocalDelivery.sync", 1),  # all renamed, the folder not synced

@@ -115,8 +115,12 @@ class Service:
     def handle_group(self, source: Source, candidates: list[Candidate]) -> None:
         """Claim ready files and take them to their outcomes, the durable steps of the accepted
         ones once for all (group commit) where the source can claim them together."""
+        claimed: list[FileRow | Exception]
         if isinstance(source, GroupClaiming) and len(candidates) > 1:
-            claimed = source.claim_many(self.ledger, self.work_dir, candidates)
+            try:
+                claimed = source.claim_many(self.ledger, self.work_dir, candidates)
+            except (OSError, TransientError) as exc:  # those recorded wait in `claimed` for a restart
+                claimed = [exc for _ in candidates]
         else:
             claimed = [self._claim(source, c) for c in candidates]
         group = Group(self._failed, {r.file_id for r in claimed if isinstance(r, FileRow)})

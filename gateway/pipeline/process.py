@@ -325,13 +325,16 @@ class Pipeline:
             return [exc for _ in rows]
         folders: set[Path] = set()
         done = [row for row, outcome in zip(rows, outcomes, strict=True) if isinstance(outcome, Outcome)]
-        archived = {row.file_id: self._archive_file(row, folders) for row in done}
-        for folder in folders:
-            fsync_dir(folder)
-        # Archiving before the commit is safe: a restart finds the file gone and moves on.
-        with self.ledger.group():
-            for file_id, path in archived.items():
-                self.ledger.accept(file_id, path)
+        try:
+            archived = {row.file_id: self._archive_file(row, folders) for row in done}
+            for folder in folders:
+                fsync_dir(folder)
+            # Archiving before the commit is safe: a restart finds the file gone and moves on.
+            with self.ledger.group():
+                for file_id, path in archived.items():
+                    self.ledger.accept(file_id, path)
+        except Exception as exc:  # published, not yet accepted: finished later (publishing)
+            return [exc if isinstance(outcome, Outcome) else outcome for outcome in outcomes]
         return outcomes
 
     def _publish(self, row: FileRow, later: set[Deferring]) -> Outcome:

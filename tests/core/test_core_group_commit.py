@@ -157,3 +157,44 @@ def test_the_same_business_key_twice_in_one_group_is_published_once(cfg: Config)
     ledger.close()
     assert sorted(outcomes(cfg).values()) == [FileState.ACCEPTED, FileState.DUPLICATE]
     assert len(published(cfg)) == 1
+
+
+def test_an_archive_that_fails_leaves_the_group_publishing_for_the_next_run(
+    cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop(cfg, {f"a{n}.csv": adjustment(n) for n in range(FILES)})
+
+    def refuse(*_: object) -> None:
+        raise PermissionError(13, "archive not writable")
+
+    monkeypatch.setattr("gateway.pipeline.process.Pipeline._archive_file", refuse)
+    ledger = SqliteLedger(cfg.ledger_path)
+    assert Service(cfg, ledger).run(once=True) == 0  # the service goes on; the files wait
+    ledger.close()
+    assert set(outcomes(cfg).values()) == {FileState.PUBLISHING}
+    monkeypatch.undo()
+    ledger = SqliteLedger(cfg.ledger_path)
+    assert Service(cfg, ledger).run(once=True) == 0
+    ledger.close()
+    assert outcomes(cfg) == {f"a{n}.csv": FileState.ACCEPTED for n in range(FILES)}
+    assert sorted(name.split(".")[0] for name in published(cfg)) == [f"a{n}" for n in range(FILES)]
+
+
+def test_a_claim_that_fails_after_the_moves_is_finished_by_the_next_start(
+    cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop(cfg, {f"a{n}.csv": adjustment(n) for n in range(FILES)})
+
+    def unreadable(*_: object) -> None:
+        raise OSError(5, "input/output error")
+
+    monkeypatch.setattr("gateway.pipeline.claim.fingerprint", unreadable)
+    ledger = SqliteLedger(cfg.ledger_path)
+    assert Service(cfg, ledger).run(once=True) == 0  # logged as claim_failed, the service goes on
+    ledger.close()
+    assert set(outcomes(cfg).values()) == {FileState.CLAIMED}
+    monkeypatch.undo()
+    ledger = SqliteLedger(cfg.ledger_path)
+    assert Service(cfg, ledger).run(once=True) == 0
+    ledger.close()
+    assert outcomes(cfg) == {f"a{n}.csv": FileState.ACCEPTED for n in range(FILES)}

@@ -12,6 +12,8 @@ before, by an untimed warm-up that pydifact gets as well.
 
 from __future__ import annotations
 
+import itertools
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -58,6 +60,12 @@ def _messages(size: int) -> Iterator[str]:
 def interchange(size: int) -> str:
     """An ORDERS interchange of at least `size` characters, many messages of ten lines."""
     return "".join(_messages(size))
+
+
+def orders_interchange(count: int) -> str:
+    """An ORDERS interchange of exactly `count` messages of ten lines."""
+    pieces = list(itertools.islice(_messages(sys.maxsize), count + 1))
+    return "".join(pieces) + f"UNZ+{count}+BENCH1'"
 
 
 def write_interchange(path: Path, size: int) -> int:

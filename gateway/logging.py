@@ -26,8 +26,6 @@ def configure(stream: TextIO | None = None, *, json: bool | None = None, level: 
         if as_json
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
-    # watchdog logs a harmless race at observer shutdown as an error; our own events say more.
-    logging.getLogger("watchdog").setLevel(logging.CRITICAL)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

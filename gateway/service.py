@@ -26,7 +26,7 @@ import errno
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from types import FrameType
 from wsgiref.simple_server import WSGIServer
@@ -50,13 +50,15 @@ from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
 from gateway.pipeline import pairs
 from gateway.pipeline.claim import readable
+from gateway.pipeline.group import Group
 from gateway.pipeline.process import Pipeline
-from gateway.sources.base import Candidate, Source
+from gateway.sources.base import ROUND, Candidate, GroupClaiming, Source
 
 log = structlog.get_logger("gateway")
 
 IDLE_SECONDS = 30.0
-BATCH = 100
+GROUP = 32
+GROUP_BYTES = 4 << 20
 RETRY_SECONDS = 30.0
 MAX_RETRY_SECONDS = 600.0
 FULL_PAUSE_SECONDS = 1.0
@@ -97,6 +99,21 @@ def open_ledger(config: Config, *, once: bool) -> SqliteLedger | None:
                 return None
         wait(pause, notifier, threading.Event(), lambda: False)
         pause = min(pause * 2, MAX_FULL_PAUSE_SECONDS)
+
+
+def groups(ready: list[Candidate]) -> Iterator[list[Candidate]]:
+    """Ready files in groups committed together: up to GROUP files and GROUP_BYTES (a large
+    file goes alone, so that a warm stop and the latency of the others stay short)."""
+    group: list[Candidate] = []
+    size = 0
+    for candidate in ready:
+        if group and (len(group) >= GROUP or size + candidate.size > GROUP_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(candidate)
+        size += candidate.size
+    if group:
+        yield group
 
 
 class Service:
@@ -195,42 +212,65 @@ class Service:
 
     def handle(self, source: Source, candidate: Candidate) -> None:
         """Claim one ready file and process it to its outcome."""
-        with bound_contextvars(source=source.config.name, name=readable(candidate.name)):
-            self._handle(source, candidate)
+        self.handle_group(source, [candidate])
 
-    def _handle(self, source: Source, candidate: Candidate) -> None:
+    def handle_group(self, source: Source, candidates: list[Candidate]) -> None:
+        """Claim ready files and take them to their outcomes, the durable steps of the accepted
+        ones once for all (group commit) where the source can claim them together."""
+        claimed: list[FileRow | Exception]
+        if isinstance(source, GroupClaiming) and len(candidates) > 1:
+            try:
+                claimed = source.claim_many(self.ledger, self.work_dir, candidates)
+            except LedgerFull:
+                raise
+            except (OSError, TransientError) as exc:  # those recorded wait in `claimed` for a restart
+                claimed = [exc for _ in candidates]
+        else:
+            claimed = [self._claim(source, c) for c in candidates]
+        group = Group(self._failed, {r.file_id for r in claimed if isinstance(r, FileRow)})
+        for candidate, result in zip(candidates, claimed, strict=True):
+            with bound_contextvars(source=source.config.name, name=readable(candidate.name)):
+                if isinstance(result, FileVanished):
+                    log.info("file_vanished")
+                elif isinstance(result, Exception):  # a remote source may fail mid-claim
+                    log.warning("claim_failed", error=str(result))
+                    reachable = not isinstance(result, TransientError)
+                    self.ledger.source_seen(source.config.name, reachable=reachable,
+                                            error=f"claim failed: {result}")  # fmt: skip
+                else:
+                    with bound_contextvars(file_id=result.file_id):
+                        log.info("file_claimed", size=result.size, sha256=result.sha256)
+                        self._process(result.file_id, group)
+        self.pipeline.complete(group)
+
+    def _claim(self, source: Source, candidate: Candidate) -> FileRow | Exception:
         try:
-            row = source.claim(self.ledger, self.work_dir, candidate)
-        except FileVanished:
-            log.info("file_vanished")
-            return
+            return source.claim(self.ledger, self.work_dir, candidate)
         except LedgerFull:
             raise
-        except (OSError, TransientError) as exc:  # a remote source may fail mid-claim
-            log.warning("claim_failed", error=str(exc))
-            reachable = not isinstance(exc, TransientError)
-            self.ledger.source_seen(source.config.name, reachable=reachable, error=f"claim failed: {exc}")
-            return
-        with bound_contextvars(file_id=row.file_id):
-            log.info("file_claimed", size=row.size, sha256=row.sha256)
-            self._process(row.file_id)
+        except (OSError, TransientError, FileVanished) as exc:
+            return exc
 
-    def _process(self, file_id: str) -> bool:
-        """Take one claimed file to its outcome; False when it has to be tried again later."""
+    def _process(self, file_id: str, group: Group | None = None) -> bool:
+        """Take one claimed file to its outcome (or into `group`); False when it has to be
+        tried again later."""
         try:
-            self.pipeline.process(file_id)
-        except LedgerFull:
-            raise
-        except TransientError as exc:
+            self.pipeline.join(file_id, group)
+        except Exception as exc:
+            self._failed(file_id, exc)
+            return False
+        return True
+
+    def _failed(self, file_id: str, exc: Exception) -> None:
+        if isinstance(exc, LedgerFull):
+            raise exc  # not the file's: the loop waits for room (_serve)
+        if isinstance(exc, TransientError):
             target = exc.target if isinstance(exc, DeliveryFailed) else None
             log.warning("file_postponed", file_id=file_id, error=str(exc), target=target)
             self.ledger.event(file_id, "file_postponed", error=str(exc), target=target)  # for status, trace
-            return False
-        except Exception:
+        else:
             # The ledger keeps the file's state; retry_postponed takes it up again later.
-            log.exception("file_failed", file_id=file_id)
-            return False
-        return True
+            log.error("file_failed", file_id=file_id, exc_info=exc)
 
     def poll_once(self) -> bool:
         """One round over all sources; True when a file was handled."""
@@ -246,10 +286,10 @@ class Service:
             refused = "; ".join(f"{n!r} {why}" for n, why in sorted(source.refused.items()))
             self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
             # A burst in one source must not starve the others: the rest waits one round.
-            for candidate in ready[:BATCH]:
+            for group in groups(ready[:ROUND]):
                 if self.stop_requested:
                     return progressed
-                self.handle(source, candidate)
+                self.handle_group(source, group)
                 # A full batch goes out now, not after the burst.
                 self.pipeline.batcher.flush()
                 progressed = True

@@ -55,8 +55,7 @@ def _converter(hint: Any) -> Converter | None:
 @functools.cache
 def _plan(cls: type[Any]) -> dict[str, Converter | None]:
     """Per dataclass, once: its field names and their converters."""
-    hints = typing.get_type_hints(cls)
-    return {f.name: _converter(hints[f.name]) for f in dataclasses.fields(cls)}
+    return {name: _converter(hint) for name, hint in _hints(cls).items()}
 
 
 def build(cls: type[T], data: Mapping[str, Any]) -> T:
@@ -115,10 +114,17 @@ def path_problem(cls: type[Any], path: str) -> str | None:
     return None
 
 
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    """The dataclass's fields and their types (class variables such as `doc_type` left out)."""
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    """The dataclass's fields and their types (class variables such as `doc_type` left out);
+    once per class, as evaluating the annotations costs a millisecond a class."""
+    found = _HINTS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = _HINTS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return found
 
 
 def record_from_dict(data: RecordData) -> Record:

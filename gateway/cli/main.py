@@ -5,8 +5,8 @@ Exit codes: 0 success; 1 invalid input or a failed check; 2 usage; 78 configurat
 the first of: `--config FILE`, the `GATEWAY_CONFIG` variable, `./gateway.toml`,
 `/etc/gateway/gateway.toml`; with none, the built-in defaults.
 
-Only the standard library is imported before a command runs, so `--help` and `--version`
-answer at once; each command imports what it uses.
+Only argparse is imported before a command runs, so `--help` and `--version` answer at once
+(importlib.metadata only for `--version`); each command imports what it uses.
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.cli import cases
-from gateway.errors import ConfigError
 
 if TYPE_CHECKING:
     from gateway.config import Config, SourceConfig
@@ -44,13 +42,24 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
                         help="state directory (overrides state_dir)")  # fmt: skip
 
 
+class _Version(argparse.Action):
+    """`--version`, reading the installed metadata only when asked: importing
+    importlib.metadata costs more than the rest of `--help`."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import version
+
+        print(f"gateway {version('gateway')}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command."""
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common)
     parser = argparse.ArgumentParser(prog="gateway", parents=[common],
                                      description="File-based EDI/CSV exchange gateway.")  # fmt: skip
-    parser.add_argument("--version", action="version", version=f"gateway {version('gateway')}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
@@ -142,6 +151,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _source(config: Config, args: argparse.Namespace) -> SourceConfig:
+    from gateway.errors import ConfigError
+
     if not args.source:
         return config.sources[0]
     try:
@@ -173,6 +184,7 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
     """`gateway convert FILE [--target NAME] [--out DIR]`."""
     from gateway import logging
     from gateway.cli import check
+    from gateway.errors import ConfigError
 
     logging.configure(sys.stderr)
     source = _source(config, args)
@@ -312,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from gateway.errors import ConfigError  # after the arguments: `--help` never needs it
+
     try:
         config = load_config(args) if getattr(args, "needs_config", True) else None
         code: int = args.handler(args, config)

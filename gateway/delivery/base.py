@@ -8,7 +8,7 @@ delivery and checks the rest of the setting.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gateway import plugins
 from gateway.config import TargetConfig
@@ -37,6 +37,25 @@ class Delivery(Protocol):
     def discard(self, tmp: str) -> None:
         """Drop a staged file that will not be published."""
         ...
+
+
+@runtime_checkable
+class Deferring(Protocol):
+    """A delivery that can publish many outputs with one sync of its destination at the end
+    (group commit). **Protocol.**"""
+
+    def rename(self, tmp: str, name: str) -> str:
+        """`publish` without making it durable yet: `sync` must follow before the ledger
+        records the output as published."""
+        ...
+
+    def sync(self) -> None:
+        """Make every `rename` so far durable."""
+        ...
+
+    #: While a list: outputs opened leave their fsync to the caller, who syncs the files listed
+    #: (`sync_files`) before their intents are recorded.
+    deferred: list[Path] | None
 
 
 class DeliveryKind(Protocol):

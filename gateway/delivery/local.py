@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gateway.config import TargetConfig
 from gateway.errors import DeliveryFailed
 
 TMP_SUFFIX = ".tmp"
+#: Files synced at once by `sync_files`.
+SYNC_THREADS = 16
 
 
 def fsync_dir(folder: Path) -> None:
@@ -26,11 +29,34 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class SyncedFile:
-    """A file written in binary that is flushed and fsynced when closed."""
+def sync_files(paths: list[Path]) -> None:
+    """fsync many files at once: the filesystem commits its journal once for all of them
+    instead of once per file. A file deleted since (an attempt's discarded output) is skipped."""
 
-    def __init__(self, path: Path) -> None:
+    def sync(path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot sync {path}: {exc.strerror}") from exc
+        finally:
+            os.close(fd)
+
+    if paths:
+        with ThreadPoolExecutor(min(SYNC_THREADS, len(paths))) as pool:
+            list(pool.map(sync, paths))
+
+
+class SyncedFile:
+    """A file written in binary that is flushed and fsynced when closed; with `deferred`, its
+    fsync is left to `sync_files` over that list, which must run before anyone relies on it."""
+
+    def __init__(self, path: Path, deferred: list[Path] | None = None) -> None:
         self.path = path
+        self.deferred = deferred
         self.fh = path.open("wb")
 
     def write(self, data: bytes, /) -> int:
@@ -46,7 +72,10 @@ class SyncedFile:
             return
         try:
             self.fh.flush()
-            os.fsync(self.fh.fileno())
+            if self.deferred is None:
+                os.fsync(self.fh.fileno())
+            else:
+                self.deferred.append(self.path)
         except OSError as exc:
             raise self._failed(exc) from exc
         finally:
@@ -64,6 +93,8 @@ class LocalDelivery:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        #: Where the outputs opened now leave their fsync (group commit), or None to sync each.
+        self.deferred: list[Path] | None = None
 
     @classmethod
     def for_target(cls, target: TargetConfig) -> LocalDelivery:
@@ -83,19 +114,31 @@ class LocalDelivery:
         """Open a staged output for writing."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            return SyncedFile(self.staging_path(name))
+            return SyncedFile(self.staging_path(name), self.deferred)
         except OSError as exc:
             raise DeliveryFailed(f"cannot write in {self.folder}: {exc.strerror}") from exc
 
     def publish(self, tmp: str, name: str) -> str:
         """Rename the staged file to its final name; return the final location."""
+        final = self.rename(tmp, name)
+        self.sync()
+        return final
+
+    def rename(self, tmp: str, name: str) -> str:
+        """`publish` without the folder's fsync (`sync` follows, once for many outputs)."""
         final = self.folder / name
         try:
             os.replace(tmp, final)
-            fsync_dir(self.folder)
         except OSError as exc:
             raise DeliveryFailed(f"cannot publish {final}: {exc.strerror}") from exc
         return str(final)
+
+    def sync(self) -> None:
+        """Make the renames in the folder durable."""
+        try:
+            fsync_dir(self.folder)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot sync {self.folder}: {exc.strerror}") from exc
 
     def staged(self, tmp: str) -> bool:
         """Whether a staged file is still there (so its publish did not happen yet)."""

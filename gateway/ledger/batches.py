@@ -69,7 +69,7 @@ def _batch_row(row: sqlite3.Row) -> BatchRow:
 class _Db(Protocol):
     db: sqlite3.Connection
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+    def transaction(self, *, synced: bool = True) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 class BatchTables:

@@ -22,7 +22,7 @@ D = DeliveryState
 class _Db(Protocol):
     db: sqlite3.Connection
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+    def transaction(self, *, synced: bool = True) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 def _event(db: sqlite3.Connection, file_id: str, event: str, detail: dict[str, Any]) -> None:
@@ -40,8 +40,9 @@ class DeliveryTables:
     """Delivery and output methods of `SqliteLedger` (a mixin over its connection)."""
 
     def stage_output(self: _Db, file_id: str, target: str, path: str, tmp_path: str) -> None:
-        """Record an output being written under its temporary name."""
-        with self.transaction() as db:
+        """Record an output being written under its temporary name (before the file exists;
+        synced with the file's commit, which follows the output's own fsync)."""
+        with self.transaction(synced=False) as db:
             db.execute(
                 "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, 0, ?)",
                 (file_id, target, path, tmp_path, OutputState.STAGING, now()),

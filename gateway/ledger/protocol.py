@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,6 +179,8 @@ class FileLedger(Protocol):
     def source_seen(self, name: str, *, reachable: bool, error: str | None = None) -> None: ...
     def verify(self) -> None: ...
     def close(self) -> None: ...
+    # Group commit: the methods called inside commit as one transaction, all or nothing.
+    def group(self) -> AbstractContextManager[None]: ...
 
 
 class BatchLedger(Protocol):

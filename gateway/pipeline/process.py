@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +29,8 @@ from structlog.contextvars import bound_contextvars
 
 from gateway import plugins, quarantine
 from gateway.config import Config, SourceConfig
-from gateway.delivery.base import Delivery, delivery_for
-from gateway.delivery.local import fsync_dir
+from gateway.delivery.base import Deferring, Delivery, delivery_for
+from gateway.delivery.local import fsync_dir, sync_files
 from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
 from gateway.findings import Code, Severity
 from gateway.formats.base import Acknowledging, Inbound, ReadContext
@@ -40,6 +41,7 @@ from gateway.ledger.states import DeliveryState, FileState
 from gateway.pipeline import acknowledgements
 from gateway.pipeline.batching import Batcher
 from gateway.pipeline.claim import claim as claim_file
+from gateway.pipeline.group import Group, Prepared
 from gateway.pipeline.routing import Router
 from gateway.pipeline.staging import Staged, Stager
 from gateway.targets.base import Sequenced
@@ -59,6 +61,21 @@ class Outcome:
     findings: int = 0
     refused: list[str] = field(default_factory=list)
     warnings: int = 0
+
+
+def _processed(outcome: Outcome, started: float) -> None:
+    log.info(
+        "file_processed",
+        outcome=outcome.state,
+        format=outcome.format,
+        records=outcome.records,
+        doc_types=outcome.doc_types,
+        outputs=len(outcome.outputs),
+        findings=outcome.findings,
+        warnings=outcome.warnings,
+        refused_targets=outcome.refused,
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+    )
 
 
 #: A file system name holds 255 bytes; an output or archived name adds the file id (29) and
@@ -98,32 +115,59 @@ class Pipeline:
 
     def process(self, file_id: str) -> Outcome:
         """Take a file in `processing` or `publishing` state to its outcome."""
+        outcome = self.join(file_id, None)
+        assert outcome is not None
+        return outcome
+
+    def join(self, file_id: str, group: Group | None) -> Outcome | None:
+        """`process`, except that a file to be accepted joins `group` instead (None):
+        `complete` commits, publishes and archives the group's files together."""
         row = self.ledger.get(file_id)
         if row is None or row.work_path is None:
             raise KeyError(file_id)
         started = time.monotonic()
         with bound_contextvars(file_id=file_id, source=row.source, name=row.original_name):
-            outcome = self._publish(row) if row.state is FileState.PUBLISHING else self._attempt(row)
-            log.info(
-                "file_processed",
-                outcome=outcome.state,
-                format=outcome.format,
-                records=outcome.records,
-                doc_types=outcome.doc_types,
-                outputs=len(outcome.outputs),
-                findings=outcome.findings,
-                warnings=outcome.warnings,
-                refused_targets=outcome.refused,
-                duration_ms=round((time.monotonic() - started) * 1000, 1),
-            )
+            if row.state is FileState.PUBLISHING:
+                outcome = self._finish([row])[0]
+            else:
+                attempt = self._attempt(row, started, group)
+                if isinstance(attempt, Prepared) and group is not None:
+                    group.add(attempt)
+                    return None
+                outcome = attempt if isinstance(attempt, Outcome) else self._commit([attempt])[0]
+            if isinstance(outcome, Exception):
+                raise outcome
+            _processed(outcome, started)
         return outcome
 
-    def _attempt(self, row: FileRow) -> Outcome:
-        self.stager.discard_staged(row.file_id)
+    def complete(self, group: Group) -> None:
+        """Commit, publish and archive the files of a group, each step once for all of them;
+        a file that fails is handed to the group's `failed`."""
+        pending, group.pending = group.pending, []
+        unsynced, group.unsynced = group.unsynced, []
+        group.shas.clear()
+        group.keys.clear()
+        if not pending:
+            return
+        for prepared, outcome in zip(pending, self._commit(pending, unsynced), strict=True):
+            row = prepared.row
+            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                if isinstance(outcome, Exception):
+                    group.failed(row.file_id, outcome)
+                else:
+                    _processed(outcome, prepared.started)
+
+    def _attempt(self, row: FileRow, started: float, group: Group | None) -> Outcome | Prepared:
+        """Read a file and stage its outputs: its outcome when it is refused, else what its
+        commit will say."""
+        if group is None or row.file_id not in group.fresh:  # fresh: no earlier attempt left anything
+            self.stager.discard_staged(row.file_id)
         source = self.source_of(row)
         assert row.work_path is not None and row.sha256 is not None
         file = Inbound(row.file_id, Path(row.work_path), row.original_name, source, row.sha256,
                        row.size or 0)  # fmt: skip
+        if group is not None and row.sha256 in group.shas:
+            self.complete(group)  # the same content earlier in the group is accepted first
         same = self.ledger.accepted_with_sha(row.sha256, row.file_id)
         if same is not None:
             return self._duplicate(row, source, same)
@@ -136,7 +180,8 @@ class Pipeline:
         ctx = ReadContext(file, self.config, format="unknown", stage="detect")
         try:
             ctx.format = detect(file.path, file.name, source.format_by_name)
-            staged = self.stager.write(plugins.reader(ctx.format)().read(ctx), ctx, file)
+            with self._deferring(group):
+                staged = self.stager.write(plugins.reader(ctx.format)().read(ctx), ctx, file)
             rejection = ctx.rejection()
             if rejection is not None and not self._split(row, source, ctx):
                 raise rejection
@@ -153,6 +198,8 @@ class Pipeline:
                               rule="a gateway bug: report it with this file")  # fmt: skip
             findings = [*ctx.findings, finding, *ctx.warnings]
             return self._reject(row, ctx.stage, findings, ctx.format, ctx.encoding_name, ctx.keys)
+        if group is not None and group.keys.intersection(ctx.unique_keys):
+            self.complete(group)
         for kind, value in ctx.unique_keys:
             same = self.ledger.accepted_with_key(kind, value, row.file_id)
             if same is not None:
@@ -164,12 +211,40 @@ class Pipeline:
         shares = self.stager.shares(row.file_id, staged)
         warnings = [w.to_dict() for w in ctx.warnings]
         commit = Commit(ctx.format, ctx.encoding_name, records, ctx.keys, shares, warnings)
-        self.ledger.commit(row.file_id, commit)
-        outcome = self._publish(self.ledger.get(row.file_id))  # type: ignore[arg-type]
-        outcome.doc_types = dict(staged.per_type)
-        outcome.format = ctx.format
-        outcome.warnings = len(ctx.warnings)
-        return outcome
+        return Prepared(row, commit, dict(staged.per_type), list(ctx.unique_keys), started)
+
+    @contextmanager
+    def _deferring(self, group: Group | None) -> Iterator[None]:
+        """While writing a file of `group`, its outputs leave their fsync to the group's commit."""
+        deferring = [d for d in self.deliveries.values() if isinstance(d, Deferring)] if group else []
+        for delivery in deferring:
+            delivery.deferred = group.unsynced if group else None
+        try:
+            yield
+        finally:
+            for delivery in deferring:
+                delivery.deferred = None
+
+    def _commit(
+        self, pending: list[Prepared], unsynced: list[Path] | None = None
+    ) -> list[Outcome | Exception]:
+        """Sync the outputs left `unsynced`, commit the files (one transaction), then publish,
+        archive and accept them."""
+        try:
+            sync_files(unsynced or [])
+            with self.ledger.group():
+                for prepared in pending:
+                    self.ledger.commit(prepared.row.file_id, prepared.commit)
+        except Exception as exc:  # the files stay in processing, to be read again
+            return [exc for _ in pending]
+        rows = [self.ledger.get(p.row.file_id) for p in pending]
+        outcomes = self._finish([row for row in rows if row is not None])
+        for prepared, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, Outcome):
+                outcome.doc_types = prepared.doc_types
+                outcome.format = prepared.commit.format
+                outcome.warnings = len(prepared.commit.warnings)
+        return outcomes
 
     def _split(self, row: FileRow, source: SourceConfig, ctx: ReadContext) -> bool:
         """Partial acceptance: when the reader set aside parts holding every finding, each part
@@ -239,26 +314,55 @@ class Pipeline:
             return True
         return False
 
-    def _publish(self, row: FileRow) -> Outcome:
-        """Publish every share the commit decided, report the refused ones, accept the file."""
+    def _finish(self, rows: list[FileRow]) -> list[Outcome | Exception]:
+        """Publish every share the commits decided, report the refused ones, archive and accept
+        the files: one fsync per folder and one transaction for all of them."""
+        outcomes: list[Outcome | Exception] = []
+        later: set[Deferring] = set()
+        for row in rows:
+            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                try:
+                    outcomes.append(self._publish(row, later))
+                except Exception as exc:  # this file stays publishing, to be finished later
+                    outcomes.append(exc)
+        try:
+            for delivery in later:
+                delivery.sync()
+        except Exception as exc:
+            return [exc for _ in rows]
+        folders: set[Path] = set()
+        done = [row for row, outcome in zip(rows, outcomes, strict=True) if isinstance(outcome, Outcome)]
+        try:
+            archived = {row.file_id: self._archive_file(row, folders) for row in done}
+            for folder in folders:
+                fsync_dir(folder)
+            # Archiving before the commit is safe: a restart finds the file gone and moves on.
+            with self.ledger.group():
+                for file_id, path in archived.items():
+                    self.ledger.accept(file_id, path)
+        except Exception as exc:  # published, not yet accepted: finished later (publishing)
+            return [exc if isinstance(outcome, Outcome) else outcome for outcome in outcomes]
+        return outcomes
+
+    def _publish(self, row: FileRow, later: set[Deferring]) -> Outcome:
         published: list[str] = []
         refused: list[str] = []
         for delivery in self.ledger.deliveries(file_id=row.file_id):
             if delivery.state is DeliveryState.PUBLISHING:
                 acknowledgements.record_sent(self.config, self.ledger, self.deliveries, row.file_id,
                                              delivery.target)  # fmt: skip
-                published.extend(self.stager.publish(row.file_id, delivery.target))
+                published.extend(self.stager.publish(row.file_id, delivery.target, later))
             elif delivery.state is DeliveryState.REFUSED:
                 refused.append(delivery.target)
                 folder = quarantine.put_pair(self.config, row, delivery, self.ledger.keys(row.file_id))
                 first = delivery.findings[0] if delivery.findings else {}
                 log.warning("delivery_refused", target=delivery.target, errors=len(delivery.findings),
                             code=first.get("code"), error=first.get("message"), case=str(folder))  # fmt: skip
-        # Archiving before the commit is safe: a restart finds the file gone and moves on.
-        self.ledger.accept(row.file_id, self._archive_file(row))
         return Outcome(FileState.ACCEPTED, row.records or 0, outputs=published, refused=refused)
 
-    def _archive_file(self, row: FileRow) -> str | None:
+    def _archive_file(self, row: FileRow, later: set[Path] | None = None) -> str | None:
+        """Move the original into archive/<date>/; its folder is synced now, or by the caller
+        when it gathers the folders in `later`."""
         if row.work_path is None:
             return row.detail
         folder = self.config.folder("archive") / time.strftime("%Y-%m-%d", time.gmtime())
@@ -266,12 +370,15 @@ class Pipeline:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             os.replace(row.work_path, destination)
-            fsync_dir(folder)
+            if later is None:
+                fsync_dir(folder)
         except FileNotFoundError:
             return row.detail  # archived before a crash; only the ledger was behind
         except OSError as exc:
             # A full or read-only archive is the state root's state, not the file's fault.
             raise TransientError(f"cannot archive into {folder}: {exc.strerror}") from exc
+        if later is not None:
+            later.add(folder)
         return str(destination)
 
     def archive(self, row: FileRow) -> None:

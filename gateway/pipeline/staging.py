@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.canonical.records import Record
-from gateway.delivery.base import Delivery
+from gateway.delivery.base import Deferring, Delivery
 from gateway.errors import DeliveryFailed, Finding
 from gateway.formats.base import Inbound, ReadContext
 from gateway.ledger.protocol import Share, now
@@ -148,15 +148,20 @@ class Stager:
                 self.deliveries[output.target].discard(output.tmp_path)
         self.ledger.forget_staged(file_id, target)
 
-    def publish(self, file_id: str, target: str) -> list[str]:
+    def publish(self, file_id: str, target: str, later: set[Deferring] | None = None) -> list[str]:
         """Rename a target's intended outputs for a file (again after a crash: a missing
-        temporary file means the rename already happened); their names."""
+        temporary file means the rename already happened); their names. A delivery that can
+        defer its sync joins `later`, whose syncs the caller makes before the ledger hears."""
         delivery = self.deliveries[target]
         names = []
         for output in self.ledger.outputs(file_id, target):
             if output.state is OutputState.INTENT and delivery.staged(output.tmp_path):
                 try:
-                    delivery.publish(output.tmp_path, output.path)
+                    if later is not None and isinstance(delivery, Deferring):
+                        delivery.rename(output.tmp_path, output.path)
+                        later.add(delivery)
+                    else:
+                        delivery.publish(output.tmp_path, output.path)
                 except DeliveryFailed as exc:
                     exc.target = target
                     raise

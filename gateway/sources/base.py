@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -23,6 +23,11 @@ from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.options import Option
 
 log = structlog.get_logger("gateway")
+
+
+#: The most files one poll of a source offers: the rest waits for the next round, so that a
+#: burst in one source never starves the others.
+ROUND = 100
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,17 @@ class Readiness:
         self.settle = settle_seconds
         self.seen: dict[str, _Seen] = {}
 
-    def observe(self, name: str, signature: tuple[int, int, int], at: float | None = None) -> bool:
-        """Record one observation (size, mtime, identity); True once it has held `settle` long."""
+    def observe(
+        self, name: str, signature: tuple[int, int, int], at: float | None = None, *, quiet: float = 0.0
+    ) -> bool:
+        """Record one observation (size, mtime, identity); True once it has held `settle` long.
+        `quiet`: seconds the source knows the file was left alone before this observation
+        (`settle` or more when its writer is known to have finished it)."""
         at = time.monotonic() if at is None else at
         seen = self.seen.get(name)
         if seen is None or seen.signature != signature:
-            self.seen[name] = _Seen(signature, at)
-            return False
+            seen = self.seen[name] = _Seen(signature, at)
+        seen.since = min(seen.since, at - quiet)
         return at - seen.since >= self.settle
 
     def keep_only(self, names: Iterable[str]) -> None:
@@ -135,6 +144,18 @@ class Source(Protocol):
 
     def resume(self, ledger: Ledger, row: FileRow) -> FileRow:
         """Finish the claim of a file left in `claimed` state by a crash."""
+        ...
+
+
+@runtime_checkable
+class GroupClaiming(Protocol):
+    """A source that claims many ready files at once (one transaction and one fsync per
+    folder for all of them). **Protocol.**"""
+
+    def claim_many(
+        self, ledger: Ledger, work_dir: Path, candidates: list[Candidate]
+    ) -> list[FileRow | Exception]:
+        """Claim each candidate: its row, or the FileVanished or OSError that stopped it."""
         ...
 
 

@@ -1,4 +1,5 @@
-"""The `gateway` package imports without a cycle, counting deferred imports too.
+"""The `gateway` package imports without a cycle, counting deferred imports too; the heavy
+libraries are imported only by the commands and files that need them.
 
 A module may import inside a function to stay fast at start-up, but not to hide a circle: every
 `gateway.*` import anywhere in a module's code is an edge. Imports under `if TYPE_CHECKING:` are
@@ -9,10 +10,13 @@ configuration reaches the plugins without depending on them.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import gateway
+from tests.conftest import REPO
 
 PACKAGE = Path(gateway.__file__).parent
 
@@ -73,3 +77,41 @@ def test_the_package_has_no_import_cycle() -> None:
 def test_the_graph_sees_deferred_imports() -> None:
     tree = ast.parse("def f():\n    from gateway import config\n")
     assert _imports(tree, {"gateway", "gateway.config"}, "gateway") == {"gateway", "gateway.config"}
+
+
+HEAVY = ("pandas", "numpy", "lxml", "paramiko")
+PROBE = """
+import sys
+from gateway.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("imported:", *sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def heavy_imports(*argv: str | Path, cwd: Path) -> set[str]:
+    """The heavy libraries a fresh interpreter has imported after running `gateway ARGV`."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *map(str, argv)],
+        capture_output=True, text=True, cwd=cwd, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("imported:")]
+    return set(line.split()[1:])
+
+
+def test_help_and_status_import_no_parser_library(tmp_path: Path) -> None:
+    assert heavy_imports("--help", cwd=tmp_path) == set()
+    assert heavy_imports("--root", tmp_path / "root", "status", cwd=tmp_path) == set()
+
+
+def test_reading_a_file_imports_only_what_its_format_needs(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    big.write_text("adjustment_id,sku,mode,quantity_change\n" + "A1,SKU-1,delta,3\n" * 6000)
+    edifact = REPO / "samples" / "inbound" / "edifact" / "desadv_d96a.edi"
+    for path in (big, edifact):  # CSV is checked in plain Python: pandas is for `gateway bench`
+        assert not {"pandas", "numpy", "paramiko"} & heavy_imports("validate", path, cwd=tmp_path)
+    xml = next((REPO / "samples" / "inbound" / "xml").glob("*.xml"))
+    assert "lxml" in heavy_imports("validate", xml, cwd=tmp_path)

@@ -2,7 +2,7 @@
 
 The stdlib tokenizer reads rows because it knows where each row starts (a quoted field may span
 lines, and a finding must name the line a person sees in an editor) and it reports ragged rows
-instead of padding them. Rows are then checked a chunk at a time with pandas, so memory stays
+instead of padding them. Rows are then checked a chunk at a time (checks.py), so memory stays
 flat however long the file is, and consecutive rows with the same key become one document.
 """
 
@@ -21,7 +21,8 @@ from gateway.canonical.shapes import RecordData
 from gateway.errors import InvalidContent, reject
 from gateway.findings import Code
 from gateway.formats.base import ReadContext
-from gateway.formats.csv.schema import Column, Layout, check_chunk, layouts, recognise
+from gateway.formats.csv.checks import check_values
+from gateway.formats.csv.schema import Column, Layout, layouts, recognise
 from gateway.formats.csv.table import DocumentBuilder, compile_paths
 from gateway.formats.encoding import first_error
 
@@ -188,6 +189,11 @@ class CsvReader:
         return closest if known else None
 
 
+def _missing(other: list[str], wanted: str, values: list[str]) -> list[int]:
+    """Rows where `other` is `wanted` and `values` is empty."""
+    return [n for n, (o, v) in enumerate(zip(other, values, strict=True)) if o == wanted and not v]
+
+
 class _Assembler:
     """Checks rows a chunk at a time and groups consecutive rows into documents."""
 
@@ -254,23 +260,20 @@ class _Assembler:
         return {"column": column.name, **({"position": column.position} if column.position else {})}
 
     def _chunk(self, rows: list[list[str]], lines: list[int]) -> Iterator[Record]:
-        import pandas as pd  # here, not at the top: checking a configuration must not pay for it
-
-        frame = pd.DataFrame(rows, columns=range(len(self.header)), dtype=object)
         values: list[list[Any]] = []
         bad_rows: set[int] = set()
-        stripped = {i: frame[i].str.strip() for i in range(len(self.header))}
+        stripped = [[row[i].strip() for row in rows] for i in range(len(self.header))]
         for i, column in enumerate(self.columns):
             if column is None:
                 values.append([None] * len(rows))
                 continue
-            normalised, problems = check_chunk(column, stripped[i], lines)
+            normalised, problems = check_values(column, stripped[i], lines)
             if column.required_when and column.required_when[0] in self.header:
                 other, wanted = column.required_when
-                missing = (stripped[self.header.index(other)] == wanted) & (stripped[i] == "")
+                missing = _missing(stripped[self.header.index(other)], wanted, stripped[i])
                 problems = itertools.chain(problems, (
                     (lines[n], "", Code.REQUIRED, f"a value is required when {other} is {wanted}")
-                    for n in missing.to_numpy().nonzero()[0]
+                    for n in missing
                 ))  # fmt: skip
             for line, value, code, message in problems:
                 errors = len(self.ctx.findings)
@@ -278,7 +281,7 @@ class _Assembler:
                              rule=f"{self.layout.name}.{column.name}: {column.rule}")  # fmt: skip
                 if len(self.ctx.findings) > errors:  # a warning keeps the row and its value
                     bad_rows.add(line)
-            values.append(normalised.tolist())
+            values.append(list(normalised))
         by_row = list(zip(*values, strict=True))
         for r, row in enumerate(rows):
             key = tuple(row[i].strip() for i in self.key_at)

@@ -6,8 +6,7 @@ Each column has a type (`string`, `integer`, `decimal`, `date`, `datetime`, `boo
 whether a value is required, and optional `max_length`, `pattern`, `formats` (dates, strptime
 style), `values` (enum), `required_when` (`"mode=delta"`) and `to`, the canonical path it fills
 (default: its own name, under `line.` for line columns; `gateway.formats.csv.table` lists the path
-forms). Checks are vectorised with pandas over a chunk of rows, so a million-row file costs a
-few column operations per chunk rather than a Python call per cell.
+forms). checks.py compiles each column's checks once and runs them over a chunk of rows.
 
 A layout with `header = false` is for files without a header row: its columns are `[[column]]`
 entries in field order (or with an explicit 1-based `position`), each with its `to` path, and
@@ -20,18 +19,15 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway import resources
 from gateway.canonical.build import element_type, path_problem
 from gateway.canonical.records import RECORD_TYPES
-from gateway.findings import Code
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean", "enum")
 DECIMAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -245,63 +241,22 @@ def recognise(header: list[str]) -> tuple[Layout | None, Layout | None]:
     return None, best[1] if best else None
 
 
-def check_chunk(
-    column: Column, values: pd.Series, lines: list[int]
-) -> tuple[pd.Series, Iterator[tuple[int, str, Code, str]]]:
-    """Check one column of a chunk; return normalised values and (line, value, code, message)."""
-    present = values != ""
-    problems: list[tuple[pd.Series, Code, str]] = []
-    if column.required:
-        problems.append((~present, Code.REQUIRED, "a value is required"))
-    if column.max_length:
-        too_long = present & (values.str.len() > column.max_length)
-        problems.append((too_long, Code.TOO_LONG, f"longer than {column.max_length} characters"))
-    if column.pattern:
-        problems.append((present & ~values.str.fullmatch(column.pattern), Code.PATTERN,
-                         "does not match the pattern"))  # fmt: skip
-    normalised = values
-    if column.type in ("integer", "decimal"):
-        regex = INTEGER if column.type == "integer" else DECIMAL
-        bad = present & ~values.str.fullmatch(regex)
-        kind = "an integer" if regex == INTEGER else "a decimal"
-        problems.append((bad, Code.NOT_NUMERIC, f"is not {kind}"))
-        normalised = values.str.lstrip("+")
-    elif column.type in ("date", "datetime"):
-        normalised, bad = _dates(column, values)
-        problems.append((present & bad, Code.BAD_DATE, "is not a valid date"))
-    elif column.type == "boolean":
-        lower = values.str.lower()
-        problems.append((present & ~lower.isin(TRUE | FALSE), Code.NOT_BOOLEAN, "is not true or false"))
-        normalised = lower.map(lambda v: True if v in TRUE else (False if v in FALSE else None))
-    elif column.type == "enum":
-        problems.append((present & ~values.isin(column.values), Code.NOT_ALLOWED, "is not an allowed value"))
+@functools.cache
+def date_parser(column: Column) -> Callable[[str], str | None]:
+    """A value's ISO text by the first of the column's formats that reads it, or None.
 
-    def found() -> Iterator[tuple[int, str, Code, str]]:
-        for mask, code, message in problems:
-            for i in mask.to_numpy().nonzero()[0]:
-                yield lines[i], str(values.iat[int(i)]), code, message
+    Python's own strptime, value by value with a cache (dates repeat)."""
+    timed = ("%H", "%M", "%S")
+    formats = [(f, column.type == "date" or not any(d in f for d in timed)) for f in column.formats]
 
-    return normalised, found()
+    @functools.lru_cache(maxsize=4096)
+    def parse(value: str) -> str | None:
+        for fmt, date_only in formats:
+            try:
+                parsed = datetime.strptime(value, fmt)
+            except ValueError:
+                continue
+            return parsed.date().isoformat() if date_only else parsed.isoformat()
+        return None
 
-
-def _dates(column: Column, values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse with each format in turn; ISO text out, and where nothing parsed."""
-    import pandas as pd  # here, not at the top: it costs 0.3 s, which only reading a CSV pays
-
-    result = pd.Series([""] * len(values), index=values.index, dtype=object)
-    unparsed = values != ""
-    for fmt in column.formats:
-        if not unparsed.any():
-            break
-        parsed = pd.to_datetime(values.where(unparsed), format=fmt, errors="coerce")
-        ok = parsed.notna() & unparsed
-        if not ok.any():
-            continue
-        has_time = any(d in fmt for d in ("%H", "%M", "%S"))
-        if column.type == "date" or not has_time:
-            text = parsed[ok].dt.strftime("%Y-%m-%d")
-        else:
-            text = parsed[ok].map(lambda t: t.isoformat())
-        result[ok] = text
-        unparsed &= ~ok
-    return result, unparsed
+    return parse

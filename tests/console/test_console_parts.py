@@ -12,8 +12,8 @@ import pytest
 
 from gateway import rootlock
 from gateway.console.original import read, segments
-from gateway.ledger.actions import ActionState
-from gateway.ledger.schema import VERSION
+from gateway.ledger.actions import ACTIONS, ActionState
+from gateway.ledger.schema import STEPS, VERSION
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.quarantine_query import Filter, doc_types_of, partner_of
 from tests.conftest import REPO, run_cli
@@ -89,7 +89,7 @@ class TestLedger:
         path = tmp_path / "g.db"
         SqliteLedger(path).close()
         old = sqlite3.connect(path)
-        old.executescript(f"DROP TABLE actions; PRAGMA user_version = {VERSION - 1};")
+        old.executescript(f"DROP TABLE actions; PRAGMA user_version = {STEPS.index(ACTIONS)};")
         old.close()
         ledger = SqliteLedger(path)
         assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == VERSION

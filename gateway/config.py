@@ -12,6 +12,7 @@ when the configuration uses it; no plugin module is imported by this one.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -109,11 +110,31 @@ class Config:
     file_path: Path | None = None
     #: Site layouts, schemas and value maps; a file here wins over the shipped one of its name.
     schemas_dir: Path | None = None
+    #: A PostgreSQL ledger (`postgresql://user@host/db`), shared by several instances; its
+    #: password comes from a file or an environment variable, never from this file or the log.
+    ledger: str = ""
+    ledger_password_file: Path | None = None
+    ledger_password_env: str = ""
+    #: How long an instance may go without a heartbeat before others take its files over.
+    lease_seconds: float = 30.0
 
     @property
     def ledger_path(self) -> Path:
         """The SQLite ledger."""
         return self.state_dir / "gateway.db"
+
+    def ledger_password(self) -> str | None:
+        """The PostgreSQL ledger's password, read now (so a rotated one applies at restart)."""
+        if self.ledger_password_file is not None:
+            try:
+                return self.ledger_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError([f"ledger_password_file: cannot read: {exc.strerror}"]) from None
+        if self.ledger_password_env:
+            if self.ledger_password_env not in os.environ:
+                raise ConfigError([f"ledger_password_env: {self.ledger_password_env} is not set"])
+            return os.environ[self.ledger_password_env]
+        return None
 
     def folder(self, name: str) -> Path:
         """One of the state folders: work, quarantine, archive, outbound."""
@@ -289,6 +310,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
     "max_findings", "drain_timeout", "schemas_dir",
+    "ledger", "ledger_password_file", "ledger_password_env", "lease_seconds",
 }  # fmt: skip
 
 
@@ -324,12 +346,29 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         drain_timeout=p.get(raw, "", "drain_timeout", float, 60.0, _positive),
         file_path=path,
         schemas_dir=_schemas_dir(p, raw, state_dir),
+        ledger=p.get(raw, "", "ledger", str, "", _ledger_url),
+        ledger_password_file=_password_file(p, raw, state_dir),
+        ledger_password_env=p.get(raw, "", "ledger_password_env", str, ""),
+        lease_seconds=p.get(raw, "", "lease_seconds", float, 30.0, _positive),
     )
     _use_site_schemas(config)
     _check_plugins(p, config)
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+def _ledger_url(value: str) -> str | None:
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        return "expected a postgresql:// URL (leave it out for the SQLite ledger in state_dir)"
+    if re.search(r"://[^/@]*:[^/@]*@", value):
+        return "has a password: put it in ledger_password_file or ledger_password_env instead"
+    return None
+
+
+def _password_file(p: _Problems, raw: dict[str, Any], state_dir: Path) -> Path | None:
+    name = p.get(raw, "", "ledger_password_file", str, "")
+    return state_dir / name if name else None
 
 
 def _check_names(

@@ -148,6 +148,15 @@ class FileVanished(GatewayError):
     """The file disappeared or was replaced before the gateway could claim it."""
 
 
+class ClaimTaken(FileVanished):
+    """Another gateway instance sharing the ledger claimed the file first."""
+
+
+class LeaseLost(GatewayError):
+    """Another gateway instance took over a file this one held (this one was presumed dead):
+    what this one did since must not be published."""
+
+
 class RejectedFile(GatewayError):
     """The file is bad: it goes to quarantine with these findings."""
 

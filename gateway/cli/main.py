@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain = command("explain", cmd_explain, "what a finding code means and what usually fixes it")
     explain.add_argument("code", nargs="?", metavar="CODE", help="a finding code; without one, every code")
     explain.set_defaults(needs_config=False)  # a broken gateway.toml must not stop the explanation
+    led = command("ledger", cmd_ledger, "ledger tools")
+    led.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+        "migrate", parents=[common], help="create or upgrade the ledger's tables (versioned steps)"
+    )
     cfg = command("config", cmd_config, "configuration tools")
     actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("check", parents=[common], help="check the configuration and every plugin option")
@@ -103,19 +107,39 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """`gateway run [--once]`."""
+    from contextlib import nullcontext
+
     from gateway import logging, rootlock
-    from gateway.ledger.sqlite import SqliteLedger
+    from gateway.ledger.engines import open_ledger
     from gateway.service import Service
 
     logging.configure()
     for name in ("work", "quarantine", "archive"):
         config.folder(name).mkdir(parents=True, exist_ok=True)
-    with rootlock.hold(config.state_dir):
-        ledger = SqliteLedger(config.ledger_path)
+    # On PostgreSQL, instances on one root share the work through the ledger instead.
+    with nullcontext() if config.ledger else rootlock.hold(config.state_dir):
+        ledger = open_ledger(config)
         try:
             return Service(config, ledger).run(once=args.once)
         finally:
             ledger.close()
+
+
+def cmd_ledger(args: argparse.Namespace, config: Config) -> int:
+    """`gateway ledger migrate`: create or upgrade the configured ledger's tables."""
+    from gateway.ledger.engines import open_ledger
+
+    ledger = open_ledger(config)
+    try:
+        found, latest = getattr(ledger, "found", None), getattr(ledger, "version", None)
+    finally:
+        ledger.close()
+    if found is None or latest is None:
+        print(f"{config.ledger_path}: up to date")
+    else:
+        parts = ", ".join(f"{part} {found.get(part, 0)} -> {v}" for part, v in latest.items())
+        print(f"ledger schema: {parts}")
+    return EX_OK
 
 
 def _source(config: Config, args: argparse.Namespace) -> SourceConfig:
@@ -171,7 +195,7 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
 def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
     """`gateway quarantine list|show|retry|discard`."""
     from gateway import logging, quarantine
-    from gateway.ledger.sqlite import SqliteLedger
+    from gateway.ledger.engines import open_ledger
 
     logging.configure(sys.stderr)
     if args.action == "list":
@@ -188,7 +212,7 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
             print(f"gateway: {args.file_id} is not in quarantine", file=sys.stderr)
             return EX_INVALID
         return EX_OK
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     try:
         if args.action == "discard":
             try:
@@ -280,12 +304,12 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 def cmd_trace(args: argparse.Namespace, config: Config) -> int:
     """`gateway trace QUERY`."""
     from gateway.cli import report
-    from gateway.ledger.sqlite import SqliteLedger
+    from gateway.ledger.engines import has_ledger, open_ledger
 
-    if not config.ledger_path.exists():
+    if not has_ledger(config):
         print(f"gateway: nothing matches {args.query!r}", file=sys.stderr)
         return EX_INVALID
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     try:
         text = report.trace(ledger, args.query)
     finally:

@@ -7,8 +7,9 @@ from typing import Any
 
 from gateway import quarantine
 from gateway.config import Config, TargetConfig
+from gateway.ledger.engines import has_ledger, open_ledger
 from gateway.ledger.protocol import Backlog, BatchRow
-from gateway.ledger.sqlite import Ledger, SqliteLedger
+from gateway.ledger.sqlite import Ledger
 from gateway.ledger.states import BatchState, DeliveryState, FileState
 
 
@@ -20,9 +21,11 @@ def status(config: Config) -> dict[str, Any]:
     orphans: dict[str, int] = {}
     pairs: dict[str, int] = {}
     postponed: list[dict[str, str]] = []
-    if config.ledger_path.exists():
-        ledger = SqliteLedger(config.ledger_path)
+    instances: list[dict[str, Any]] = []
+    if has_ledger(config):
+        ledger = open_ledger(config)
         try:
+            instances = _instances(ledger, config)
             polls, counts = ledger.source_rows(), ledger.counts()
             backlogs = ledger.backlogs()
             batched = [t for t in config.targets if t.batched or t.name in backlogs]
@@ -51,6 +54,7 @@ def status(config: Config) -> dict[str, Any]:
     waiting = quarantine.entries(config)
     return {
         "state_dir": str(config.state_dir),
+        "instances": instances,
         "sources": sources,
         "batches": batches,
         "batch_records_without_target": orphans,
@@ -63,6 +67,16 @@ def status(config: Config) -> dict[str, Any]:
             for e in waiting[-5:]
         ],
     }
+
+
+def _instances(ledger: Ledger, config: Config) -> list[dict[str, Any]]:
+    """The live instances on a shared (PostgreSQL) ledger; none on SQLite."""
+    pool = getattr(ledger, "pool", None)
+    if pool is None:
+        return []
+    from gateway.ledger.instances import live
+
+    return live(pool, config.lease_seconds)
 
 
 def _postponed(ledger: Ledger) -> list[dict[str, str]]:
@@ -95,6 +109,9 @@ def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog])
 def render_status(data: dict[str, Any]) -> str:
     """The status for a person."""
     lines = [f"state: {data['state_dir']}"]
+    for i in data.get("instances", []):
+        lines.append(f"instance {i['instance']} (host {i['host']}, pid {i['pid']}): {i['claims']} claim(s),"
+                     f" heartbeat {i['heartbeat_at']}")  # fmt: skip
     for s in data["sources"]:
         files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
         reach = "reachable" if s["reachable"] else "UNREACHABLE"

@@ -105,6 +105,8 @@ TO_1 = "\n".join([
     f" WHERE f.state = '{FileState.PUBLISHING}' GROUP BY o.file_id, o.target;",
 ])  # fmt: skip
 
+#: A new ledger's tables, at the latest version.
+FRESH = FILES + OUTPUTS + DELIVERIES + BATCH_SCHEMA
 STEPS = [TO_1]
 VERSION = len(STEPS)
 
@@ -115,8 +117,7 @@ def migrate(db: sqlite3.Connection) -> int:
     fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None
     if fresh:
         db.executescript(
-            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}"
-            f" PRAGMA user_version = {VERSION}; COMMIT;"
+            f"BEGIN IMMEDIATE; {FRESH} PRAGMA user_version = {VERSION}; COMMIT;"
         )
         return VERSION
     for version in range(found, VERSION):

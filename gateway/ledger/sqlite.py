@@ -19,7 +19,7 @@ from typing import Any
 from gateway.errors import LedgerUnusable
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
-from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, new_file_id, now
+from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, Peers, new_file_id, now
 from gateway.ledger.schema import migrate
 from gateway.ledger.states import FileState, IllegalTransition
 
@@ -67,6 +67,14 @@ class SqliteLedger(DeliveryTables, BatchTables):
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    def join(self, lease_seconds: float) -> Peers | None:
+        """No sharing: one instance per root (rootlock.py), so every file is its own."""
+        return None
+
+    def take(self, file_id: str) -> bool:
+        """Every unfinished file is this instance's to finish."""
+        return True
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -302,7 +310,7 @@ class SqliteLedger(DeliveryTables, BatchTables):
         """The next number of a named sequence (control references, DOCNUMs), starting at 1."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO sequences VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                "INSERT INTO sequences VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = sequences.value + 1",
                 (name,),
             )
             row = db.execute("SELECT value FROM sequences WHERE name = ?", (name,)).fetchone()

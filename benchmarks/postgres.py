@@ -82,9 +82,11 @@ class Postgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"postgres exited: {(self.base / 'postgres.log').read_text(errors='replace')}")
-            ready = subprocess.run([str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
-                                   check=False)  # fmt: skip
+                log_text = (self.base / "postgres.log").read_text(errors="replace")
+                raise RuntimeError(f"postgres exited: {log_text}")
+            ready = subprocess.run(
+                [str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False
+            )
             if ready.returncode == 0:
                 return
             time.sleep(0.1)

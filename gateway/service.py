@@ -20,7 +20,8 @@ from structlog.contextvars import bound_contextvars
 
 from gateway import plugins
 from gateway.config import Config
-from gateway.errors import FileVanished, StopRequested, TransientError
+from gateway.errors import ClaimTaken, FileVanished, LeaseLost, StopRequested, TransientError
+from gateway.ledger.protocol import Peers
 from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
@@ -52,6 +53,13 @@ class Service:
         self.work_dir = config.folder("work")
         self.notifier = Notifier()
         self.pipeline.stager.heartbeat = self.notifier.alive
+        #: The other instances on a shared (PostgreSQL) ledger, once `run` has joined them.
+        self.peers: Peers | None = None
+
+    def holds(self, role: str) -> bool:
+        """Whether this instance does the work that one instance does at a time (polling an
+        SFTP source, batches): always alone; on a shared ledger, while it holds the role."""
+        return self.peers is None or self.peers.holds(role)
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: warm stop first, cold stop on the second signal."""
@@ -65,13 +73,16 @@ class Service:
     def recover(self) -> None:
         """Finish what a previous run left between claim and outcome."""
         for row in self.ledger.files(*UNFINISHED):
-            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
-                self._recover(row)
+            if self.ledger.take(row.file_id):
+                with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                    self._recover(row)
         for row in self.ledger.files(FileState.ACCEPTED, FileState.DUPLICATE, unarchived=True):
-            self.pipeline.archive(row)
-        pairs.resume(self.pipeline)
-        self.pipeline.batcher.resume()
-        self.pipeline.batcher.requeue()
+            if self.ledger.take(row.file_id):
+                self.pipeline.archive(row)
+        if self.holds("batches"):
+            pairs.resume(self.pipeline)
+            self.pipeline.batcher.resume()
+            self.pipeline.batcher.requeue()
 
     def _recover(self, row: FileRow) -> None:
         log.info("file_recovering", state=row.state)
@@ -98,6 +109,9 @@ class Service:
     def _handle(self, source: Source, candidate: Candidate) -> None:
         try:
             row = source.claim(self.ledger, self.work_dir, candidate)
+        except ClaimTaken:
+            log.info("file_claimed_elsewhere")
+            return
         except FileVanished:
             log.info("file_vanished")
             return
@@ -114,6 +128,10 @@ class Service:
         """Take one claimed file to its outcome; False when it has to be tried again later."""
         try:
             self.pipeline.process(file_id)
+        except LeaseLost as exc:
+            # Presumed dead, this instance was fenced out: the file is another's now.
+            log.warning("file_taken_over", file_id=file_id, error=str(exc))
+            return True
         except TransientError as exc:
             log.warning("file_postponed", file_id=file_id, error=str(exc))
             self.ledger.event(file_id, "file_postponed", error=str(exc))  # for status and trace
@@ -129,6 +147,8 @@ class Service:
         self.ledger.verify()
         progressed = False
         for name, source in self.sources.items():
+            if source.config.type != "local" and not self.holds(f"poll:{name}"):
+                continue  # another instance lists this server: listings are not repeated
             try:
                 ready = source.poll()
             except TransientError as exc:
@@ -143,9 +163,14 @@ class Service:
                     return progressed
                 self.handle(source, candidate)
                 # A full batch goes out now, not after the burst.
-                self.pipeline.batcher.flush()
+                self.flush()
                 progressed = True
         return progressed
+
+    def flush(self, *, force: bool = False) -> None:
+        """Close and write the batches that are due (on a shared ledger, by one instance)."""
+        if self.holds("batches"):
+            self.pipeline.batcher.flush(force=force)
 
     def waiting(self) -> list[float]:
         """Seconds until each source's next settling file could be ready."""
@@ -161,6 +186,7 @@ class Service:
             state_dir=str(self.config.state_dir),
         )
         try:
+            self.peers = self.ledger.join(self.config.lease_seconds)
             self.recover()
             for source in self.sources.values():
                 source.start()
@@ -180,27 +206,38 @@ class Service:
     def retry_postponed(self) -> bool:
         """Try again the files a transient failure left half done; True when all went through."""
         clean = True
-        for row in self.ledger.files(FileState.PROCESSING, FileState.PUBLISHING):
+        # On a shared ledger, files left claimed by an instance that died are taken over too.
+        states = UNFINISHED if self.peers else (FileState.PROCESSING, FileState.PUBLISHING)
+        for row in self.ledger.files(*states):
             if self.stop_requested:
                 return False
-            with bound_contextvars(source=row.source, name=row.original_name):
-                clean = self._process(row.file_id) and clean
+            if not self.ledger.take(row.file_id):
+                continue
+            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                if row.state is FileState.CLAIMED:
+                    self._recover(row)
+                else:
+                    clean = self._process(row.file_id) and clean
+        if not self.holds("batches"):
+            return clean
         clean = pairs.resume(self.pipeline) and clean
         return self.pipeline.batcher.resume() and clean
 
     def _loop(self, once: bool) -> None:
         deadline = time.monotonic() + self.config.drain_timeout
         rescan = min(s.poll_seconds for s in self.config.sources)
-        backoff = RETRY_SECONDS
+        # On a shared ledger the files of an instance that died wait about one lease.
+        retry = min(RETRY_SECONDS, self.config.lease_seconds) if self.peers else RETRY_SECONDS
+        backoff = retry
         next_retry = time.monotonic() + backoff
         while not self.stop_requested:
             self.notifier.alive()
             if not once and time.monotonic() >= next_retry:
                 # A destination that was down is tried again, less often while it stays down.
-                backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
+                backoff = retry if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
                 next_retry = time.monotonic() + backoff
             progressed = self.poll_once()
-            self.pipeline.batcher.flush()
+            self.flush()
             waiting = self.waiting()
             if once and not progressed and not waiting:
                 break
@@ -219,4 +256,4 @@ class Service:
             self.wake.clear()
         if once and not self.stop_requested:
             # A drain is the whole window: what it accepted goes out before it ends.
-            self.pipeline.batcher.flush(force=True)
+            self.flush(force=True)

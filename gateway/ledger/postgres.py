@@ -109,9 +109,12 @@ def shown(url: str) -> str:
 
 
 class PostgresLedger(SqliteLedger):
-    """The ledger on a PostgreSQL database (`url`: a libpq URL; `password` apart from it)."""
+    """The ledger on a PostgreSQL database (`url`: a libpq URL; `password` apart from it;
+    `wait`: seconds to wait for the database at start, which may be restarting too)."""
 
-    def __init__(self, url: str, password: str | None = None, *, connections: int = 4) -> None:
+    def __init__(
+        self, url: str, password: str | None = None, *, connections: int = 4, wait: float = 30.0
+    ) -> None:
         self.url = url
         self.kwargs: dict[str, Any] = {"autocommit": True}
         if password is not None:
@@ -125,7 +128,7 @@ class PostgresLedger(SqliteLedger):
         self.instances: Instances | None = None
         self.held: dict[str, int] = {}
         try:
-            self.pool.open(wait=True, timeout=30)
+            self.pool.open(wait=True, timeout=wait)
             self.found, self.version = migrate(self.pool)
         except (psycopg.Error, TimeoutError) as exc:
             self.pool.close()
@@ -216,7 +219,6 @@ class PostgresLedger(SqliteLedger):
             return
         row = db.execute("SELECT instance, epoch FROM claims WHERE file_id = ?", (file_id,)).fetchone()
         if row is None or row[0] != self.instances.instance or int(row[1]) != epoch:
-            self.held.pop(file_id, None)
             raise LeaseLost(f"file {file_id} was taken over by {row and row[0]}")
 
     def _move(

@@ -310,7 +310,8 @@ class SqliteLedger(DeliveryTables, BatchTables):
         """The next number of a named sequence (control references, DOCNUMs), starting at 1."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO sequences VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = sequences.value + 1",
+                "INSERT INTO sequences VALUES (?, 1)"
+                " ON CONFLICT(name) DO UPDATE SET value = sequences.value + 1",
                 (name,),
             )
             row = db.execute("SELECT value FROM sequences WHERE name = ?", (name,)).fetchone()

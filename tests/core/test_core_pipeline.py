@@ -12,11 +12,15 @@ import pytest
 from gateway import quarantine
 from gateway.config import Config
 from gateway.formats.base import Inbound
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import DeliveryState, FileState, OutputState
 from gateway.service import Service
 from gateway.sources.base import Candidate
 from tests.conftest import SAMPLES
+
+#: The pipeline behaves the same on either ledger.
+pytestmark = pytest.mark.usefixtures("engine")
 
 CSV = SAMPLES / "inbound" / "csv"
 FOUNDATION_SAMPLES = (
@@ -28,7 +32,7 @@ ADJUSTMENT = "adjustment_id,sku,mode,quantity_change\nADJ-1,A,delta,-1\n"
 
 
 def drain(config: Config) -> SqliteLedger:
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     assert Service(config, ledger).run(once=True) == 0
     return ledger
 
@@ -236,7 +240,7 @@ class TestRecovery:
     def test_claimed_but_not_moved(self, cfg: Config, root: Path) -> None:
         path = root / "inbound" / "a.csv"
         path.write_text(ADJUSTMENT)
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         ledger.claim("inbound", "a.csv", str(path), 1, 1, root / "work")
         ledger.close()
         ledger = drain(cfg)
@@ -245,7 +249,7 @@ class TestRecovery:
 
     def test_staged_outputs_of_an_interrupted_attempt_are_discarded(self, cfg: Config, root: Path) -> None:
         (root / "inbound" / "a.csv").write_text(ADJUSTMENT)
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         service = Service(cfg, ledger)
         source = service.sources["inbound"]
         stat = (root / "inbound" / "a.csv").stat()
@@ -305,7 +309,7 @@ class TestRecovery:
 
 class TestVanished:
     def test_a_file_gone_before_claim_is_only_logged(self, cfg: Config, root: Path) -> None:
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         service = Service(cfg, ledger)
         ghost = Candidate("ghost.csv", str(root / "inbound" / "ghost.csv"), 10, 1)
         service.handle(service.sources["inbound"], ghost)
@@ -318,7 +322,7 @@ class TestClaimFailure:
     def test_a_move_that_fails_leaves_the_file_and_no_claim(self, cfg: Config, root: Path) -> None:
         (root / "inbound" / "a.csv").write_text(ADJUSTMENT)
         (root / "work").write_text("not a folder")  # the move into work/ cannot happen
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         service = Service(cfg, ledger)
         stat = (root / "inbound" / "a.csv").stat()
         service.handle(

@@ -18,6 +18,7 @@ from gateway import config as config_module
 from gateway.cli import report
 from gateway.config import Config
 from gateway.errors import ConfigError
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.protocol import Backlog
 from gateway.ledger.sqlite import SqliteLedger, new_file_id, now
 from gateway.ledger.states import DeliveryState
@@ -50,7 +51,7 @@ def drop(root: Path, *files: tuple[str, str]) -> None:
 
 
 def drain(config: Config) -> SqliteLedger:
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     assert Service(config, ledger).run(once=True) == 0
     return ledger
 
@@ -63,7 +64,7 @@ def published(config: Config, target: str) -> list[Path]:
 def accept_one(config: Config) -> tuple[SqliteLedger, Service]:
     """A service that has accepted one shipment file and closed no batch yet."""
     drop(config.state_dir, ("s1.csv", shipment(1)))
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     service = Service(config, ledger)
     assert wait_for_final(ledger, ["s1.csv"], step=service.poll_once) == {"s1.csv": "accepted"}
     return ledger, service

@@ -12,6 +12,7 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from gateway.config import load
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import DeliveryState, FileState, OutputState
 from gateway.service import Service
@@ -166,7 +167,7 @@ def test_every_output_of_every_target_is_published_with_the_example_configs(
     done = run_cli("--config", path, "run", "--once")
     assert done.returncode == 0, done.stdout + done.stderr
     config = load(path)
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     rows = ledger.files()
     assert {r.original_name: r.state for r in rows} == dict.fromkeys(
         [f for files in EXAMPLES[name].values() for f in files], FileState.ACCEPTED
@@ -195,7 +196,7 @@ def test_log_events_carry_the_file_they_are_about(tmp_path: Path) -> None:
     (root / "inbound" / "north.csv").write_text(text, encoding="utf-8")
     shutil.copy(CSV / "broken-adjustment.csv", root / "inbound" / "broken.csv")
     config = load(write_config(tmp_path / "gateway.toml"), root)
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     with capture_logs(processors=[merge_contextvars]) as events:
         assert Service(config, ledger).run(once=True) == 0
     ids = {row.original_name: row.file_id for row in ledger.files()}

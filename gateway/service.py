@@ -10,6 +10,7 @@ whose size or window is reached (batching.py).
 
 from __future__ import annotations
 
+import random
 import signal
 import threading
 import time
@@ -157,6 +158,10 @@ class Service:
                 continue
             refused = "; ".join(f"{n!r} {why}" for n, why in sorted(source.refused.items()))
             self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
+            if self.peers is not None:
+                # Instances sharing a folder see the same files: each starts elsewhere in the
+                # list, so that they rarely reach for the same file at once.
+                ready = random.sample(ready, len(ready))
             # A burst in one source must not starve the others: the rest waits one round.
             for candidate in ready[:BATCH]:
                 if self.stop_requested:

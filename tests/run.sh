@@ -8,10 +8,16 @@ python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null || python=python3
 
 # The SFTP tests run a real OpenSSH server on 127.0.0.1; install it when it is missing.
-if [ ! -x /usr/sbin/sshd ] && command -v apt-get >/dev/null; then
+# The PostgreSQL ledger's tests run a throwaway server (initdb in a temporary folder); they need
+# Debian's postgresql binaries (the package's own cluster is not used).
+missing=""
+[ -x /usr/sbin/sshd ] || missing="openssh-server openssh-client"
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$missing postgresql"
+if [ -n "$missing" ] && command -v apt-get >/dev/null; then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssh-server openssh-client >/dev/null
+  # shellcheck disable=SC2086  # a list of package names
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -53,6 +53,8 @@ class SourceConfig:
     encoding: str | None = None
     format_by_name: tuple[tuple[str, str], ...] = ()
     duplicates: str = "skip"
+    #: Documents of this source are published in arrival order, also across instances.
+    ordered: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -235,6 +237,7 @@ def _source(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> Sourc
         encoding=encoding or None,
         format_by_name=tuple((str(k), str(v)) for k, v in rules.items()),
         duplicates=p.get(raw, where, "duplicates", str, "skip", _one_of(DUPLICATE_POLICIES)),
+        ordered=p.get(raw, where, "ordered", bool, False),
         options=options,
     )
 

@@ -148,8 +148,8 @@ class Service:
         self.ledger.verify()
         progressed = False
         for name, source in self.sources.items():
-            if source.config.type != "local" and not self.holds(f"poll:{name}"):
-                continue  # another instance lists this server: listings are not repeated
+            if not self._polls(source):
+                continue
             try:
                 ready = source.poll()
             except TransientError as exc:
@@ -158,7 +158,7 @@ class Service:
                 continue
             refused = "; ".join(f"{n!r} {why}" for n, why in sorted(source.refused.items()))
             self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
-            if self.peers is not None:
+            if self.peers is not None and not source.config.ordered:
                 # Instances sharing a folder see the same files: each starts elsewhere in the
                 # list, so that they rarely reach for the same file at once.
                 ready = random.sample(ready, len(ready))
@@ -171,6 +171,31 @@ class Service:
                 self.flush()
                 progressed = True
         return progressed
+
+    def _polls(self, source: Source) -> bool:
+        """Whether this instance polls `source` this round. On a shared ledger a remote source
+        is listed by one instance at a time (listings are not repeated), and so is an ordered
+        one, which first finishes the files an earlier holder left: a later file never
+        overtakes them."""
+        config = source.config
+        if self.peers is None or (config.type == "local" and not config.ordered):
+            return True
+        if not self.holds(f"source:{config.name}"):
+            return False
+        if not config.ordered:
+            return True
+        for row in self.ledger.files(*UNFINISHED):
+            if row.source == config.name and self.ledger.take(row.file_id):
+                with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                    self._finish(row)
+        return not any(row.source == config.name for row in self.ledger.files(*UNFINISHED))
+
+    def _finish(self, row: FileRow) -> bool:
+        """Take a file left unfinished to its outcome; False when it has to wait."""
+        if row.state is FileState.CLAIMED:
+            self._recover(row)
+            return True
+        return self._process(row.file_id)
 
     def flush(self, *, force: bool = False) -> None:
         """Close and write the batches that are due (on a shared ledger, by one instance)."""
@@ -219,10 +244,7 @@ class Service:
             if not self.ledger.take(row.file_id):
                 continue
             with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
-                if row.state is FileState.CLAIMED:
-                    self._recover(row)
-                else:
-                    clean = self._process(row.file_id) and clean
+                clean = self._finish(row) and clean
         if not self.holds("batches"):
             return clean
         clean = pairs.resume(self.pipeline) and clean

@@ -66,7 +66,8 @@ def test_three_instances_share_the_work_through_kills_and_a_database_restart(
     sftp = "".join(f"{k} = {json.dumps(v)}\n" for k, v in server_options(sshd, remote / "in").items())
     config = tmp_path / "gateway.toml"
     config.write_text(config_text(root, url, lease=2, extra=(
-        f'[[source]]\nname = "partner"\ntype = "sftp"\nsettle_seconds = 0.05\npoll_seconds = 0.5\n{sftp}'
+        f'[[source]]\nname = "partner"\ntype = "sftp"\nordered = true\nsettle_seconds = 0.05\n'
+        f"poll_seconds = 0.5\n{sftp}"
     )), encoding="utf-8")  # fmt: skip
     assert run_cli("ledger", "migrate", "--config", config).returncode == 0
     fleet = Fleet(config, root, tmp_path / "logs", 3)
@@ -103,5 +104,12 @@ def test_three_instances_share_the_work_through_kills_and_a_database_restart(
     assert not list((root / "work").iterdir())
     kept = sorted(n for n, s in names.items() if s == "partner")
     assert sorted(p.name for p in (remote / "in").iterdir()) == kept  # listed by one poller, fetched once
+    # The ordered source's files were accepted in their arrival order, whoever held it.
+    with psycopg.connect(url) as conn:
+        accepted = [r[0] for r in conn.execute(
+            "SELECT f.original_name FROM events e JOIN files f USING (file_id)"
+            " WHERE f.source = 'partner' AND e.event = 'state_accepted' ORDER BY e.seq"
+        )]  # fmt: skip
+    assert accepted == kept
     # A crash of an instance while the database was away is the supervisor's to restart (exit 1).
     assert set(crashes) <= {1}, crashes

@@ -158,7 +158,7 @@ class Service:
                 continue
             refused = "; ".join(f"{n!r} {why}" for n, why in sorted(source.refused.items()))
             self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
-            if self.peers is not None and not source.config.ordered:
+            if self.peers is not None and not self.peers.alone and not source.config.ordered:
                 # Instances sharing a folder see the same files: each starts elsewhere in the
                 # list, so that they rarely reach for the same file at once.
                 ready = random.sample(ready, len(ready))

@@ -26,7 +26,11 @@ from gateway.ledger.states import UNFINISHED
 
 log = structlog.get_logger("gateway")
 
-#: The first half of every advisory lock key of the gateway ("gate"); the second is the role's hash.
+#: An advisory lock's two keys: the gateway's class and the role's hash in this schema.
+KEY = "%s, hashtext(current_schema() || ':' || %s)"
+
+#: The first half of every advisory lock key of the gateway ("gate"); the second hashes the role
+#: with the ledger's schema, so that ledgers in two schemas of one database never share a role.
 LOCK_CLASS = 0x6761_7465
 
 
@@ -45,6 +49,8 @@ class Instances:
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
         self.locks: psycopg.Connection[Any] | None = None
+        #: No other live instance at the last heartbeat (then files are taken in arrival order).
+        self.alone = True
 
     def join(self) -> None:
         """Appear among the live instances and keep the heartbeat going."""
@@ -53,6 +59,7 @@ class Instances:
                 "INSERT INTO instances VALUES (%s, %s, %s, %s, now())",
                 (self.instance, self.host, self.pid, now()),
             )
+            self._count(conn)
         self.thread.start()
         log.info("instance_joined", instance=self.instance, lease_seconds=self.lease)
 
@@ -65,8 +72,17 @@ class Instances:
                         " DO UPDATE SET heartbeat_at = now()",
                         (self.instance, self.host, self.pid, now()),
                     )
+                    self._count(conn)
             except psycopg.Error as exc:  # the database restarting: the next beat tries again
                 log.warning("heartbeat_failed", error=str(exc))
+
+    def _count(self, conn: psycopg.Connection[Any]) -> None:
+        row = conn.execute(
+            "SELECT count(*) FROM instances WHERE instance != %s"
+            " AND heartbeat_at > now() - make_interval(secs => %s)",
+            (self.instance, self.lease),
+        ).fetchone()
+        self.alone = row is None or row[0] == 0
 
     def leave(self) -> None:
         """Stop the heartbeat and disappear: what this instance held is free at once."""
@@ -90,9 +106,7 @@ class Instances:
                     self.locks = self.connect()
                 if self._still_holds(role):
                     return True
-                row = self.locks.execute(
-                    "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, role)
-                ).fetchone()
+                row = self.locks.execute(f"SELECT pg_try_advisory_lock({KEY})", (LOCK_CLASS, role)).fetchone()
                 return row is not None and bool(row[0])
             except psycopg.OperationalError:
                 if self.locks is not None:
@@ -103,7 +117,8 @@ class Instances:
         assert self.locks is not None
         row = self.locks.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
-            " AND classid = %s::int::oid AND objid = hashtext(%s)::oid AND granted",
+            " AND (classid, objid) = (SELECT %s::int::oid, hashtext(current_schema() || ':' || %s)::oid)"
+            " AND granted",
             (LOCK_CLASS, role),
         ).fetchone()
         return row is not None and row[0] > 0

@@ -129,6 +129,7 @@ class Peers(Protocol):
     """The instances sharing a ledger, as this one sees them (instances.py). **Protocol.**"""
 
     instance: str
+    alone: bool
 
     def holds(self, role: str) -> bool: ...
 

@@ -38,11 +38,20 @@ def shipment(n: int) -> str:
     return SHIPMENT.replace("SHP-50", f"SHP-{n}0")
 
 
+#: The ledger of the in-process tests ("" for SQLite), set per engine by `over_both_engines`.
+LEDGER = ""
+
+
+@pytest.fixture(name="over_both_engines")
+def _over_both_engines(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "LEDGER", engine)
+
+
 def configure(root: Path, *targets: dict[str, Any]) -> Config:
     to = [t["name"] for t in targets]
     raw = {"source": [SOURCE], "target": list(targets),
            "route": [{"doc_type": "shipment", "from": ["wms"], "to": to}]}  # fmt: skip
-    return config_module.parse(raw, root)
+    return config_module.parse({**raw, "ledger": LEDGER} if LEDGER else raw, root)
 
 
 def drop(root: Path, *files: tuple[str, str]) -> None:
@@ -92,6 +101,7 @@ class TestConfig:
         assert not configure(root, {"name": "ns", **NETSUITE}).target("ns").batched
 
 
+@pytest.mark.usefixtures("over_both_engines")
 class TestBatches:
     def test_a_batch_is_the_per_file_outputs_joined_under_one_header(self, root: Path) -> None:
         config = configure(
@@ -241,6 +251,7 @@ class TestBatches:
         assert ledger.refused_items("sage") == 0
 
 
+@pytest.mark.usefixtures("over_both_engines")
 class TestRecovery:
     def test_a_crash_while_writing_writes_the_batch_again(self, root: Path) -> None:
         config = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 3600})

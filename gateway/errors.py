@@ -144,6 +144,11 @@ class DeliveryFailed(TransientError):
     """An outbound destination cannot be written right now."""
 
 
+class LedgerUnreachable(TransientError):
+    """The ledger's database does not answer (restarting, failing over): exit 1, so that the
+    service manager starts the gateway again, unlike a configuration error."""
+
+
 class FileVanished(GatewayError):
     """The file disappeared or was replaced before the gateway could claim it."""
 

@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, LedgerUnreachable
 
 if TYPE_CHECKING:
     from gateway.config import Config, SourceConfig
@@ -363,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"gateway: config: {problem}", file=sys.stderr)
         return EX_CONFIG
+    except LedgerUnreachable as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return EX_INVALID
     except BrokenPipeError:
         return EX_OK
     return code

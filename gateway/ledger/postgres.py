@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from gateway.errors import ClaimTaken, LeaseLost, LedgerUnusable
+from gateway.errors import ClaimTaken, LeaseLost, LedgerUnreachable, LedgerUnusable
 from gateway.ledger import schema
 from gateway.ledger.connection import Connection, Dialect, PgConnection
 from gateway.ledger.instances import Instances
@@ -130,7 +130,10 @@ class PostgresLedger(SqliteLedger):
         try:
             self.pool.open(wait=True, timeout=wait)
             self.found, self.version = migrate(self.pool)
-        except (psycopg.Error, TimeoutError) as exc:
+        except psycopg.OperationalError as exc:
+            self.pool.close()
+            raise LedgerUnreachable(f"the PostgreSQL ledger {shown(url)} does not answer ({exc})") from None
+        except psycopg.Error as exc:
             self.pool.close()
             raise LedgerUnusable(f"the PostgreSQL ledger {shown(url)} cannot be used ({exc})") from None
 

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.cli import report
 from gateway.config import Config
-from gateway.errors import ClaimTaken, ConfigError, LeaseLost
+from gateway.errors import ClaimTaken, ConfigError, LeaseLost, LedgerUnreachable
 from gateway.ledger import schema
 from gateway.ledger.connection import placeholders
 from gateway.ledger.postgres import PG_STEPS, PostgresLedger, ddl, shown
@@ -148,6 +148,11 @@ def test_status_lists_the_live_instances(
     assert f"instance {peers.instance} (host " in report.render_status(data)
 
 
-def test_an_unreachable_database_is_a_clear_refusal() -> None:
-    with pytest.raises(ConfigError, match=r"postgresql://gw:\*\*\*@127.0.0.1:1/gw cannot be used"):
+def test_an_unreachable_database_is_a_clear_message_and_exit_1(tmp_path: Path) -> None:
+    with pytest.raises(LedgerUnreachable, match=r"postgresql://gw:\*\*\*@127.0.0.1:1/gw does not answer"):
         PostgresLedger("postgresql://gw:pw@127.0.0.1:1/gw", wait=1)
+    # Exit 1, not 78: the service manager starts it again until the database is back.
+    config = tmp_path / "gateway.toml"
+    config.write_text('ledger = "postgresql://gw@127.0.0.1:1/gw"\n', encoding="utf-8")
+    done = run_cli("trace", "x", "--config", config, "--root", tmp_path, timeout=120)
+    assert done.returncode == 1 and "127.0.0.1:1/gw does not answer" in done.stderr

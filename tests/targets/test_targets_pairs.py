@@ -45,8 +45,9 @@ to = ["sage", "netsuite", "canonical"]
 """
 
 
-def write_config(path: Path, sage_options: str = "") -> Path:
-    path.write_text(PAIR_CONFIG.format(sage_options=sage_options), encoding="utf-8")
+def write_config(path: Path, sage_options: str = "", ledger: str = "") -> Path:
+    head = f'ledger = "{ledger}"\n' if ledger else ""
+    path.write_text(head + PAIR_CONFIG.format(sage_options=sage_options), encoding="utf-8")
     return path
 
 
@@ -223,20 +224,21 @@ def test_log_events_carry_the_file_they_are_about(tmp_path: Path) -> None:
     assert "file_id" not in stopped and "name" not in stopped
 
 
-def test_a_pair_attempt_cut_short_is_finished_when_the_service_starts(tmp_path: Path) -> None:
+def test_a_pair_attempt_cut_short_is_finished_when_the_service_starts(tmp_path: Path, engine: str) -> None:
     root = tmp_path / "root"
     (root / "inbound").mkdir(parents=True)
     text = (CSV / "erp-shipment.csv").read_text(encoding="utf-8").replace(",DC1,", ",DC-NORTH,")
     (root / "inbound" / "north.csv").write_text(text, encoding="utf-8")
-    path = write_config(tmp_path / "gateway.toml")
-    ledger = SqliteLedger(root / "gateway.db")
+    path = write_config(tmp_path / "gateway.toml", ledger=engine)
+    ledger = open_ledger(load(path, root))
     assert Service(load(path, root), ledger).run(once=True) == 0
     (row,) = ledger.files()
     # A crash right after `quarantine retry` recorded the new attempt, before it wrote anything.
     ledger.retry_delivery(row.file_id, "sage")
     ledger.close()
-    fixed = load(write_config(path, 'value_map = { warehouse = { "DC-NORTH" = "003", DC2 = "001" } }'), root)
-    ledger = SqliteLedger(root / "gateway.db")
+    sage_options = 'value_map = { warehouse = { "DC-NORTH" = "003", DC2 = "001" } }'
+    fixed = load(write_config(path, sage_options, ledger=engine), root)
+    ledger = open_ledger(fixed)
     assert Service(fixed, ledger).run(once=True) == 0
     (sage,) = (root / "outbound" / "sage").iterdir()
     (delivery,) = [d for d in ledger.deliveries(file_id=row.file_id) if d.attempt == 2]
@@ -247,7 +249,7 @@ def test_a_pair_attempt_cut_short_is_finished_when_the_service_starts(tmp_path: 
     ledger.db.execute("UPDATE outputs SET state = ? WHERE target = 'sage'", (OutputState.INTENT,))
     ledger.db.execute("UPDATE deliveries SET state = ? WHERE attempt = 2", (DeliveryState.PUBLISHING,))
     ledger.close()
-    ledger = SqliteLedger(root / "gateway.db")
+    ledger = open_ledger(fixed)
     assert Service(fixed, ledger).run(once=True) == 0
     assert [p.name for p in (root / "outbound" / "sage").iterdir()] == [sage.name]
     assert [o.state for o in ledger.outputs(row.file_id, "sage")] == [OutputState.PUBLISHED]

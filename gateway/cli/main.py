@@ -213,6 +213,9 @@ def cmd_quarantine(args: argparse.Namespace, config: Config) -> int:
             return EX_INVALID
         return EX_OK
     ledger = open_ledger(config)
+    # On a shared ledger a retry is one more instance: the files it claims are its own, so
+    # the running gateways leave them alone while it lives.
+    ledger.join(config.lease_seconds)
     try:
         if args.action == "discard":
             try:

@@ -156,3 +156,21 @@ def test_an_unreachable_database_is_a_clear_message_and_exit_1(tmp_path: Path) -
     config.write_text('ledger = "postgresql://gw@127.0.0.1:1/gw"\n', encoding="utf-8")
     done = run_cli("trace", "x", "--config", config, "--root", tmp_path, timeout=120)
     assert done.returncode == 1 and "127.0.0.1:1/gw does not answer" in done.stderr
+
+
+def test_a_quarantine_retry_beside_running_gateways_holds_what_it_claims(pg_url: str, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "inbound").mkdir(parents=True)
+    (root / "inbound" / "bad.csv").write_text("adjustment_id,sku,mode,quantity_change\nADJ-1,A,delta,x\n")
+    config = tmp_path / "gateway.toml"
+    source = '[[source]]\nname = "in"\nsettle_seconds = 0.05\n'
+    config.write_text(f'ledger = "{pg_url}"\n{source}', encoding="utf-8")
+    assert run_cli("run", "--once", "--config", config, "--root", root).returncode == 0
+    retried = run_cli("quarantine", "retry", "--all", "--config", config, "--root", root)
+    assert retried.returncode == 1, retried.stderr  # the kept original is still broken
+    assert '"event": "instance_joined"' in retried.stderr
+    ledger = PostgresLedger(pg_url)
+    (new,) = [r for r in ledger.files() if r.retry_of]
+    holder = ledger.db.execute("SELECT instance FROM claims WHERE file_id = ?", (new.file_id,)).fetchone()
+    assert holder is not None and ledger.db.execute("SELECT count(*) FROM instances").fetchone()[0] == 0
+    ledger.close()

@@ -25,7 +25,7 @@ from gateway.errors import ClaimTaken, LeaseLost, LedgerUnreachable, LedgerUnusa
 from gateway.ledger import schema
 from gateway.ledger.connection import Connection, Dialect, PgConnection
 from gateway.ledger.instances import Instances
-from gateway.ledger.protocol import FileRow
+from gateway.ledger.protocol import BatchRow, FileRow
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import FileState
 
@@ -244,3 +244,31 @@ class PostgresLedger(SqliteLedger):
         with self.transaction() as db:
             self._fence(db, file_id)
             super().stage_output(file_id, target, path, tmp_path)
+
+    # --- batches: written by the holder of the "batches" role only --------------------------
+
+    def _batcher(self) -> None:
+        """Refuse a batch write from an instance that lost the batches role (its lock went with
+        a dropped connection, and another instance may be writing the same batch now)."""
+        if self.instances is not None and not self.instances.holds("batches"):
+            raise LeaseLost("the batches role went to another instance")
+
+    def close_batch(self, batch_id: str, target: str, limit: int | None, at: str) -> BatchRow | None:
+        """Fenced by the batches role."""
+        self._batcher()
+        return super().close_batch(batch_id, target, limit, at)
+
+    def stage_batch_output(self, batch_id: str, target: str, path: str, tmp: str) -> None:
+        """Fenced by the batches role."""
+        self._batcher()
+        super().stage_batch_output(batch_id, target, path, tmp)
+
+    def intend_batch(self, batch_id: str) -> None:
+        """Fenced by the batches role."""
+        self._batcher()
+        super().intend_batch(batch_id)
+
+    def publish_batch(self, batch_id: str, at: str, events: list[tuple[str, str]]) -> None:
+        """Fenced by the batches role."""
+        self._batcher()
+        super().publish_batch(batch_id, at, events)

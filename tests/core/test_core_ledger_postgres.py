@@ -174,3 +174,13 @@ def test_a_quarantine_retry_beside_running_gateways_holds_what_it_claims(pg_url:
     holder = ledger.db.execute("SELECT instance FROM claims WHERE file_id = ?", (new.file_id,)).fetchone()
     assert holder is not None and ledger.db.execute("SELECT count(*) FROM instances").fetchone()[0] == 0
     ledger.close()
+
+
+def test_only_the_holder_of_the_batches_role_writes_batches(open_pg: Callable[[], PostgresLedger]) -> None:
+    a, b = open_pg(), open_pg()
+    a.join(30), b.join(30)
+    assert a.close_batch("b1", "lines", None, "t") is None  # nothing waits; a holds the role now
+    with pytest.raises(LeaseLost, match="batches role"):
+        b.close_batch("b2", "lines", None, "t")
+    with pytest.raises(LeaseLost):
+        b.publish_batch("b1", "t", [])

@@ -18,8 +18,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+import psycopg
+
+from gateway.errors import LedgerUnreachable
+
 if TYPE_CHECKING:
-    import psycopg
     from psycopg_pool import ConnectionPool
 
 #: SQLite's implicit row number, a real last column on PostgreSQL.
@@ -184,19 +187,25 @@ class PgConnection:
         if self.current is not None:
             yield self
             return
-        with self.pool.connection() as conn, conn.transaction():
-            self.local.conn = conn
-            try:
-                yield self
-            finally:
-                self.local.conn = None
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                self.local.conn = conn
+                try:
+                    yield self
+                finally:
+                    self.local.conn = None
+        except psycopg.OperationalError as exc:
+            raise unreachable(exc) from exc
 
     def _run(self, sql: str, parameters: Any, many: bool) -> Result:
         conn = self.current
-        if conn is None:
-            with self.pool.connection() as pooled:
-                return self._on(pooled, sql, parameters, many)
-        return self._on(conn, sql, parameters, many)
+        try:
+            if conn is None:
+                with self.pool.connection() as pooled:
+                    return self._on(pooled, sql, parameters, many)
+            return self._on(conn, sql, parameters, many)
+        except psycopg.OperationalError as exc:
+            raise unreachable(exc) from exc
 
     def _on(self, conn: psycopg.Connection[Any], sql: str, parameters: Any, many: bool) -> Result:
         text, numbered = self.dialect.translate(conn, sql)
@@ -216,6 +225,12 @@ class PgConnection:
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> Result:
         """Run one statement for each set of parameters."""
         return self._run(sql, parameters, many=True)
+
+
+def unreachable(exc: psycopg.OperationalError) -> LedgerUnreachable:
+    """A lost database as what it is to the gateway: a transient failure, never the file's
+    fault (the file waits, the service is restarted), so no file is quarantined for it."""
+    return LedgerUnreachable(f"the PostgreSQL ledger does not answer: {exc}")
 
 
 def _named(parameters: Sequence[Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from gateway.errors import ClaimTaken, LeaseLost, LedgerUnreachable, LedgerUnusa
 from gateway.ledger import schema
 from gateway.ledger.connection import Connection, Dialect, PgConnection
 from gateway.ledger.instances import Instances
-from gateway.ledger.protocol import BatchRow, FileRow
+from gateway.ledger.protocol import BatchRow, FileRow, OutputRow
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import FileState
 
@@ -238,6 +238,12 @@ class PostgresLedger(SqliteLedger):
         if to is FileState.VANISHED and self.instances is not None:
             # The file may appear again at its path: it can be claimed afresh.
             db.execute("DELETE FROM claims WHERE file_id = ?", (file_id,))
+
+    def outputs(self, file_id: str, target: str | None = None) -> list[OutputRow]:
+        """Fenced too: every deletion or rename of a file's outputs starts by reading them, and a
+        presumed-dead holder must not touch the files of the instance that took it over."""
+        self._fence(self.conn, file_id)
+        return super().outputs(file_id, target)
 
     def stage_output(self, file_id: str, target: str, path: str, tmp_path: str) -> None:
         """Fenced like a move: a presumed-dead holder must not write over the new holder's files."""

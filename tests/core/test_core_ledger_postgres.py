@@ -120,6 +120,8 @@ def test_a_dead_instances_file_is_taken_over_and_the_old_holder_fenced(
         a.commit(row.file_id, Commit("csv", "utf-8", 1, [], []))
     with pytest.raises(LeaseLost):
         a.stage_output(row.file_id, "canonical", "x.jsonl", "x.jsonl.tmp")
+    with pytest.raises(LeaseLost):  # nor delete or rename the new holder's files
+        a.outputs(row.file_id)
     b.commit(row.file_id, Commit("csv", "utf-8", 1, [], []))
     b.accept(row.file_id, None)
     assert b.get(row.file_id).state is FileState.ACCEPTED  # type: ignore[union-attr]

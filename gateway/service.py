@@ -170,25 +170,31 @@ class Service:
                 # A full batch goes out now, not after the burst.
                 self.flush()
                 progressed = True
+                if source.config.ordered and self._behind(name):
+                    break  # a later file of an ordered source never overtakes a postponed one
         return progressed
 
     def _polls(self, source: Source) -> bool:
         """Whether this instance polls `source` this round. On a shared ledger a remote source
         is listed by one instance at a time (listings are not repeated), and so is an ordered
-        one, which first finishes the files an earlier holder left: a later file never
-        overtakes them."""
+        one, which first finishes the files an earlier holder left. An ordered source waits
+        while one of its files waits (postponed): a later file never overtakes it."""
         config = source.config
-        if self.peers is None or (config.type == "local" and not config.ordered):
-            return True
-        if not self.holds(f"source:{config.name}"):
+        alone = config.type == "local" and not config.ordered
+        if self.peers is not None and not alone and not self.holds(f"source:{config.name}"):
             return False
         if not config.ordered:
             return True
-        for row in self.ledger.files(*UNFINISHED):
-            if row.source == config.name and self.ledger.take(row.file_id):
-                with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
-                    self._finish(row)
-        return not any(row.source == config.name for row in self.ledger.files(*UNFINISHED))
+        if self.peers is not None:
+            for row in self.ledger.files(*UNFINISHED):
+                if row.source == config.name and self.ledger.take(row.file_id):
+                    with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                        self._finish(row)
+        return not self._behind(config.name)
+
+    def _behind(self, source: str) -> bool:
+        """Whether a file of `source` waits for its outcome (postponed, or an earlier holder's)."""
+        return any(row.source == source for row in self.ledger.files(*UNFINISHED))
 
     def _finish(self, row: FileRow) -> bool:
         """Take a file left unfinished to its outcome; False when it has to wait."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from gateway.ledger.states import DeliveryState, FileState, OutputState
 from gateway.service import Service
 from gateway.sources.base import Candidate
 from tests.conftest import SAMPLES
+from tests.waiting import wait_for_final, wait_until
 
 #: The pipeline behaves the same on either ledger.
 pytestmark = pytest.mark.usefixtures("engine")
@@ -350,3 +352,28 @@ class TestPostponed:
         assert service.retry_postponed()
         assert ledger.get(row.file_id).state == "accepted"  # type: ignore[union-attr]
         assert len(list((root / "blocked" / "out").iterdir())) == 1
+
+
+def test_an_ordered_source_holds_later_files_behind_a_postponed_one(
+    make_config: Callable[..., Config], root: Path
+) -> None:
+    config = make_config(
+        source=[{"name": "inbound", "settle_seconds": 0.05, "poll_seconds": 0.2, "ordered": True}],
+        target=[{"name": "canonical", "format": "jsonl", "deliver": "local:blocked/out"}],
+    )
+    (root / "blocked").write_text("a file where the target folder's parent should be")
+    for n, name in enumerate(["a.csv", "b.csv"]):
+        path = root / "inbound" / name
+        path.write_text(ADJUSTMENT.replace("ADJ-1", f"ADJ-{n}"), encoding="utf-8")
+        os.utime(path, ns=(n * 10**9, n * 10**9))  # a.csv arrived first
+    ledger = open_ledger(config)
+    service = Service(config, ledger)
+    wait_until(lambda: states(ledger), what="a.csv claimed", step=service.poll_once)
+    service.poll_once()
+    assert states(ledger) == {"a.csv": "processing"}  # b.csv waits behind the postponed a.csv
+    (root / "blocked").unlink()
+    assert service.retry_postponed()
+    wait_for_final(ledger, ["a.csv", "b.csv"], step=service.poll_once)
+    order = [r.original_name for r in sorted(ledger.files(), key=lambda r: r.updated_at)]
+    assert order == ["a.csv", "b.csv"]
+    ledger.close()

@@ -114,9 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("code", nargs="?", metavar="CODE", help="a finding code; without one, every code")
     explain.set_defaults(needs_config=False)  # a broken gateway.toml must not stop the explanation
     led = command("ledger", cmd_ledger, "ledger tools")
-    led.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
-        "migrate", parents=[common], help="create or upgrade the ledger's tables (versioned steps)"
-    )
+    steps = led.add_subparsers(dest="action", required=True, metavar="ACTION")
+    action(steps, "migrate", "create or upgrade the ledger's tables (versioned steps)")
     cfg = command("config", cmd_config, "configuration tools")
     actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
     action(actions, "check", "check the configuration and every plugin option")

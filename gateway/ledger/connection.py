@@ -113,6 +113,22 @@ def placeholders(sql: str) -> tuple[str, bool]:
     return "".join(parts), numbered
 
 
+#: SQLite's functions the ledger uses, as PostgreSQL spells them: a JSON array of ids as a table
+#: (`SELECT value FROM json_each(?)`), the aggregate of texts, the position of a substring.
+_FUNCTIONS = (
+    (re.compile(r"json_each\(\?\)"), "json_array_elements_text(?::json)"),
+    (re.compile(r"GROUP_CONCAT\(", re.IGNORECASE), "string_agg("),
+    (re.compile(r"\binstr\(", re.IGNORECASE), "strpos("),
+)
+
+
+def functions(sql: str) -> str:
+    """`sql` with SQLite's function names replaced by PostgreSQL's."""
+    for pattern, replacement in _FUNCTIONS:
+        sql = pattern.sub(replacement, sql)
+    return sql
+
+
 class Dialect:
     """Turns the ledger's SQLite statements into PostgreSQL ones, knowing the tables' columns."""
 
@@ -128,7 +144,7 @@ class Dialect:
     def translate(self, conn: psycopg.Connection[Any], sql: str) -> tuple[str, bool]:
         """The PostgreSQL text of a statement, and whether its placeholders are numbered."""
         if sql not in self.translated:
-            self.translated[sql] = placeholders(self._inserts(conn, sql))
+            self.translated[sql] = placeholders(self._inserts(conn, functions(sql)))
         return self.translated[sql]
 
     def _inserts(self, conn: psycopg.Connection[Any], sql: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 #: Format benchmarks contributed by their modules; each has `run() -> dict`.
 EXTRA = (
     "benchmarks.edifact", "benchmarks.idoc", "benchmarks.xml", "benchmarks.sftp",
-    "benchmarks.targets",
+    "benchmarks.targets", "benchmarks.instances",
 )  # fmt: skip
 
 CSV_ROWS = 200_000

@@ -12,6 +12,7 @@ when the configuration uses it; no plugin module is imported by this one.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,8 @@ class SourceConfig:
     format_by_name: tuple[tuple[str, str], ...] = ()
     duplicates: str = "skip"
     strictness: Strictness = Strictness.STANDARD
+    #: Documents of this source are published in arrival order, also across instances.
+    ordered: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -128,11 +131,31 @@ class Config:
     console_token: str = ""
     #: Metrics endpoint, retention, expected files and alerts (operations.py).
     ops: OpsConfig = field(default_factory=OpsConfig)
+    #: A PostgreSQL ledger (`postgresql://user@host/db`), shared by several instances; its
+    #: password comes from a file or an environment variable, never from this file or the log.
+    ledger: str = ""
+    ledger_password_file: Path | None = None
+    ledger_password_env: str = ""
+    #: How long an instance may go without a heartbeat before others take its files over.
+    lease_seconds: float = 30.0
 
     @property
     def ledger_path(self) -> Path:
         """The SQLite ledger."""
         return self.state_dir / "gateway.db"
+
+    def ledger_password(self) -> str | None:
+        """The PostgreSQL ledger's password, read now (so a rotated one applies at restart)."""
+        if self.ledger_password_file is not None:
+            try:
+                return self.ledger_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError([f"ledger_password_file: cannot read: {exc.strerror}"]) from None
+        if self.ledger_password_env:
+            if self.ledger_password_env not in os.environ:
+                raise ConfigError([f"ledger_password_env: {self.ledger_password_env} is not set"])
+            return os.environ[self.ledger_password_env]
+        return None
 
     def folder(self, name: str) -> Path:
         """One of the state folders: work, quarantine, archive, outbound."""
@@ -248,6 +271,7 @@ def _source(p: _Problems, raw: dict[str, Any], i: int, state_dir: Path) -> Sourc
         format_by_name=tuple((str(k), str(v)) for k, v in rules.items()),
         duplicates=p.get(raw, where, "duplicates", str, "skip", _one_of(DUPLICATE_POLICIES)),
         strictness=_strictness(p, raw, where),
+        ordered=p.get(raw, where, "ordered", bool, False),
         options=options,
     )
 
@@ -336,6 +360,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
     "max_findings", "drain_timeout", "schemas_dir", "partner", "console_token", *OPS_KEYS,
+    "ledger", "ledger_password_file", "ledger_password_env", "lease_seconds",
 }  # fmt: skip
 
 
@@ -377,12 +402,29 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         partners=tuple(_partner(p, t, i) for i, t in enumerate(raw_partners)),
         console_token=p.get(raw, "", "console_token", str, "", _token),
         ops=parse_ops(raw, state_dir, {s.name for s in sources}, set(RECORD_TYPES), p.items),
+        ledger=p.get(raw, "", "ledger", str, "", _ledger_url),
+        ledger_password_file=_password_file(p, raw, state_dir),
+        ledger_password_env=p.get(raw, "", "ledger_password_env", str, ""),
+        lease_seconds=p.get(raw, "", "lease_seconds", float, 30.0, _positive),
     )
     _use_site_schemas(config)
     _check_plugins(p, config)
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+def _ledger_url(value: str) -> str | None:
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        return "expected a postgresql:// URL (leave it out for the SQLite ledger in state_dir)"
+    if re.search(r"://[^/@]*:[^/@]*@", value):
+        return "has a password: put it in ledger_password_file or ledger_password_env instead"
+    return None
+
+
+def _password_file(p: _Problems, raw: dict[str, Any], state_dir: Path) -> Path | None:
+    name = p.get(raw, "", "ledger_password_file", str, "")
+    return state_dir / name if name else None
 
 
 def _check_names(

@@ -159,8 +159,22 @@ class LedgerFull(TransientError):
     recovers exactly as after a restart."""
 
 
+class LedgerUnreachable(TransientError):
+    """The ledger's database does not answer (restarting, failing over): exit 1, so that the
+    service manager starts the gateway again, unlike a configuration error."""
+
+
 class FileVanished(GatewayError):
     """The file disappeared or was replaced before the gateway could claim it."""
+
+
+class ClaimTaken(FileVanished):
+    """Another gateway instance sharing the ledger claimed the file first."""
+
+
+class LeaseLost(GatewayError):
+    """Another gateway instance took over a file this one held (this one was presumed dead):
+    what this one did since must not be published."""
 
 
 class RejectedFile(GatewayError):

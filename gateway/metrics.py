@@ -36,8 +36,9 @@ from prometheus_client.registry import Collector
 
 from gateway import expectations
 from gateway.config import Config
+from gateway.ledger import engines
 from gateway.ledger.ops import OVERDUE, parse_time
-from gateway.ledger.sqlite import Ledger, SqliteLedger
+from gateway.ledger.sqlite import Ledger
 from gateway.ledger.tallies import BUCKETS
 from gateway.operations import listen_address
 
@@ -139,5 +140,5 @@ def serve(config: Config) -> tuple[WSGIServer, threading.Thread]:
     assert config.ops.metrics_listen is not None
     host, port = listen_address(config.ops.metrics_listen)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(LedgerCollector(config, lambda: SqliteLedger(config.ledger_path), close=True))
+    registry.register(LedgerCollector(config, lambda: engines.open_ledger(config), close=True))
     return start_http_server(port, addr=host, registry=registry)

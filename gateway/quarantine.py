@@ -176,7 +176,7 @@ class Filter:
     stage: str | None = None
     #: Cases waiting at least this long.
     older_than_seconds: float | None = None
-    #: A business key's value, or part of it (an order number, a UNB reference).
+    #: A business key's value, or part of it, in any case (an order number, a UNB reference).
     key: str | None = None
 
     @property
@@ -192,7 +192,7 @@ class Filter:
             and self.code in (None, *entry.codes)
             and self.stage in (None, entry.stage)
             and (self.older_than_seconds is None or entry.age_seconds(at) >= self.older_than_seconds)
-            and (self.key is None or any(self.key in value for _, value in entry.keys))
+            and (self.key is None or any(self.key.casefold() in value.casefold() for _, value in entry.keys))
         )
 
 

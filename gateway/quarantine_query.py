@@ -1,6 +1,6 @@
-"""The quarantine as an operator searches it: every case with its partner, document types and
-business keys from the ledger, and one filter (source, partner, finding code, stage, age, a
-business key) shared by the console and the command line.
+"""The quarantine as the console shows it: every case with its partner, document types and
+business keys from the ledger, and the inbox's filter form, which selects through
+`quarantine.Filter`, the same filter as the command line's.
 
 A case's partner is the sender its envelope named (EDIFACT UNB, IDoc control record), read from
 the business keys the reader noted before the refusal; a file refused before any envelope was
@@ -91,21 +91,18 @@ class Filter:
         text = {f.name: str(params.get(f.name, "")).strip() for f in fields(cls) if f.name != "min_age_hours"}
         return cls(**text, min_age_hours=age)
 
+    def criteria(self) -> quarantine.Filter:
+        """The form as the filter the command line uses too."""
+        hours = self.min_age_hours
+        return quarantine.Filter(
+            source=self.source or None, partner=self.partner or None, code=self.code or None,
+            stage=self.stage or None, older_than_seconds=None if hours is None else hours * 3600,
+            key=self.key or None,
+        )  # fmt: skip
+
     def matches(self, case: Case) -> bool:
         """Whether the case passes every field of the filter."""
-        entry = case.entry
-        if self.source and entry.source != self.source:
-            return False
-        if self.partner and case.partner != self.partner:
-            return False
-        if self.code and entry.code != self.code:
-            return False
-        if self.stage and entry.stage != self.stage:
-            return False
-        if self.min_age_hours is not None and case.age_seconds < self.min_age_hours * 3600:
-            return False
-        needle = self.key.casefold()
-        return not needle or any(needle in value.casefold() for _, value in case.keys)
+        return self.criteria().matches(case.entry, datetime.now(UTC))
 
     @property
     def empty(self) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import random
 import signal
 import threading
 import time
@@ -38,14 +39,18 @@ from gateway import actions, metrics, plugins, retention
 from gateway.alerts import Monitor
 from gateway.config import Config
 from gateway.errors import (
+    ClaimTaken,
     ConfigError,
     DeliveryFailed,
     FileVanished,
+    LeaseLost,
     LedgerFull,
     StopRequested,
     TransientError,
 )
-from gateway.ledger.sqlite import FileRow, Ledger, SqliteLedger
+from gateway.ledger import engines
+from gateway.ledger.protocol import Peers
+from gateway.ledger.sqlite import FileRow, Ledger
 from gateway.ledger.states import UNFINISHED, FileState
 from gateway.notify import Notifier
 from gateway.pipeline import pairs
@@ -79,9 +84,10 @@ def wait(seconds: float, notifier: Notifier, wake: threading.Event, stopped: Cal
         wake.clear()
 
 
-def open_ledger(config: Config, *, once: bool) -> SqliteLedger | None:
-    """The state root's folders and ledger, once its filesystem has room for them; None when a
-    drain (`once`) ran out of time waiting. A full disk at start is waited out, not an exit."""
+def open_ledger(config: Config, *, once: bool) -> Ledger | None:
+    """The state root's folders and the configured ledger, once the filesystem has room for
+    them; None when a drain (`once`) ran out of time waiting. A full disk at start is waited
+    out, not an exit."""
     notifier = Notifier()
     deadline = time.monotonic() + config.drain_timeout
     pause = FULL_PAUSE_SECONDS
@@ -89,7 +95,7 @@ def open_ledger(config: Config, *, once: bool) -> SqliteLedger | None:
         try:
             for name in ("work", "quarantine", "archive"):
                 config.folder(name).mkdir(parents=True, exist_ok=True)
-            return SqliteLedger(config.ledger_path)
+            return engines.open_ledger(config)
         except (LedgerFull, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno != errno.ENOSPC:
                 raise
@@ -136,11 +142,18 @@ class Service:
         self.next_beat = 0.0
         self.next_retention = 0.0
         self.caught_up_by = time.monotonic() + CATCH_UP_SECONDS
+        #: The other instances on a shared (PostgreSQL) ledger, once `run` has joined them.
+        self.peers: Peers | None = None
 
     def _pipeline(self) -> Pipeline:
         pipeline = Pipeline(self.config, self.ledger)
         pipeline.stager.heartbeat = self.alive
         return pipeline
+
+    def holds(self, role: str) -> bool:
+        """Whether this instance does the work that one instance does at a time (polling an
+        SFTP source, batches): always alone; on a shared ledger, while it holds the role."""
+        return self.peers is None or self.peers.holds(role)
 
     def alive(self) -> None:
         """The loop, or a long file between its records, is making progress: systemd's
@@ -178,18 +191,22 @@ class Service:
     def recover(self) -> None:
         """Finish what a previous run left between claim and outcome."""
         for row in self.ledger.files(*UNFINISHED):
-            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
-                self._recover(row)
+            if self.ledger.take(row.file_id):
+                with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                    self._recover(row)
         for row in self.ledger.files(FileState.ACCEPTED, FileState.DUPLICATE, unarchived=True):
+            if not self.ledger.take(row.file_id):
+                continue
             try:
                 self.pipeline.archive(row)
             except LedgerFull:
                 raise
             except TransientError as exc:  # the next start tries again; the file is safe in work/
                 log.warning("archive_postponed", file_id=row.file_id, error=str(exc))
-        pairs.resume(self.pipeline)
-        self.pipeline.batcher.resume()
-        self.pipeline.batcher.requeue()
+        if self.holds("batches"):
+            pairs.resume(self.pipeline)
+            self.pipeline.batcher.resume()
+            self.pipeline.batcher.requeue()
 
     def _recover(self, row: FileRow) -> None:
         log.info("file_recovering", state=row.state)
@@ -218,7 +235,9 @@ class Service:
         """Claim ready files and take them to their outcomes, the durable steps of the accepted
         ones once for all (group commit) where the source can claim them together."""
         claimed: list[FileRow | Exception]
-        if isinstance(source, GroupClaiming) and len(candidates) > 1:
+        # On a shared ledger each claim is its own: another instance may take any one of them.
+        shared = self.peers is not None and not self.peers.alone
+        if isinstance(source, GroupClaiming) and len(candidates) > 1 and not shared:
             try:
                 claimed = source.claim_many(self.ledger, self.work_dir, candidates)
             except LedgerFull:
@@ -230,7 +249,9 @@ class Service:
         group = Group(self._failed, {r.file_id for r in claimed if isinstance(r, FileRow)})
         for candidate, result in zip(candidates, claimed, strict=True):
             with bound_contextvars(source=source.config.name, name=readable(candidate.name)):
-                if isinstance(result, FileVanished):
+                if isinstance(result, ClaimTaken):
+                    log.info("file_claimed_elsewhere")
+                elif isinstance(result, FileVanished):
                     log.info("file_vanished")
                 elif isinstance(result, Exception):  # a remote source may fail mid-claim
                     log.warning("claim_failed", error=str(result))
@@ -256,6 +277,10 @@ class Service:
         tried again later."""
         try:
             self.pipeline.join(file_id, group)
+        except LeaseLost as exc:
+            # Presumed dead, this instance was fenced out: the file is another's now.
+            log.warning("file_taken_over", file_id=file_id, error=str(exc))
+            return True
         except Exception as exc:
             self._failed(file_id, exc)
             return False
@@ -277,6 +302,8 @@ class Service:
         self.ledger.verify()
         progressed = False
         for name, source in self.sources.items():
+            if not self._polls(source):
+                continue
             try:
                 ready = source.poll()
             except TransientError as exc:
@@ -285,15 +312,57 @@ class Service:
                 continue
             refused = "; ".join(f"{n!r} {why}" for n, why in sorted(source.refused.items()))
             self.ledger.source_seen(name, reachable=True, error=f"refused: {refused}" if refused else None)
-            # A burst in one source must not starve the others: the rest waits one round.
-            for group in groups(ready[:ROUND]):
+            if self.peers is not None and not self.peers.alone and not source.config.ordered:
+                # Instances sharing a folder see the same files: each starts elsewhere in the
+                # list, so that they rarely reach for the same file at once.
+                ready = random.sample(ready, len(ready))
+            # A burst in one source must not starve the others: the rest waits one round. An
+            # ordered source goes file by file, so that a postponed file holds the later ones.
+            offered = ready[:ROUND]
+            for group in ([c] for c in offered) if source.config.ordered else groups(offered):
                 if self.stop_requested:
                     return progressed
                 self.handle_group(source, group)
                 # A full batch goes out now, not after the burst.
-                self.pipeline.batcher.flush()
+                self.flush()
                 progressed = True
+                if source.config.ordered and self._behind(name):
+                    break  # a later file of an ordered source never overtakes a postponed one
         return progressed
+
+    def _polls(self, source: Source) -> bool:
+        """Whether this instance polls `source` this round. On a shared ledger a remote source
+        is listed by one instance at a time (listings are not repeated), and so is an ordered
+        one, which first finishes the files an earlier holder left. An ordered source waits
+        while one of its files waits (postponed): a later file never overtakes it."""
+        config = source.config
+        alone = config.type == "local" and not config.ordered
+        if self.peers is not None and not alone and not self.holds(f"source:{config.name}"):
+            return False
+        if not config.ordered:
+            return True
+        if self.peers is not None:
+            for row in self.ledger.files(*UNFINISHED):
+                if row.source == config.name and self.ledger.take(row.file_id):
+                    with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                        self._finish(row)
+        return not self._behind(config.name)
+
+    def _behind(self, source: str) -> bool:
+        """Whether a file of `source` waits for its outcome (postponed, or an earlier holder's)."""
+        return any(row.source == source for row in self.ledger.files(*UNFINISHED))
+
+    def _finish(self, row: FileRow) -> bool:
+        """Take a file left unfinished to its outcome; False when it has to wait."""
+        if row.state is FileState.CLAIMED:
+            self._recover(row)
+            return True
+        return self._process(row.file_id)
+
+    def flush(self, *, force: bool = False) -> None:
+        """Close and write the batches that are due (on a shared ledger, by one instance)."""
+        if self.holds("batches"):
+            self.pipeline.batcher.flush(force=force)
 
     def waiting(self) -> list[float]:
         """Seconds until each source's next settling file could be ready."""
@@ -319,6 +388,7 @@ class Service:
                 except OSError as exc:
                     raise ConfigError([f"metrics_listen: cannot listen on {listen}: {exc.strerror}"]) from exc
                 log.info("metrics_serving", listen=listen)
+            self.peers = self.ledger.join(self.config.lease_seconds)
             if not self._serve(once):
                 return 1
             self.tick(force=True)  # a drain's quarantined files are alerted before it ends
@@ -371,29 +441,37 @@ class Service:
     def retry_postponed(self) -> bool:
         """Try again the files a transient failure left half done; True when all went through."""
         clean = True
-        for row in self.ledger.files(FileState.PROCESSING, FileState.PUBLISHING):
+        # On a shared ledger, files left claimed by an instance that died are taken over too.
+        states = UNFINISHED if self.peers else (FileState.PROCESSING, FileState.PUBLISHING)
+        for row in self.ledger.files(*states):
             if self.stop_requested:
                 return False
-            with bound_contextvars(source=row.source, name=row.original_name):
-                clean = self._process(row.file_id) and clean
+            if not self.ledger.take(row.file_id):
+                continue
+            with bound_contextvars(file_id=row.file_id, source=row.source, name=row.original_name):
+                clean = self._finish(row) and clean
+        if not self.holds("batches"):
+            return clean
         clean = pairs.resume(self.pipeline) and clean
         return self.pipeline.batcher.resume() and clean
 
     def _loop(self, once: bool) -> None:
         deadline = time.monotonic() + self.config.drain_timeout
         rescan = min(s.poll_seconds for s in self.config.sources)
-        backoff = RETRY_SECONDS
+        # On a shared ledger the files of an instance that died wait about one lease.
+        retry = min(RETRY_SECONDS, self.config.lease_seconds) if self.peers else RETRY_SECONDS
+        backoff = retry
         next_retry = time.monotonic() + backoff
         while not self.stop_requested:
             self.alive()
             if not once and time.monotonic() >= next_retry:
                 # A destination that was down is tried again, less often while it stays down.
-                backoff = RETRY_SECONDS if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
+                backoff = retry if self.retry_postponed() else min(backoff * 2, MAX_RETRY_SECONDS)
                 next_retry = time.monotonic() + backoff
             # Retries and discards asked for in the console or on the command line while we run.
             handed = bool(actions.perform_pending(self.config, self.ledger))
             progressed = self.poll_once() or handed
-            self.pipeline.batcher.flush()
+            self.flush()
             waiting = self.waiting()
             if not progressed and not waiting:
                 self.caught_up_by = min(self.caught_up_by, time.monotonic())
@@ -416,4 +494,4 @@ class Service:
             self.wake.clear()
         if once and not self.stop_requested:
             # A drain is the whole window: what it accepted goes out before it ends.
-            self.pipeline.batcher.flush(force=True)
+            self.flush(force=True)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 from hypothesis import settings
 
+from benchmarks.postgres import Postgres, binaries
 from benchmarks.sshd import SSHD
 from gateway import config as config_module
 from gateway.config import Config
@@ -42,12 +44,49 @@ def _root(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(name="postgres", scope="session")
+def _postgres() -> Iterator[Postgres]:
+    """One throwaway PostgreSQL server for the session (Debian's `postgresql`; tests/run.sh
+    installs it)."""
+    found = binaries()
+    if found is None:
+        unavailable("PostgreSQL is not installed: install Debian's postgresql (tests/run.sh does)")
+    server = Postgres(found)
+    server.start()
+    yield server
+    server.remove()
+
+
+_schemas = itertools.count(1)
+
+
+@pytest.fixture(name="pg_url")
+def _pg_url(postgres: Postgres) -> str:
+    """A ledger URL of an empty schema of its own on the session's PostgreSQL."""
+    import psycopg
+
+    name = f"test_{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    return f"{postgres.url}?options=-csearch_path%3D{name}"
+
+
+@pytest.fixture(name="engine", params=["sqlite", "postgresql"])
+def _engine(request: pytest.FixtureRequest) -> str:
+    """The ledger's URL for a test run over both engines ("" for SQLite in the state folder)."""
+    return "" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+
+
 @pytest.fixture(name="make_config")
-def _make_config(root: Path) -> Callable[..., Config]:
-    """Build a Config from TOML-shaped keyword arguments, rooted at `root`; fast settling."""
+def _make_config(root: Path, request: pytest.FixtureRequest) -> Callable[..., Config]:
+    """Build a Config from TOML-shaped keyword arguments, rooted at `root`; fast settling. In a
+    test that uses `engine`, on that engine's ledger."""
+    ledger = str(request.getfixturevalue("engine")) if "engine" in request.fixturenames else ""
 
     def make(**raw: object) -> Config:
         raw.setdefault("source", [{"name": "inbound", "settle_seconds": 0.05, "poll_seconds": 0.2}])
+        if ledger:
+            raw.setdefault("ledger", ledger)
         return config_module.parse(dict(raw), root)
 
     return make

@@ -7,24 +7,21 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null || python=python3
 
-# The SFTP tests run a real OpenSSH server on 127.0.0.1; the fault tests shift the wall clock
-# with libfaketime and make folders immutable on a loop-mounted ext4 (mkfs.ext4, chattr).
-# Install what is missing.
+# What the tests run for real, installed when missing: a real OpenSSH server on 127.0.0.1 (SFTP);
+# libfaketime and a loop-mounted ext4 made immutable (mkfs.ext4, chattr) for the fault tests;
+# Debian's chromium driven through chromium-driver for the console's browser test; Debian's
+# postgresql binaries for a throwaway PostgreSQL ledger (initdb into a temporary folder; the
+# package's own cluster is not used).
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server openssh-client)
 command -v faketime >/dev/null || missing+=(faketime)
 { command -v mkfs.ext4 && command -v chattr; } >/dev/null || missing+=(e2fsprogs)
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || missing+=(chromium chromium-driver)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-# The console's browser tests drive Debian's chromium through chromium-driver; install them when missing.
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

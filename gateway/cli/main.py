@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = command("explain", cmd_explain, "what a finding code means and what usually fixes it")
     explain.add_argument("code", nargs="?", metavar="CODE", help="a finding code; without one, every code")
     explain.set_defaults(needs_config=False)  # a broken gateway.toml must not stop the explanation
+    led = command("ledger", cmd_ledger, "ledger tools")
+    steps = led.add_subparsers(dest="action", required=True, metavar="ACTION")
+    action(steps, "migrate", "create or upgrade the ledger's tables (versioned steps)")
     cfg = command("config", cmd_config, "configuration tools")
     actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
     action(actions, "check", "check the configuration and every plugin option")
@@ -135,11 +138,14 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """`gateway run [--once]`."""
+    from contextlib import nullcontext
+
     from gateway import logging, rootlock
     from gateway.service import Service, open_ledger
 
     logging.configure()
-    with rootlock.hold(config.state_dir):
+    # On PostgreSQL, instances on one root share the work through the ledger instead.
+    with nullcontext() if config.ledger else rootlock.hold(config.state_dir):
         ledger = open_ledger(config, once=args.once)
         if ledger is None:
             print("gateway: the state root's filesystem stayed full; nothing was done", file=sys.stderr)
@@ -148,6 +154,23 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             return Service(config, ledger).run(once=args.once)
         finally:
             ledger.close()
+
+
+def cmd_ledger(args: argparse.Namespace, config: Config) -> int:
+    """`gateway ledger migrate`: create or upgrade the configured ledger's tables."""
+    from gateway.ledger.engines import open_ledger
+
+    ledger = open_ledger(config)
+    try:
+        found, latest = getattr(ledger, "found", None), getattr(ledger, "version", None)
+    finally:
+        ledger.close()
+    if found is None or latest is None:
+        print(f"{config.ledger_path}: up to date")
+    else:
+        parts = ", ".join(f"{part} {found.get(part, 0)} -> {v}" for part, v in latest.items())
+        print(f"ledger schema: {parts}")
+    return EX_OK
 
 
 def _source(config: Config, args: argparse.Namespace) -> SourceConfig:
@@ -234,9 +257,12 @@ def _act(config: Config, action: str, ids: list[str], reason: str) -> int:
     import getpass
 
     from gateway import actions
-    from gateway.ledger.sqlite import SqliteLedger
+    from gateway.ledger.engines import open_ledger
 
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
+    # On a shared ledger a retry is one more instance: the files it claims are its own, so
+    # the running gateways leave them alone while it lives.
+    ledger.join(config.lease_seconds)
     try:
         results = actions.ask(config, ledger, action, ids, getpass.getuser(), reason, cases.progress)
     finally:
@@ -261,12 +287,12 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 def cmd_trace(args: argparse.Namespace, config: Config) -> int:
     """`gateway trace QUERY`."""
     from gateway.cli import report
-    from gateway.ledger.sqlite import SqliteLedger
+    from gateway.ledger.engines import has_ledger, open_ledger
 
-    if not config.ledger_path.exists():
+    if not has_ledger(config):
         print(f"gateway: nothing matches {args.query!r}", file=sys.stderr)
         return EX_INVALID
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     try:
         text = report.trace(ledger, args.query)
     finally:
@@ -324,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from gateway.errors import ConfigError  # after the arguments: `--help` never needs it
+    from gateway.errors import ConfigError, LedgerUnreachable  # after the arguments: `--help` never needs it
 
     try:
         config = load_config(args) if getattr(args, "needs_config", True) else None
@@ -333,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"gateway: config: {problem}", file=sys.stderr)
         return EX_CONFIG
+    except LedgerUnreachable as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return EX_INVALID
     except BrokenPipeError:
         return EX_OK
     return code

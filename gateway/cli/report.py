@@ -9,8 +9,9 @@ from gateway import incidents, quarantine
 from gateway.cli import health
 from gateway.config import Config, TargetConfig
 from gateway.errors import Finding, LedgerFull
+from gateway.ledger.engines import has_ledger, open_ledger
 from gateway.ledger.protocol import Backlog, BatchRow
-from gateway.ledger.sqlite import NEARLY_FULL, Ledger, SqliteLedger, room
+from gateway.ledger.sqlite import NEARLY_FULL, Ledger, room
 from gateway.ledger.states import BatchState, DeliveryState
 
 
@@ -24,13 +25,17 @@ def status(config: Config) -> dict[str, Any]:
     postponed: list[dict[str, str]] = []
     warned: dict[str, dict[str, int]] = {}
     ops: dict[str, Any] = {}
+    instances: list[dict[str, Any]] = []
     unopened = None
-    try:
-        ledger = SqliteLedger(config.ledger_path) if config.ledger_path.exists() else None
-    except LedgerFull as exc:  # what can be said without the ledger still is
-        ledger, unopened = None, str(exc)
+    ledger: Ledger | None = None
+    if has_ledger(config):
+        try:
+            ledger = open_ledger(config)
+        except LedgerFull as exc:  # what can be said without the ledger still is
+            unopened = str(exc)
     if ledger is not None:
         try:
+            instances = _instances(ledger, config)
             postponed = incidents.postponed(ledger)
             ops = health.operations(config, ledger, postponed)
             polls, counts, warned = ledger.source_rows(), ledger.counts(), ledger.warning_counts()
@@ -65,7 +70,8 @@ def status(config: Config) -> dict[str, Any]:
         # itself is the evidence.
         "disk_full": config.state_dir.is_dir() and room(config.state_dir) < NEARLY_FULL,
         "ledger_error": unopened,
-        "ledger": str(config.ledger_path) if config.ledger_path.exists() else None,
+        "ledger": (config.ledger or str(config.ledger_path)) if has_ledger(config) else None,
+        "instances": instances,
         **ops,
         "sources": sources,
         "batches": batches,
@@ -79,6 +85,16 @@ def status(config: Config) -> dict[str, Any]:
             for e in waiting[-5:]
         ],
     }
+
+
+def _instances(ledger: Ledger, config: Config) -> list[dict[str, Any]]:
+    """The live instances on a shared (PostgreSQL) ledger; none on SQLite."""
+    pool = getattr(ledger, "pool", None)
+    if pool is None:
+        return []
+    from gateway.ledger.instances import live
+
+    return live(pool, config.lease_seconds)
 
 
 def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog]) -> dict[str, Any]:
@@ -108,6 +124,9 @@ def render_status(data: dict[str, Any]) -> str:
         lines.append("ledger: none yet: no gateway has run on this root (`gateway run` creates it)")
     else:
         lines += health.render(data)
+    for i in data.get("instances", []):
+        lines.append(f"instance {i['instance']} (host {i['host']}, pid {i['pid']}): {i['claims']} claim(s),"
+                     f" heartbeat {i['heartbeat_at']}")  # fmt: skip
     for s in data["sources"]:
         files = ", ".join(f"{n} {state}" for state, n in sorted(s["files"].items())) or "no files yet"
         reach = "reachable" if s["reachable"] else "UNREACHABLE"

@@ -22,8 +22,8 @@ from gateway import actions, quarantine, quarantine_query, rootlock
 from gateway.config import Config
 from gateway.console import original
 from gateway.console.security import Guard
-from gateway.ledger.protocol import FileRow
-from gateway.ledger.sqlite import SqliteLedger
+from gateway.ledger import engines
+from gateway.ledger.protocol import FileRow, Ledger
 from gateway.ledger.states import DeliveryState
 
 FILE_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{12}")
@@ -45,9 +45,9 @@ class Pages:
         self.templates.env.filters["in_root"] = lambda text: str(text).replace(f"{config.state_dir}/", "")
 
     @contextmanager
-    def ledger(self) -> Iterator[SqliteLedger]:
+    def ledger(self) -> Iterator[Ledger]:
         """The ledger, for one request."""
-        ledger = SqliteLedger(self.config.ledger_path)
+        ledger = engines.open_ledger(self.config)
         try:
             yield ledger
         finally:
@@ -243,7 +243,7 @@ def _would(action: str, case: quarantine_query.Case) -> str:
     return f"write {entry.name} again for target {entry.target} alone, from the archived original"
 
 
-def _timeline(ledger: SqliteLedger, row: FileRow) -> list[dict[str, Any]]:
+def _timeline(ledger: Ledger, row: FileRow) -> list[dict[str, Any]]:
     """Every attempt's events, oldest attempt first: the chain of retries back to the first."""
     chain = [row]
     while chain[-1].retry_of and len(chain) < 100:

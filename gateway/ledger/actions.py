@@ -84,18 +84,17 @@ class ActionTables:
         file_id = case_id.partition("/")[0]
         at = now()
         with self.transaction() as db:
-            cursor = db.execute(
+            (seq,) = db.execute(
                 "INSERT INTO actions (case_id, file_id, action, who, reason, state, requested_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                 (case_id, file_id, action, who, reason, ActionState.REQUESTED, at),
-            )
+            ).fetchone()
             detail = {"case": case_id, "who": who, "reason": reason}
             db.execute(
                 "INSERT INTO events (file_id, at, event, detail) VALUES (?, ?, ?, ?)",
                 (file_id, at, f"operator_{action}", json.dumps(detail, ensure_ascii=False)),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(seq)
 
     def pending_actions(self: _Db) -> list[ActionRow]:
         """Actions asked for and not yet done, oldest first."""

@@ -94,9 +94,10 @@ class BatchTables:
     def close_batch(self: _Db, batch_id: str, target: str, limit: int | None, at: str) -> BatchRow | None:
         """Gather up to `limit` pending records of `target`, oldest first, into a new batch."""
         with self.transaction() as db:
+            # No limit is a huge one: PostgreSQL refuses SQLite's LIMIT -1.
             items = db.execute(
                 "SELECT item, at FROM batch_items WHERE target = ? AND state = ? ORDER BY item LIMIT ?",
-                (target, Item.PENDING, -1 if limit is None else limit),
+                (target, Item.PENDING, 2**62 if limit is None else limit),
             ).fetchall()
             if not items:
                 return None

@@ -5,9 +5,8 @@ per target, its outputs), `BatchLedger` (records waiting for a batch, batches), 
 (heartbeat, acknowledgements, incidents, retention: ops.py) and `LedgerView` (what `status`
 and `trace` read). Every method is one transaction, and every
 method that changes a state is one move of states.py, refused when it is not allowed.
-`SqliteLedger` (sqlite.py) implements it for one instance; a PostgreSQL implementation for
-several instances needs the same methods, with `claim` guarded by a unique key on source and
-path.
+`SqliteLedger` (sqlite.py) implements it for one instance; `PostgresLedger` (postgres.py) runs
+the same methods on PostgreSQL, for one instance or several that `join` to share the work.
 """
 
 from __future__ import annotations
@@ -140,6 +139,15 @@ class Backlog:
     first_at: str | None
 
 
+class Peers(Protocol):
+    """The instances sharing a ledger, as this one sees them (instances.py). **Protocol.**"""
+
+    instance: str
+    alone: bool
+
+    def holds(self, role: str) -> bool: ...
+
+
 class FileLedger(Protocol):
     """Files, their deliveries and outputs: what the pipeline and the service use. **Protocol.**"""
 
@@ -177,6 +185,9 @@ class FileLedger(Protocol):
     def event(self, file_id: str | None, event: str, **detail: Any) -> None: ...
     def next_sequence(self, name: str) -> int: ...
     def source_seen(self, name: str, *, reachable: bool, error: str | None = None) -> None: ...
+    # Sharing the work with other instances (None, and every file its own, on SQLite)
+    def join(self, lease_seconds: float) -> Peers | None: ...
+    def take(self, file_id: str) -> bool: ...
     def verify(self) -> None: ...
     def close(self) -> None: ...
     # Group commit: the methods called inside commit as one transaction, all or nothing.

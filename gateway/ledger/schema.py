@@ -123,6 +123,8 @@ TO_1 = "\n".join([
 #: Version 3 → 4: the operations tables (heartbeat, interchanges and their acknowledgements,
 #: incidents and the alert notices sent about them); nothing existing changes.
 STEPS = [TO_1, WARNINGS, ACTIONS, OPS_SCHEMA]
+#: A new ledger's tables, at the latest version.
+FRESH = FILES + OUTPUTS + DELIVERIES + BATCH_SCHEMA + WARNINGS + ACTIONS + OPS_SCHEMA
 VERSION = len(STEPS)
 
 
@@ -132,8 +134,7 @@ def migrate(db: sqlite3.Connection) -> int:
     fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None
     if fresh:
         db.executescript(
-            f"BEGIN IMMEDIATE; {FILES}{OUTPUTS}{DELIVERIES}{BATCH_SCHEMA}{WARNINGS}{ACTIONS}{OPS_SCHEMA}"
-            f" PRAGMA user_version = {VERSION}; COMMIT;"
+            f"BEGIN IMMEDIATE; {FRESH} PRAGMA user_version = {VERSION}; COMMIT;"
         )
         return VERSION
     for version in range(found, VERSION):

@@ -24,7 +24,7 @@ from gateway.ledger.activity import ActivityTables
 from gateway.ledger.batches import BatchTables
 from gateway.ledger.deliveries import DeliveryTables, drop_staged, published, share_in
 from gateway.ledger.ops import OpsTables
-from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, file_row, new_file_id, now
+from gateway.ledger.protocol import Commit, FileRow, Ledger, OutputRow, Peers, file_row, new_file_id, now
 from gateway.ledger.schema import migrate
 from gateway.ledger.states import FileState, IllegalTransition
 
@@ -88,6 +88,14 @@ class SqliteLedger(DeliveryTables, BatchTables, ActionTables, ActivityTables, Op
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    def join(self, lease_seconds: float) -> Peers | None:
+        """No sharing: one instance per root (rootlock.py), so every file is its own."""
+        return None
+
+    def take(self, file_id: str) -> bool:
+        """Every unfinished file is this instance's to finish."""
+        return True
 
     @contextmanager
     def transaction(self, *, synced: bool = True) -> Iterator[sqlite3.Connection]:
@@ -379,7 +387,8 @@ class SqliteLedger(DeliveryTables, BatchTables, ActionTables, ActivityTables, Op
         """The next number of a named sequence (control references, DOCNUMs), starting at 1."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO sequences VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                "INSERT INTO sequences VALUES (?, 1)"
+                " ON CONFLICT(name) DO UPDATE SET value = sequences.value + 1",
                 (name,),
             )
             row = db.execute("SELECT value FROM sequences WHERE name = ?", (name,)).fetchone()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
 
 from gateway.canonical.records import RECORD_TYPES
 
@@ -61,20 +62,20 @@ def _documents(db: sqlite3.Connection, scope: str, params: tuple[str, ...], foun
 
 
 def _seconds(db: sqlite3.Connection, scope: str, params: tuple[str, ...], found: Tally) -> None:
+    # The seconds are counted here rather than in SQL: the two engines share no date arithmetic.
     outcomes = ", ".join(f"'{e}'" for e in OUTCOME_EVENTS)
-    sums = ", ".join(f"SUM(s <= {b})" for b in BUCKETS)
-    row = db.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(s), 0), {sums} FROM ("  # noqa: S608 - ours
-        f" SELECT (julianday(MIN(e.at)) - julianday(f.received_at)) * 86400 AS s"
-        f" FROM files f JOIN events e USING (file_id)"
-        f" WHERE e.event IN ({outcomes}) AND f.file_id IN ({scope}) GROUP BY f.file_id)",
+    rows = db.execute(
+        f"SELECT f.received_at, MIN(e.at) FROM files f JOIN events e USING (file_id)"  # noqa: S608 - ours
+        f" WHERE e.event IN ({outcomes}) AND f.file_id IN ({scope}) GROUP BY f.file_id, f.received_at",
         params,
-    ).fetchone()
-    found[("seconds_count", ())] = found.get(("seconds_count", ()), 0) + row[0]
-    found[("seconds_sum", ())] = found.get(("seconds_sum", ()), 0) + row[1]
-    for bound, n in zip(BUCKETS, row[2:], strict=True):
+    ).fetchall()
+    spans = [(datetime.fromisoformat(ended) - datetime.fromisoformat(received)).total_seconds()
+             for received, ended in rows]  # fmt: skip
+    found[("seconds_count", ())] = found.get(("seconds_count", ()), 0) + len(spans)
+    found[("seconds_sum", ())] = found.get(("seconds_sum", ()), 0) + sum(spans)
+    for bound in BUCKETS:
         key = ("seconds_bucket", (str(bound),))
-        found[key] = found.get(key, 0) + (n or 0)
+        found[key] = found.get(key, 0) + sum(1 for span in spans if span <= bound)
 
 
 def count(
@@ -93,7 +94,7 @@ def fold(db: sqlite3.Connection, file_ids: Iterable[str]) -> None:
     doomed = count(db, "SELECT value FROM json_each(?)", (json.dumps(list(file_ids)),))
     db.executemany(
         "INSERT INTO tallies VALUES (?, ?, ?)"
-        " ON CONFLICT(metric, labels) DO UPDATE SET value = value + excluded.value",
+        " ON CONFLICT(metric, labels) DO UPDATE SET value = tallies.value + excluded.value",
         [(metric, json.dumps(labels), value) for (metric, labels), value in doomed.items()],
     )
 

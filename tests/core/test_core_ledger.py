@@ -1,21 +1,32 @@
-"""The SQLite ledger: claims, states, outputs, keys, sequences, search."""
+"""The ledger, on SQLite and on PostgreSQL alike: claims, states, outputs, keys, sequences, search."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from gateway.ledger.postgres import PostgresLedger
 from gateway.ledger.protocol import Commit, FileRow, Share
 from gateway.ledger.schema import VERSION
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import UNFINISHED, DeliveryState, FileState, IllegalTransition, OutputState
 
 
+@pytest.fixture(name="reopen")
+def _reopen(engine: str, tmp_path: Path) -> Callable[[], SqliteLedger]:
+    """Opens the test's ledger (again): a SQLite file, or a PostgreSQL schema."""
+    return lambda: PostgresLedger(engine) if engine else SqliteLedger(tmp_path / "gateway.db")
+
+
 @pytest.fixture(name="ledger")
-def _ledger(tmp_path: Path) -> SqliteLedger:
-    return SqliteLedger(tmp_path / "gateway.db")
+def _ledger(reopen: Callable[[], SqliteLedger]) -> Iterator[SqliteLedger]:
+    ledger = reopen()
+    yield ledger
+    ledger.close()
 
 
 #: The ledger's tables as a gateway before per-target deliveries wrote them (user_version 0).
@@ -54,7 +65,8 @@ def accepted(ledger: SqliteLedger, tmp_path: Path, name: str, sha256: str) -> Fi
 
 
 class TestLedger:
-    def test_wal_and_durable_sync(self, ledger: SqliteLedger) -> None:
+    def test_wal_and_durable_sync(self, tmp_path: Path) -> None:
+        ledger = SqliteLedger(tmp_path / "gateway.db")
         assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2
 
@@ -199,15 +211,17 @@ class TestLedger:
         ledger.close()
         assert SqliteLedger(path).db.execute("PRAGMA user_version").fetchone()[0] == VERSION
 
-    def test_sequences_are_per_name_and_persistent(self, tmp_path: Path) -> None:
-        ledger = SqliteLedger(tmp_path / "g.db")
+    def test_sequences_are_per_name_and_persistent(self, reopen: Callable[[], SqliteLedger]) -> None:
+        ledger = reopen()
         assert [ledger.next_sequence("p1") for _ in range(3)] == [1, 2, 3]
         assert ledger.next_sequence("p2") == 1
         ledger.close()
-        assert SqliteLedger(tmp_path / "g.db").next_sequence("p1") == 4
+        again = reopen()
+        assert again.next_sequence("p1") == 4
+        again.close()
 
     def test_a_failed_transaction_leaves_nothing(self, ledger: SqliteLedger, tmp_path: Path) -> None:
-        with pytest.raises(sqlite3.IntegrityError), ledger.transaction() as db:
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), ledger.transaction() as db:
             db.execute("INSERT INTO sequences VALUES ('x', 1)")
             db.execute("INSERT INTO sequences VALUES ('x', 1)")
         assert ledger.db.execute("SELECT COUNT(*) FROM sequences").fetchone()[0] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +13,16 @@ import pytest
 from gateway import quarantine
 from gateway.config import Config
 from gateway.formats.base import Inbound
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import DeliveryState, FileState, OutputState
 from gateway.service import Service
 from gateway.sources.base import Candidate
 from tests.conftest import SAMPLES
+from tests.waiting import wait_for_final, wait_until
+
+#: The pipeline behaves the same on either ledger.
+pytestmark = pytest.mark.usefixtures("engine")
 
 CSV = SAMPLES / "inbound" / "csv"
 FOUNDATION_SAMPLES = (
@@ -28,7 +34,7 @@ ADJUSTMENT = "adjustment_id,sku,mode,quantity_change\nADJ-1,A,delta,-1\n"
 
 
 def drain(config: Config) -> SqliteLedger:
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     assert Service(config, ledger).run(once=True) == 0
     return ledger
 
@@ -238,7 +244,7 @@ class TestRecovery:
     def test_claimed_but_not_moved(self, cfg: Config, root: Path) -> None:
         path = root / "inbound" / "a.csv"
         path.write_text(ADJUSTMENT)
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         ledger.claim("inbound", "a.csv", str(path), 1, 1, root / "work")
         ledger.close()
         ledger = drain(cfg)
@@ -247,7 +253,7 @@ class TestRecovery:
 
     def test_staged_outputs_of_an_interrupted_attempt_are_discarded(self, cfg: Config, root: Path) -> None:
         (root / "inbound" / "a.csv").write_text(ADJUSTMENT)
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         service = Service(cfg, ledger)
         source = service.sources["inbound"]
         stat = (root / "inbound" / "a.csv").stat()
@@ -307,7 +313,7 @@ class TestRecovery:
 
 class TestVanished:
     def test_a_file_gone_before_claim_is_only_logged(self, cfg: Config, root: Path) -> None:
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         service = Service(cfg, ledger)
         ghost = Candidate("ghost.csv", str(root / "inbound" / "ghost.csv"), 10, 1)
         service.handle(service.sources["inbound"], ghost)
@@ -320,7 +326,7 @@ class TestClaimFailure:
     def test_a_move_that_fails_leaves_the_file_and_no_claim(self, cfg: Config, root: Path) -> None:
         (root / "inbound" / "a.csv").write_text(ADJUSTMENT)
         (root / "work").write_text("not a folder")  # the move into work/ cannot happen
-        ledger = SqliteLedger(cfg.ledger_path)
+        ledger = open_ledger(cfg)
         service = Service(cfg, ledger)
         stat = (root / "inbound" / "a.csv").stat()
         service.handle(
@@ -348,3 +354,28 @@ class TestPostponed:
         assert service.retry_postponed()
         assert ledger.get(row.file_id).state == "accepted"  # type: ignore[union-attr]
         assert len(list((root / "blocked" / "out").iterdir())) == 1
+
+
+def test_an_ordered_source_holds_later_files_behind_a_postponed_one(
+    make_config: Callable[..., Config], root: Path
+) -> None:
+    config = make_config(
+        source=[{"name": "inbound", "settle_seconds": 0.05, "poll_seconds": 0.2, "ordered": True}],
+        target=[{"name": "canonical", "format": "jsonl", "deliver": "local:blocked/out"}],
+    )
+    (root / "blocked").write_text("a file where the target folder's parent should be")
+    for n, name in enumerate(["a.csv", "b.csv"]):
+        path = root / "inbound" / name
+        path.write_text(ADJUSTMENT.replace("ADJ-1", f"ADJ-{n}"), encoding="utf-8")
+        os.utime(path, ns=(n * 10**9, n * 10**9))  # a.csv arrived first
+    ledger = open_ledger(config)
+    service = Service(config, ledger)
+    wait_until(lambda: states(ledger), what="a.csv claimed", step=service.poll_once)
+    service.poll_once()
+    assert states(ledger) == {"a.csv": "processing"}  # b.csv waits behind the postponed a.csv
+    (root / "blocked").unlink()
+    assert service.retry_postponed()
+    wait_for_final(ledger, ["a.csv", "b.csv"], step=service.poll_once)
+    order = [r.original_name for r in sorted(ledger.files(), key=lambda r: r.updated_at)]
+    assert order == ["a.csv", "b.csv"]
+    ledger.close()

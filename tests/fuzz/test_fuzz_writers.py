@@ -116,9 +116,10 @@ def read_back(config: Config, name: str, data: bytes) -> tuple[list[Record], che
     return records, report
 
 
-#: DELVRY carries a shipment's tracking numbers on its handling units (E1EDL37-EXIDV2) only: one
-#: that no package holds is not written (a known gap, reported), so the IDoc trips keep them; and
-#: a line read from an IDoc keeps its SAP material number, which the writer prefers to the sku.
+#: DELVRY carries a shipment's tracking numbers on its handling units (E1EDL37-EXIDV2) and one more
+#: in its bill of lading (E1EDL20-BOLNR): a drawn list that no package holds is refused, so the IDoc
+#: trips keep them; and a line read from an IDoc keeps its SAP material number, which the writer
+#: prefers to the sku.
 KEPT_BY_IDOC = frozenset({"tracking_numbers", "sku"})
 ROUND_TRIPS: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("edifact/desadv_d96a.edi", "edifact", PARTNER, frozenset()),

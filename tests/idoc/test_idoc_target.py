@@ -134,6 +134,24 @@ def test_shipment_round_trip_and_message_type(tmp_path: Path, make_config: Calla
     assert ship["lines"][0]["lot"] == "B-1"
 
 
+def test_a_tracking_number_no_package_carries_travels_as_the_bill_of_lading(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    loose = {**SHIPMENT, "tracking_numbers": ["1Z1", "1Z9"]}
+    outputs, findings = write(target(), loose)
+    assert findings == []
+    (ship,) = reread(tmp_path, "ship.idoc", outputs["in.f1.DELVRY07.idoc"], make_config)
+    assert ship["tracking_numbers"] == ["1Z1", "1Z9"]
+    assert [p["tracking_number"] for p in ship["packages"]] == ["1Z1"]
+
+
+def test_tracking_numbers_a_delivery_cannot_carry_are_refused_not_dropped() -> None:
+    unpacked = {**SHIPMENT, "packages": [], "tracking_numbers": ["1Z1", "1Z2"],
+                "lines": [{**SHIPMENT["lines"][0], "package_sscc": None}]}  # type: ignore[index]  # fmt: skip
+    _, findings = write(target(), unpacked)
+    assert [(f.code, f.value) for f in findings] == [("unwritable", "1Z1, 1Z2")]
+
+
 def test_xml_syntax_round_trip(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     outputs, _ = write(target(syntax="xml"), SHIPMENT, RECEIPT)
     assert sorted(outputs) == ["in.f1.DELVRY07.xml", "in.f1.WMMBID02.xml"]

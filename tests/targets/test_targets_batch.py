@@ -18,6 +18,7 @@ from gateway import config as config_module
 from gateway.cli import report
 from gateway.config import Config
 from gateway.errors import ConfigError
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.protocol import Backlog
 from gateway.ledger.sqlite import SqliteLedger, new_file_id, now
 from gateway.ledger.states import DeliveryState
@@ -37,11 +38,20 @@ def shipment(n: int) -> str:
     return SHIPMENT.replace("SHP-50", f"SHP-{n}0")
 
 
+#: The ledger of the in-process tests ("" for SQLite), set per engine by `over_both_engines`.
+LEDGER = ""
+
+
+@pytest.fixture(name="over_both_engines")
+def _over_both_engines(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "LEDGER", engine)
+
+
 def configure(root: Path, *targets: dict[str, Any]) -> Config:
     to = [t["name"] for t in targets]
     raw = {"source": [SOURCE], "target": list(targets),
            "route": [{"doc_type": "shipment", "from": ["wms"], "to": to}]}  # fmt: skip
-    return config_module.parse(raw, root)
+    return config_module.parse({**raw, "ledger": LEDGER} if LEDGER else raw, root)
 
 
 def drop(root: Path, *files: tuple[str, str]) -> None:
@@ -50,7 +60,7 @@ def drop(root: Path, *files: tuple[str, str]) -> None:
 
 
 def drain(config: Config) -> SqliteLedger:
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     assert Service(config, ledger).run(once=True) == 0
     return ledger
 
@@ -63,7 +73,7 @@ def published(config: Config, target: str) -> list[Path]:
 def accept_one(config: Config) -> tuple[SqliteLedger, Service]:
     """A service that has accepted one shipment file and closed no batch yet."""
     drop(config.state_dir, ("s1.csv", shipment(1)))
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     service = Service(config, ledger)
     assert wait_for_final(ledger, ["s1.csv"], step=service.poll_once) == {"s1.csv": "accepted"}
     return ledger, service
@@ -91,6 +101,7 @@ class TestConfig:
         assert not configure(root, {"name": "ns", **NETSUITE}).target("ns").batched
 
 
+@pytest.mark.usefixtures("over_both_engines")
 class TestBatches:
     def test_a_batch_is_the_per_file_outputs_joined_under_one_header(self, root: Path) -> None:
         config = configure(
@@ -242,6 +253,7 @@ class TestBatches:
         assert ledger.refused_items("sage") == 0
 
 
+@pytest.mark.usefixtures("over_both_engines")
 class TestRecovery:
     def test_a_crash_while_writing_writes_the_batch_again(self, root: Path) -> None:
         config = configure(root, {"name": "lines", "format": "jsonl", "batch_window": 3600})

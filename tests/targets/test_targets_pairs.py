@@ -12,6 +12,7 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from gateway.config import load
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.states import DeliveryState, FileState, OutputState
 from gateway.service import Service
@@ -44,8 +45,9 @@ to = ["sage", "netsuite", "canonical"]
 """
 
 
-def write_config(path: Path, sage_options: str = "") -> Path:
-    path.write_text(PAIR_CONFIG.format(sage_options=sage_options), encoding="utf-8")
+def write_config(path: Path, sage_options: str = "", ledger: str = "") -> Path:
+    head = f'ledger = "{ledger}"\n' if ledger else ""
+    path.write_text(head + PAIR_CONFIG.format(sage_options=sage_options), encoding="utf-8")
     return path
 
 
@@ -166,7 +168,7 @@ def test_every_output_of_every_target_is_published_with_the_example_configs(
     done = run_cli("--config", path, "run", "--once")
     assert done.returncode == 0, done.stdout + done.stderr
     config = load(path)
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     rows = ledger.files()
     assert {r.original_name: r.state for r in rows} == dict.fromkeys(
         [f for files in EXAMPLES[name].values() for f in files], FileState.ACCEPTED
@@ -195,7 +197,7 @@ def test_log_events_carry_the_file_they_are_about(tmp_path: Path) -> None:
     (root / "inbound" / "north.csv").write_text(text, encoding="utf-8")
     shutil.copy(CSV / "broken-adjustment.csv", root / "inbound" / "broken.csv")
     config = load(write_config(tmp_path / "gateway.toml"), root)
-    ledger = SqliteLedger(config.ledger_path)
+    ledger = open_ledger(config)
     with capture_logs(processors=[merge_contextvars]) as events:
         assert Service(config, ledger).run(once=True) == 0
     ids = {row.original_name: row.file_id for row in ledger.files()}
@@ -222,20 +224,21 @@ def test_log_events_carry_the_file_they_are_about(tmp_path: Path) -> None:
     assert "file_id" not in stopped and "name" not in stopped
 
 
-def test_a_pair_attempt_cut_short_is_finished_when_the_service_starts(tmp_path: Path) -> None:
+def test_a_pair_attempt_cut_short_is_finished_when_the_service_starts(tmp_path: Path, engine: str) -> None:
     root = tmp_path / "root"
     (root / "inbound").mkdir(parents=True)
     text = (CSV / "erp-shipment.csv").read_text(encoding="utf-8").replace(",DC1,", ",DC-NORTH,")
     (root / "inbound" / "north.csv").write_text(text, encoding="utf-8")
-    path = write_config(tmp_path / "gateway.toml")
-    ledger = SqliteLedger(root / "gateway.db")
+    path = write_config(tmp_path / "gateway.toml", ledger=engine)
+    ledger = open_ledger(load(path, root))
     assert Service(load(path, root), ledger).run(once=True) == 0
     (row,) = ledger.files()
     # A crash right after `quarantine retry` recorded the new attempt, before it wrote anything.
     ledger.retry_delivery(row.file_id, "sage")
     ledger.close()
-    fixed = load(write_config(path, 'value_map = { warehouse = { "DC-NORTH" = "003", DC2 = "001" } }'), root)
-    ledger = SqliteLedger(root / "gateway.db")
+    sage_options = 'value_map = { warehouse = { "DC-NORTH" = "003", DC2 = "001" } }'
+    fixed = load(write_config(path, sage_options, ledger=engine), root)
+    ledger = open_ledger(fixed)
     assert Service(fixed, ledger).run(once=True) == 0
     (sage,) = (root / "outbound" / "sage").iterdir()
     (delivery,) = [d for d in ledger.deliveries(file_id=row.file_id) if d.attempt == 2]
@@ -246,7 +249,7 @@ def test_a_pair_attempt_cut_short_is_finished_when_the_service_starts(tmp_path: 
     ledger.db.execute("UPDATE outputs SET state = ? WHERE target = 'sage'", (OutputState.INTENT,))
     ledger.db.execute("UPDATE deliveries SET state = ? WHERE attempt = 2", (DeliveryState.PUBLISHING,))
     ledger.close()
-    ledger = SqliteLedger(root / "gateway.db")
+    ledger = open_ledger(fixed)
     assert Service(fixed, ledger).run(once=True) == 0
     assert [p.name for p in (root / "outbound" / "sage").iterdir()] == [sage.name]
     assert [o.state for o in ledger.outputs(row.file_id, "sage")] == [OutputState.PUBLISHED]

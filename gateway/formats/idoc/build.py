@@ -228,10 +228,18 @@ def delivery(record: Shipment, alpha: bool) -> Builder:
     """DELVRY07 confirming a shipment: picked and goods issue posted, with handling units."""
     b = Builder("DELVRY07", record)
     weight = sum((Decimal(p.weight or "0") for p in record.packages if _is_number(p.weight)), Decimal(0))
+    # A tracking number no package carries (a shipment without handling units) goes into the
+    # delivery's bill of lading; DELVRY has room for one such number, never silently for none.
+    carried = {p.tracking_number for p in record.packages if p.tracking_number}
+    loose = [t for t in dict.fromkeys(record.tracking_numbers) if t not in carried]
+    if len(loose) > 1:
+        b.fail(Code.UNWRITABLE, f"{len(loose)} tracking numbers belong to no package; a DELVRY carries"
+               " one outside its handling units (E1EDL20 BOLNR)", ", ".join(loose))  # fmt: skip
     head = b.add(
         "E1EDL20",
         {
             "VBELN": record.shipment_id or record.doc_id,
+            "BOLNR": loose[0] if loose else None,
             "VSTEL": record.warehouse,
             "VSBED": record.service_level,
             "BTGEW": format(weight, "f") if weight else None,

@@ -60,7 +60,7 @@ def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordDat
         "ship_date": _ship_date(head),
         "carrier": carrier.get("PARTNER_ID") if carrier else None,
         "service_level": head.get("VSBED") or None,
-        "tracking_numbers": [t for p in packages if (t := p.get("tracking_number"))],
+        "tracking_numbers": _tracking(packages, head.get("BOLNR")),
         "packages": packages,
         "warehouse": next((i.get("WERKS") for i in items if i.get("WERKS")), None)
         or head.get("VSTEL")
@@ -77,6 +77,15 @@ def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordDat
         controls=sorted(c for c in controls if c),
     )
     return enveloped(header, compact(shipment))
+
+
+def _tracking(packages: list[PackageData], bill_of_lading: str | None) -> list[str]:
+    """The handling units' tracking numbers, and the delivery's bill of lading (E1EDL20 BOLNR)
+    where it is not one of them (a delivery without handling units)."""
+    numbers = [t for p in packages if (t := p.get("tracking_number"))]
+    if bill_of_lading and bill_of_lading not in numbers:
+        numbers.append(bill_of_lading)
+    return numbers
 
 
 def _ship_date(head: Segment) -> str | None:

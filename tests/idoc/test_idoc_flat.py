@@ -406,4 +406,5 @@ def test_orders05_segments_follow_sap_s_own_schema() -> None:
     assert card.spans == (("CCINS", 0, 4), ("CCINS_BEZEI", 4, 24), ("CCNUM", 24, 49), ("EXDATBI", 49, 57),
                           ("CCNAME", 57, 97), ("FAKWR", 97, 114))  # fmt: skip
     text = idoc_schema.segment_types()["E1TXTP1"]
-    assert text.slice("* " + "Deliver to gate 3".ljust(132)) == {"TDFORMAT": "*", "TDLINE": "Deliver to gate 3"}
+    line = "* " + "Deliver to gate 3".ljust(132)
+    assert text.slice(line) == {"TDFORMAT": "*", "TDLINE": "Deliver to gate 3"}

@@ -35,6 +35,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from gateway import expectations
+from gateway.cli import health
 from gateway.config import Config
 from gateway.ledger import engines
 from gateway.ledger.ops import OVERDUE, parse_time
@@ -119,6 +120,16 @@ class LedgerCollector(Collector):
         for rule in config.ops.expect:
             late.add_metric([rule.name], float(expectations.check(rule, ledger, at).late))
         yield late
+        # On a shared ledger, each live instance by name (one series per instance, so bounded).
+        claims = GaugeMetricFamily("gateway_instance_claims", "Unfinished files a live instance holds",
+                                   labels=["instance", "host"])  # fmt: skip
+        beat = GaugeMetricFamily("gateway_instance_heartbeat_timestamp_seconds", "A live instance's latest"
+                                 " heartbeat", labels=["instance", "host"])  # fmt: skip
+        for live in health.instances(ledger, config):
+            claims.add_metric([live["instance"], live["host"]], live["claims"])
+            beat.add_metric([live["instance"], live["host"]], parse_time(live["heartbeat_at"]).timestamp())
+        yield claims
+        yield beat
         info = GaugeMetricFamily("gateway_build_info", "The gateway's version", labels=["version", "python"])
         info.add_metric([version("gateway"), platform.python_version()], 1)
         yield info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import subprocess
 import sys
@@ -54,6 +55,9 @@ def _postgres() -> Iterator[Postgres]:
     server = Postgres(found)
     server.start()
     yield server
+    # Pools a test left open would retry the stopped server and fill the end of the run with
+    # connection errors that say nothing about any test.
+    logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
     server.remove()
 
 

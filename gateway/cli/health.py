@@ -40,6 +40,17 @@ def service(config: Config, ledger: Ledger, at: datetime) -> dict[str, Any]:
     }
 
 
+def instances(ledger: Ledger, config: Config) -> list[dict[str, Any]]:
+    """The live instances on a shared (PostgreSQL) ledger: host, pid, claims held, heartbeat;
+    none on SQLite, where one service holds the root."""
+    pool = getattr(ledger, "pool", None)
+    if pool is None:
+        return []
+    from gateway.ledger.instances import live
+
+    return live(pool, config.lease_seconds)
+
+
 def operations(config: Config, ledger: Ledger, postponed: list[dict[str, str]]) -> dict[str, Any]:
     """Service, targets (with the files `postponed` for them), acknowledgements, expected files
     and open alerts, for `status`."""

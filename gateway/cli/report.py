@@ -35,7 +35,7 @@ def status(config: Config) -> dict[str, Any]:
             unopened = str(exc)
     if ledger is not None:
         try:
-            instances = _instances(ledger, config)
+            instances = health.instances(ledger, config)
             postponed = incidents.postponed(ledger)
             ops = health.operations(config, ledger, postponed)
             polls, counts, warned = ledger.source_rows(), ledger.counts(), ledger.warning_counts()
@@ -85,16 +85,6 @@ def status(config: Config) -> dict[str, Any]:
             for e in waiting[-5:]
         ],
     }
-
-
-def _instances(ledger: Ledger, config: Config) -> list[dict[str, Any]]:
-    """The live instances on a shared (PostgreSQL) ledger; none on SQLite."""
-    pool = getattr(ledger, "pool", None)
-    if pool is None:
-        return []
-    from gateway.ledger.instances import live
-
-    return live(pool, config.lease_seconds)
 
 
 def _batches(ledger: Ledger, target: TargetConfig, backlogs: dict[str, Backlog]) -> dict[str, Any]:

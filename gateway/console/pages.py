@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,14 +155,24 @@ class Pages:
                            actions=history)  # fmt: skip
 
     def partners(self, request: Request) -> Response:
-        """`/partners`: per source and per partner, the last file, last success and errors."""
+        """`/partners`: per source and per partner, the last file, last success and errors; the
+        expected files of each source and the acknowledgements of what each partner was sent."""
+        from gateway import expectations
+        from gateway.cli import health
+
         with self.ledger() as ledger:
             polls = ledger.source_rows()
             by_source = {a.name: a for a in ledger.source_activity()}
             by_partner = ledger.partner_activity()
+            acks = ledger.ack_summary()
+            live = health.instances(ledger, self.config)
+            at = datetime.now(UTC)
+            expected = [expectations.check(rule, ledger, at) for rule in self.config.ops.expect]
         names = list(dict.fromkeys([*(s.name for s in self.config.sources), *by_source]))
         sources = [(name, polls.get(name, {}), by_source.get(name)) for name in names]
-        return self.render(request, "partners.html", sources=sources, partners=by_partner)
+        return self.render(request, "partners.html", sources=sources, partners=by_partner,
+                           acknowledgements=sorted(acks.items()), expected=expected,
+                           instances=live)  # fmt: skip
 
     def targets(self, request: Request) -> Response:
         """`/targets`: per target its pending and failing deliveries, and postponed files."""

@@ -35,7 +35,7 @@ class _Db(Protocol):
 
 _TOTALS = (
     "COUNT(*), MAX(f.received_at), MAX(CASE WHEN f.state = ? THEN f.updated_at END),"
-    " SUM(f.state = ?)"
+    " SUM(CASE WHEN f.state = ? THEN 1 ELSE 0 END)"
 )
 
 

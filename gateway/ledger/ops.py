@@ -315,7 +315,7 @@ class OpsTables:
         """How many cases wait in quarantine (files and pairs), and since when the oldest."""
         row = self.db.execute(
             "SELECT COUNT(*), MIN(at) FROM (SELECT updated_at AS at FROM files WHERE state = ?"
-            " UNION ALL SELECT at FROM deliveries WHERE state = ?)",
+            " UNION ALL SELECT at FROM deliveries WHERE state = ?) AS cases",
             (FileState.QUARANTINED, DeliveryState.REFUSED),
         ).fetchone()
         return int(row[0]), row[1]

@@ -233,3 +233,20 @@ def test_the_console_serves_the_metrics_prometheus_reads(scene: Scene) -> None:
     families = {f.name: f for f in text_string_to_metric_families(page.text)}
     (quarantined,) = families["gateway_quarantine_files"].samples
     assert quarantined.value == 3
+
+
+def test_the_partner_page_shows_expected_files_and_acknowledgements(scene: Scene) -> None:
+    with scene.config_path.open("a", encoding="utf-8") as config:
+        config.write('\n[[expect]]\nname = "wms-inventory"\nsource = "wms"\npattern = "INV_*.csv"\n'
+                     'by = "0 6 * * *"\ncount = 1\n')  # fmt: skip
+    ledger = scene.ledger()
+    try:
+        ledger.interchange_sent("f-1", "edi-out", "RETAILER", "GATEWAY", "REF-1", [{"ref": "1"}], None)
+    finally:
+        ledger.close()
+    page = client(scene).get("/partners")
+    assert page.status_code == 200
+    expected = page.text.split("<h1>Expected files")[1].split("<h1>")[0]
+    assert "wms-inventory" in expected and "0 of 1" in expected and "LATE" in expected
+    acks = page.text.split("<h1>Acknowledgements")[1]
+    assert "<td>RETAILER</td>" in acks and "<td>1</td>" in acks

@@ -7,9 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
 
+from gateway import metrics, retention
+from gateway.alerts import Monitor
 from gateway.cli import report
 from gateway.config import Config
+from gateway.console.app import build
 from gateway.errors import ClaimTaken, ConfigError, LeaseLost, LedgerUnreachable
 from gateway.ledger import schema
 from gateway.ledger.connection import placeholders
@@ -186,3 +191,48 @@ def test_only_the_holder_of_the_batches_role_writes_batches(open_pg: Callable[[]
         b.close_batch("b2", "lines", None, "t")
     with pytest.raises(LeaseLost):
         b.publish_batch("b1", "t", [])
+
+
+def test_metrics_and_the_console_show_each_live_instance(
+    open_pg: Callable[[], PostgresLedger], make_config: Callable[..., Config], pg_url: str, tmp_path: Path
+) -> None:
+    a, b = open_pg(), open_pg()
+    first, second = a.join(30), b.join(30)
+    a.claim("in", "x.csv", "/in/x.csv", 5, 7, tmp_path)
+    config = make_config(ledger=pg_url)
+    body, _ = metrics.exposition(config, a)
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    held = {s.labels["instance"]: s.value for s in families["gateway_instance_claims"].samples}
+    assert held == {first.instance: 1, second.instance: 0}
+    assert len(families["gateway_instance_heartbeat_timestamp_seconds"].samples) == 2
+    page = TestClient(build(config), base_url="http://127.0.0.1:8470").get("/partners")
+    assert page.status_code == 200
+    listed = page.text.split("<h1>Instances")[1].split("<h1>")[0]
+    assert first.instance in listed and second.instance in listed
+
+
+def test_operations_and_every_console_page_run_on_postgresql(
+    open_pg: Callable[[], PostgresLedger], make_config: Callable[..., Config], pg_url: str, tmp_path: Path
+) -> None:
+    """The SQL written for SQLite by the operations and the console runs on PostgreSQL too: a
+    quarantined file with a warning, an operator's action, an interchange overdue, the alert
+    monitor, retention, and every page of the console."""
+    ledger = open_pg()
+    ledger.join(30)
+    row = ledger.claim("in", "x.edi", "/in/x.edi", 5, 7, tmp_path)
+    ledger.start(row.file_id, "a" * 64, 5)
+    ledger.note_read(row.file_id, "edifact", [("unb", "SENDER:REF1")])
+    warning = {"code": "bad_character", "severity": "warning", "message": "lower case", "location": {}}
+    error = {"code": "wrong_count", "severity": "error", "message": "says 3", "location": {}}
+    ledger.quarantine(row.file_id, "validate", [error, warning], "q", "latin-1")
+    seq = ledger.request_action(row.file_id, "discard", "ann", "a test")
+    assert [a.seq for a in ledger.pending_actions()] == [seq]
+    ledger.interchange_sent("f-1", "edi-out", "RETAILER", "GATEWAY", "REF-1", [{"ref": "1"}], 0.0)
+    config = make_config(ledger=pg_url, retention_days=1)
+    Monitor(config, ledger).check()
+    retention.prune(config, ledger)
+    assert ledger.warning_counts() == {"in": {"files": 1, "warnings": 1}}
+    assert ledger.ack_summary() == {"RETAILER": {"overdue": 1}}
+    web = TestClient(build(config), base_url="http://127.0.0.1:8470")
+    for page in ("/quarantine", "/files", f"/files/{row.file_id}", "/partners", "/targets", "/metrics"):
+        assert web.get(page).status_code == 200, page

@@ -202,17 +202,17 @@ def test_a_name_outside_sap_and_customer_namespaces_is_unknown(
 def test_a_standard_segment_the_table_lacks_is_kept_not_fatal(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> None:
-    """SAP adds standard segments with each release (E1EDK36, E1CUREF, E1EDPAD...): a real IDoc
-    carrying one is read, and the segment travels under extensions.idoc_segments."""
+    """SAP adds standard segments with each release: an IDoc carrying one newer than the tables
+    (here a made-up E1EDK38) is read, and the segment travels under extensions.idoc_segments."""
     lines = lines_of(PO)
-    lines[2] = set_dd(lines[2], "SEGNAM", "E1EDK36")
+    lines[2] = set_dd(lines[2], "SEGNAM", "E1EDK38")
     path = write(tmp_path, lines)
     records, report = read(path, make_config)
     assert report.valid, codes(report)
     (kept,) = records[0]["extensions"]["idoc_segments"]
-    assert kept["segment"] == "E1EDK36" and kept["sdata"]
+    assert kept["segment"] == "E1EDK38" and kept["sdata"]
     (warning,) = report.warnings
-    assert (warning.code, warning.value, warning.location["line"]) == ("unmapped_segment", "E1EDK36", 3)
+    assert (warning.code, warning.value, warning.location["line"]) == ("unmapped_segment", "E1EDK38", 3)
     assert [w["code"] for w in records[0]["source"]["warnings"]] == ["unmapped_segment"]
     for level, valid in (("lenient", True), ("strict", False)):
         _, judged = read(path, make_config, strictness=level)
@@ -389,3 +389,22 @@ def test_same_docnum_twice_in_a_file(tmp_path: Path, make_config: Callable[..., 
     _, report = read(write(tmp_path, [*lines, *lines]), make_config)
     assert codes(report) == ["duplicate_docnum"]
     assert report.findings[0].location["line"] == len(lines) + 1
+
+
+def test_orders05_segments_follow_sap_s_own_schema() -> None:
+    """The ORDERS05 table holds every segment of SAP's ORDERS05 XML schema (WE60 export), where
+    SAP puts it, with the fields at SAP's offsets: a payment card (E1EDK36), an item's text
+    (E1EDPAD → E1TXTH1 → E1TXTP1) and its service lines (E1EDC01) decode instead of travelling
+    undecoded."""
+    orders05 = idoc_schema.basic_type("ORDERS05")
+    assert orders05 is not None
+    parents = {n.name: n.parent for n in orders05.nodes.values()}
+    assert (parents["E1EDK36"], parents["E1EDPAD"], parents["E1TXTH1"], parents["E1TXTP1"]) == (
+        "", "E1EDP01", "E1EDPAD", "E1TXTH1")  # fmt: skip
+    assert (parents["E1EDC01"], parents["E1EDCT2"], parents["E1CUPRT"]) == ("E1EDP01", "E1EDCT1", "E1CUCFG")
+    card = idoc_schema.segment_types()["E1EDK36"]
+    assert card.spans == (("CCINS", 0, 4), ("CCINS_BEZEI", 4, 24), ("CCNUM", 24, 49), ("EXDATBI", 49, 57),
+                          ("CCNAME", 57, 97), ("FAKWR", 97, 114))  # fmt: skip
+    text = idoc_schema.segment_types()["E1TXTP1"]
+    line = "* " + "Deliver to gate 3".ljust(132)
+    assert text.slice(line) == {"TDFORMAT": "*", "TDLINE": "Deliver to gate 3"}

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, unavailable
 
 from gateway.cli import check
 from gateway.config import Config
+from tests.conftest import run_cli, unavailable
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = tomllib.loads((HERE / "registry.toml").read_text(encoding="utf-8"))

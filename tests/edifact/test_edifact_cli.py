@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "inbound" / "edifact"

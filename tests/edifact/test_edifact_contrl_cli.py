@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_cli
 from helpers_edifact import ORDER, RETAILER_SOURCE
 
 from gateway.formats.edifact.syntax import Scanner
+from tests.conftest import run_cli
 
 CONFIG = RETAILER_SOURCE + """acknowledge_to = "retailer-contrl"
 

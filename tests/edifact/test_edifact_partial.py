@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
 from helpers_edifact import ORDER, RETAILER_SOURCE
+
+from tests.conftest import run_cli
 
 CONFIG = RETAILER_SOURCE + """edifact_partial = true
 """

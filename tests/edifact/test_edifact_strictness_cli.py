@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAP = "sap-samples__ORDERS_D96A_EAN008_inbound.edi"

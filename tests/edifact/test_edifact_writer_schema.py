@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 from helpers_edifact import records
 from test_edifact_cli import CONFIG as CLI_CONFIG
 from test_edifact_roundtrip import PARTNER, PURCHASE, SHIPMENT, _Buffer, _write
@@ -18,6 +17,7 @@ from gateway.canonical.build import record_from_dict
 from gateway.config import Config, TargetConfig, target_problems
 from gateway.formats.edifact.writer import EdifactTarget
 from gateway.targets.base import FileInfo
+from tests.conftest import run_cli
 
 LONG = "Stainless steel widget, blue, 40 mm x"  # 37 characters: D96A IMD 7008 is an..35
 

@@ -6,8 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import run_cli
 from helpers_idoc import SAMPLES
+
+from tests.conftest import run_cli
 
 CONFIG = """
 [[source]]

@@ -8,11 +8,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import run_cli
 from helpers_idoc import SAMPLES, codes, read
 
 from gateway.config import Config
 from gateway.formats.idoc import schema as idoc_schema
+from tests.conftest import run_cli
 
 BLANK = Path(__file__).resolve().parents[2] / "samples" / "strictness" / "orders05-blank-docnum.idoc"
 PO = SAMPLES / "orders05-purchase-order.idoc"

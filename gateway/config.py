@@ -99,6 +99,9 @@ class RouteConfig:
     targets: tuple[str, ...]
     where: tuple[tuple[str, str], ...] = ()
     partners: tuple[str, ...] = ()
+    #: The documents this route takes are published in arrival order: each source it takes
+    #: from becomes an ordered source (per-partner order where a partner has a source of its own).
+    ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,7 @@ def _remote_delivery(
 
 def _route(p: _Problems, raw: dict[str, Any], i: int) -> RouteConfig:
     where = f"route[{i}]."
-    p.unknown(raw, where, {"doc_type", "from", "to", "where", "partner"})
+    p.unknown(raw, where, {"doc_type", "from", "to", "where", "partner", "ordered"})
     doc_types = _str_list(p, raw, where, "doc_type")
     for doc_type in doc_types:
         if doc_type not in RECORD_TYPES and doc_type != "*":
@@ -341,6 +344,20 @@ def _route(p: _Problems, raw: dict[str, Any], i: int) -> RouteConfig:
         targets=_str_list(p, raw, where, "to"),
         where=tuple((str(k), str(v)) for k, v in where_table.items()),
         partners=_str_list(p, raw, where, "partner"),
+        ordered=p.get(raw, where, "ordered", bool, False),
+    )
+
+
+def _ordered_by_routes(
+    sources: tuple[SourceConfig, ...], routes: tuple[RouteConfig, ...]
+) -> tuple[SourceConfig, ...]:
+    """The sources, each ordered where an ordered route takes from it: order is kept where
+    files are taken in, one at a time, so a route's order is its sources' order."""
+    return tuple(
+        replace(s, ordered=True)
+        if not s.ordered and any(r.ordered and any(fnmatchcase(s.name, f) for f in r.sources) for r in routes)
+        else s
+        for s in sources
     )
 
 
@@ -388,6 +405,7 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
     targets = [_remote_delivery(p, t, i, sources, state_dir) for i, t in enumerate(targets)]
     routes = tuple(_route(p, r, i) for i, r in enumerate(raw_routes))
     _check_names(p, sources, targets, routes)
+    sources = _ordered_by_routes(sources, routes)
     config = Config(
         state_dir=state_dir,
         sources=sources,

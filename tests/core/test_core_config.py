@@ -93,3 +93,18 @@ class TestShippedConfigs:
     def test_shipped_examples_are_valid(self, path: str, tmp_path: Path) -> None:
         result = run_cli("--config", path, "--root", tmp_path, "config", "check")
         assert result.returncode == 0, result.stderr
+
+
+def test_an_ordered_route_orders_the_sources_it_takes_from(tmp_path: Path) -> None:
+    sources = [{"name": "acme"}, {"name": "globex"}, {"name": "erp"}]
+    routes = [
+        {"from": ["acme"], "to": ["canonical"], "ordered": True},
+        {"from": ["globex", "erp"], "to": ["canonical"]},
+    ]
+    cfg = config.parse({"source": sources, "route": routes}, root=tmp_path)
+    assert {s.name: s.ordered for s in cfg.sources} == {"acme": True, "globex": False, "erp": False}
+    route = {"to": ["canonical"], "ordered": True}
+    every = config.parse({"source": sources, "route": [route]}, root=tmp_path)
+    assert all(s.ordered for s in every.sources)
+    with pytest.raises(ConfigError, match=r"route\[0\]\.ordered"):
+        config.parse({"route": [{"to": ["canonical"], "ordered": "yes"}]}, root=tmp_path)

@@ -356,13 +356,18 @@ class TestPostponed:
         assert len(list((root / "blocked" / "out").iterdir())) == 1
 
 
+@pytest.mark.parametrize("where", ["source", "route"])
 def test_an_ordered_source_holds_later_files_behind_a_postponed_one(
-    make_config: Callable[..., Config], root: Path
+    make_config: Callable[..., Config], root: Path, where: str
 ) -> None:
+    """`ordered = true` on the source, or on a route that takes from it."""
     config = make_config(
-        source=[{"name": "inbound", "settle_seconds": 0.05, "poll_seconds": 0.2, "ordered": True}],
+        source=[{"name": "inbound", "settle_seconds": 0.05, "poll_seconds": 0.2,
+                 "ordered": where == "source"}],
         target=[{"name": "canonical", "format": "jsonl", "deliver": "local:blocked/out"}],
+        route=[{"from": ["inbound"], "to": ["canonical"], "ordered": where == "route"}],
     )
+    assert config.sources[0].ordered
     (root / "blocked").write_text("a file where the target folder's parent should be")
     for n, name in enumerate(["a.csv", "b.csv"]):
         path = root / "inbound" / name

@@ -28,7 +28,7 @@ import structlog
 from gateway.config import TargetConfig
 from gateway.delivery.local import SyncedFile, fsync_dir
 from gateway.errors import DeliveryFailed
-from gateway.sources.sftp_connection import Connection, ServerSettings, remove_if_present
+from gateway.sources.sftp_connection import Connection, ServerSettings, exists, remove_if_present
 
 log = structlog.get_logger("gateway")
 
@@ -122,7 +122,7 @@ class SftpDelivery:
                     final = self._already_there(sftp, local, names)
                     if final is None:
                         final = self._send(sftp, local, remote_tmp, names)
-                elif _exists(sftp, remote_tmp):  # uploaded before a crash, not renamed yet
+                elif exists(sftp, remote_tmp):  # uploaded before a crash, not renamed yet
                     final = self._rename(sftp, remote_tmp, names, sent)
                 else:  # renamed before a crash, and perhaps imported and deleted since
                     final = posixpath.join(self.folder, name)
@@ -204,15 +204,6 @@ def _sent(tmp: str) -> Path:
     """The staged file's name once it is uploaded in full."""
     return Path(tmp + SENT_SUFFIX)
 
-
-def _exists(sftp: Any, path: str) -> bool:
-    try:
-        sftp.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
-        raise
-    return True
 
 
 def _upload(sftp: Any, local: Path, remote: str) -> None:

@@ -42,6 +42,7 @@ from gateway.sources.base import Candidate, Readiness, is_ignored, log_refused, 
 from gateway.sources.sftp_connection import (
     Connection,
     ServerSettings,
+    exists,
     problems,
     raw_listing,
     remove_if_present,
@@ -343,7 +344,7 @@ class SftpSource:
         try:
             sftp.rename(path, target)
         except OSError as exc:
-            if exc.errno == errno.ENOENT and not _exists(sftp, path):
+            if exc.errno == errno.ENOENT and not exists(sftp, path):
                 return target  # moved before an interruption
             try:
                 sftp.stat(target)
@@ -408,12 +409,3 @@ def _copy(remote: Any, part: Path, size: int, chunk: int) -> int:
         os.fsync(out.fileno())
     return written
 
-
-def _exists(sftp: Any, path: str) -> bool:
-    try:
-        sftp.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
-        raise
-    return True

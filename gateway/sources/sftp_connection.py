@@ -369,6 +369,17 @@ def remove_if_present(sftp: Any, path: str) -> None:
             raise
 
 
+def exists(sftp: Any, path: str) -> bool:
+    """Whether a remote file is there (any error but "no such file" is the server's)."""
+    try:
+        sftp.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    return True
+
+
 def raw_listing(sftp: Any, path: str) -> Iterator[tuple[bytes, paramiko.SFTPAttributes]]:
     """Every entry of a remote folder with its name as the server sent it, in bytes.
 

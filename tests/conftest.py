@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -49,16 +50,25 @@ def _root(tmp_path: Path) -> Path:
 def _postgres() -> Iterator[Postgres]:
     """One throwaway PostgreSQL server for the session (Debian's `postgresql`; tests/run.sh
     installs it)."""
+    with throwaway_postgres() as server:
+        yield server
+        # Pools a test left open would retry the stopped server and fill the end of the run with
+        # connection errors that say nothing about any test.
+        logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server started in a temporary folder on 127.0.0.1, removed afterwards."""
     found = binaries()
     if found is None:
         unavailable("PostgreSQL is not installed: install Debian's postgresql (tests/run.sh does)")
     server = Postgres(found)
     server.start()
-    yield server
-    # Pools a test left open would retry the stopped server and fill the end of the run with
-    # connection errors that say nothing about any test.
-    logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
-    server.remove()
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 _schemas = itertools.count(1)

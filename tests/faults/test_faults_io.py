@@ -50,7 +50,7 @@ class Faulty:
 
 # (os function, a pattern its path matches): the steps of the durability protocol.
 FAULTS = [
-    ("rename", "/work/"),  # the claim's move into work/
+    ("rename", r"\bwork/"),  # the claim's move into the state root's work/
     ("fsync", r"\.jsonl\.tmp$"),  # a staged output's contents
     ("replace", r"\.jsonl\.tmp$"),  # the publish rename
     ("fsync", "/outbound/canonical$"),  # the outbound folder after the rename

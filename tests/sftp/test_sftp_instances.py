@@ -21,8 +21,8 @@ import psycopg
 import pytest
 
 from benchmarks.instances import Fleet, adjustment, config_text
-from benchmarks.postgres import Postgres, binaries
-from tests.conftest import run_cli, unavailable
+from benchmarks.postgres import Postgres
+from tests.conftest import run_cli, throwaway_postgres
 from tests.sftp.conftest import server_options
 
 FILES = int(os.environ.get("GATEWAY_FLEET_FILES", "5000"))
@@ -33,13 +33,8 @@ TIMEOUT = 1500.0
 @pytest.fixture(name="own_postgres")
 def _own_postgres() -> Any:
     """A PostgreSQL server of this test's own: it is restarted in the middle."""
-    found = binaries()
-    if found is None:
-        unavailable("PostgreSQL is not installed: install Debian's postgresql (tests/run.sh does)")
-    server = Postgres(found)
-    server.start()
-    yield server
-    server.remove()
+    with throwaway_postgres() as server:
+        yield server
 
 
 def states(url: str) -> list[tuple[str, str, str]]:

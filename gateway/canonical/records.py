@@ -67,6 +67,15 @@ def plain(value: Any) -> Any:
     return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
 
 
+def _fields(value: Any) -> dict[str, Any]:
+    """One dataclass's fields, for the JSON encoder, which turns the values themselves (text,
+    lists, dicts, nested dataclasses through here again) in C."""
+    return {name: getattr(value, name) for name in _field_names(type(value))}
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_fields)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PartyId:
     """An identifier with the scheme that gives it meaning (GLN, DUNS, SAP LS, ERP id)."""
@@ -145,8 +154,8 @@ class Record:
         return {"doc_type": self.doc_type, **plain(self)}
 
     def to_json(self) -> str:
-        """Return one JSON Lines line (without the newline)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        """Return one JSON Lines line (without the newline): `to_dict`, serialised."""
+        return _ENCODER.encode({"doc_type": self.doc_type, **_fields(self)})
 
 
 @dataclass(frozen=True, kw_only=True)

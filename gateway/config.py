@@ -141,6 +141,8 @@ class Config:
     ledger_password_env: str = ""
     #: How long an instance may go without a heartbeat before others take its files over.
     lease_seconds: float = 30.0
+    #: Reader processes beside the service's own (0: it reads files itself).
+    workers: int = 0
 
     @property
     def ledger_path(self) -> Path:
@@ -377,7 +379,7 @@ def load(path: Path | None, root: Path | None = None) -> Config:
 TOP_KEYS = {
     "state_dir", "source", "target", "route", "unrouted", "encoding_confidence",
     "max_findings", "drain_timeout", "schemas_dir", "partner", "console_token", *OPS_KEYS,
-    "ledger", "ledger_password_file", "ledger_password_env", "lease_seconds",
+    "ledger", "ledger_password_file", "ledger_password_env", "lease_seconds", "workers",
 }  # fmt: skip
 
 
@@ -424,12 +426,26 @@ def parse(raw: dict[str, Any], root: Path | None = None, path: Path | None = Non
         ledger_password_file=_password_file(p, raw, state_dir),
         ledger_password_env=p.get(raw, "", "ledger_password_env", str, ""),
         lease_seconds=p.get(raw, "", "lease_seconds", float, 30.0, _positive),
+        workers=_workers(p.get(raw, "", "workers", (int, str), "auto", _workers_setting)),
     )
     _use_site_schemas(config)
     _check_plugins(p, config)
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+def _workers_setting(value: int | str) -> str | None:
+    if value == "auto" or (isinstance(value, int) and 0 <= value <= 64):
+        return None
+    return 'expected "auto" or a number of processes from 0 to 64'
+
+
+def _workers(value: int | str) -> int:
+    """`auto`: one reader per core beyond the first, which the durable steps keep busy."""
+    if isinstance(value, int):
+        return value
+    return min(4, (os.cpu_count() or 1) - 1)
 
 
 def _ledger_url(value: str) -> str | None:

@@ -57,6 +57,7 @@ from gateway.pipeline import pairs
 from gateway.pipeline.claim import readable
 from gateway.pipeline.group import Group
 from gateway.pipeline.process import Pipeline
+from gateway.pipeline.readers import Readers
 from gateway.sources.base import ROUND, Candidate, GroupClaiming, Source
 
 log = structlog.get_logger("gateway")
@@ -146,8 +147,11 @@ class Service:
         self.peers: Peers | None = None
 
     def _pipeline(self) -> Pipeline:
-        pipeline = Pipeline(self.config, self.ledger)
+        readers = Readers(self.config, self.config.workers) if self.config.workers else None
+        pipeline = Pipeline(self.config, self.ledger, readers=readers)
         pipeline.stager.heartbeat = self.alive
+        if readers is not None:
+            readers.heartbeat = self.alive
         return pipeline
 
     def holds(self, role: str) -> bool:
@@ -246,7 +250,9 @@ class Service:
                 claimed = [exc for _ in candidates]
         else:
             claimed = [self._claim(source, c) for c in candidates]
-        group = Group(self._failed, {r.file_id for r in claimed if isinstance(r, FileRow)})
+        rows = [r for r in claimed if isinstance(r, FileRow)]
+        self.pipeline.read_ahead(rows)
+        group = Group(self._failed, {r.file_id for r in rows})
         for candidate, result in zip(candidates, claimed, strict=True):
             with bound_contextvars(source=source.config.name, name=readable(candidate.name)):
                 if isinstance(result, ClaimTaken):
@@ -381,6 +387,8 @@ class Service:
             self.ledger.beat(self.version, starting=True)
         server: WSGIServer | None = None
         try:
+            if self.pipeline.readers is not None:
+                self.pipeline.readers.start()
             listen = self.config.ops.metrics_listen
             if listen:
                 try:
@@ -401,6 +409,8 @@ class Service:
                 server.server_close()
             for source in self.sources.values():
                 source.stop()
+            if self.pipeline.readers is not None:
+                self.pipeline.readers.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         with contextlib.suppress(LedgerFull):
@@ -436,6 +446,8 @@ class Service:
                 return True
             pause = min(pause * 2, MAX_FULL_PAUSE_SECONDS)
             # As after a restart: nothing in memory from the interrupted attempt is trusted.
+            if self.pipeline.readers is not None:
+                self.pipeline.readers.close()
             self.pipeline = self._pipeline()
 
     def retry_postponed(self) -> bool:

@@ -177,7 +177,9 @@ class ReadContext:
 
 
 class Reader(Protocol):
-    """A format: recognises its content and reads it into canonical records. **Protocol.**"""
+    """A format: recognises its content and reads it into canonical records. **Protocol.**
+
+    A reader may also set `offload = True` (see `offloaded`)."""
 
     name: ClassVar[str]
     #: Detection asks readers by this number, lowest first; a catch-all takes a high one.
@@ -193,6 +195,12 @@ class Reader(Protocol):
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         """Yield the file's documents; report problems on `ctx`."""
         ...
+
+
+def offloaded(reader: type[Reader]) -> bool:
+    """Whether a worker process reads this format (pipeline/readers.py): true where making a
+    record costs much more than moving it to the main process; absent is false."""
+    return bool(getattr(reader, "offload", False))
 
 
 @runtime_checkable

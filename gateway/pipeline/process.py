@@ -28,12 +28,13 @@ import structlog
 from structlog.contextvars import bound_contextvars
 
 from gateway import plugins, quarantine
+from gateway.canonical.records import Record
 from gateway.config import Config, SourceConfig
 from gateway.delivery.base import Deferring, Delivery, delivery_for
 from gateway.delivery.local import fsync_dir, sync_files
 from gateway.errors import ConfigError, Finding, RejectedFile, TransientError
 from gateway.findings import Code, Severity
-from gateway.formats.base import Acknowledging, Inbound, ReadContext
+from gateway.formats.base import Acknowledging, Inbound, ReadContext, offloaded
 from gateway.formats.detect import detect
 from gateway.ledger.protocol import Commit, Share
 from gateway.ledger.sqlite import FileRow, Ledger
@@ -42,6 +43,7 @@ from gateway.pipeline import acknowledgements
 from gateway.pipeline.batching import Batcher
 from gateway.pipeline.claim import claim as claim_file
 from gateway.pipeline.group import Group, Prepared
+from gateway.pipeline.readers import Readers
 from gateway.pipeline.routing import Router
 from gateway.pipeline.staging import Staged, Stager
 from gateway.targets.base import Sequenced
@@ -87,10 +89,16 @@ class Pipeline:
     """Processes claimed files, durably, for one configuration."""
 
     def __init__(
-        self, config: Config, ledger: Ledger, deliveries: Mapping[str, Delivery] | None = None
+        self,
+        config: Config,
+        ledger: Ledger,
+        deliveries: Mapping[str, Delivery] | None = None,
+        readers: Readers | None = None,
     ) -> None:
         self.config = config
         self.ledger = ledger
+        #: Worker processes that read files ahead of the durable steps; None: read here.
+        self.readers = readers
         self.targets = {t.name: plugins.target(t.format)(t) for t in config.targets}
         for target in self.targets.values():
             # Targets that number their documents (IDoc DOCNUMs) draw the numbers from the ledger.
@@ -112,6 +120,26 @@ class Pipeline:
             return self.config.source(row.source)
         except ConfigError:
             return SourceConfig(name=row.source)
+
+    def inbound(self, row: FileRow) -> Inbound:
+        """A claimed file as its reader sees it."""
+        assert row.work_path is not None and row.sha256 is not None
+        return Inbound(row.file_id, Path(row.work_path), row.original_name, self.source_of(row),
+                       row.sha256, row.size or 0)  # fmt: skip
+
+    def read_ahead(self, rows: list[FileRow]) -> None:
+        """Start reading claimed files in the worker processes, to be taken in this order: the
+        files of formats whose records cost much less to move than to make (`offload`)."""
+        if self.readers is None or self.readers.broken:
+            return
+        for row in rows:
+            file = self.inbound(row)
+            try:
+                fmt = detect(file.path, file.name, file.source.format_by_name)
+            except (RejectedFile, OSError):  # refused or postponed in its turn, here
+                continue
+            if offloaded(plugins.reader(fmt)):
+                self.readers.submit(file, fmt)
 
     def process(self, file_id: str) -> Outcome:
         """Take a file in `processing` or `publishing` state to its outcome."""
@@ -162,10 +190,9 @@ class Pipeline:
         commit will say."""
         if group is None or row.file_id not in group.fresh:  # fresh: no earlier attempt left anything
             self.stager.discard_staged(row.file_id)
-        source = self.source_of(row)
-        assert row.work_path is not None and row.sha256 is not None
-        file = Inbound(row.file_id, Path(row.work_path), row.original_name, source, row.sha256,
-                       row.size or 0)  # fmt: skip
+        file = self.inbound(row)
+        source = file.source
+        assert row.sha256 is not None
         if group is not None and row.sha256 in group.shas:
             self.complete(group)  # the same content earlier in the group is accepted first
         same = self.ledger.accepted_with_sha(row.sha256, row.file_id)
@@ -179,9 +206,8 @@ class Pipeline:
             return self._reject(row, "claim", [finding], None, None)
         ctx = ReadContext(file, self.config, format="unknown", stage="detect")
         try:
-            ctx.format = detect(file.path, file.name, source.format_by_name)
             with self._deferring(group):
-                staged = self.stager.write(plugins.reader(ctx.format)().read(ctx), ctx, file)
+                staged = self.stager.write(self._read(ctx), ctx, file)
             rejection = ctx.rejection()
             if rejection is not None and not self._split(row, source, ctx):
                 raise rejection
@@ -212,6 +238,15 @@ class Pipeline:
         warnings = [w.to_dict() for w in ctx.warnings]
         commit = Commit(ctx.format, ctx.encoding_name, records, ctx.keys, shares, warnings)
         return Prepared(row, commit, dict(staged.per_type), list(ctx.unique_keys), started)
+
+    def _read(self, ctx: ReadContext) -> Iterator[Record]:
+        """The file's records, read in a worker process when there are workers."""
+        remote = self.readers.take(ctx.file.file_id) if self.readers is not None else None
+        if remote is not None:
+            ctx.format = remote.format
+            return remote.records(ctx)
+        ctx.format = detect(ctx.file.path, ctx.file.name, ctx.file.source.format_by_name)
+        return plugins.reader(ctx.format)().read(ctx)
 
     @contextmanager
     def _deferring(self, group: Group | None) -> Iterator[None]:

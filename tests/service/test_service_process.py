@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.edifact import orders_interchange
 from gateway.ledger.sqlite import now
 from tests.conftest import REPO, run_cli
 from tests.waiting import file_states, wait_for_final, wait_for_poll, wait_until
@@ -179,3 +181,49 @@ class TestCrash:
             assert len(json.loads(path.read_text())["lines"]) == 3000
         assert not list((state / "work").iterdir())
         assert len(list((state / "quarantine").iterdir())) == len(expected_bad)
+
+
+def children(pid: int) -> list[int]:
+    """The reader processes `pid` started (not multiprocessing's resource tracker)."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(FileNotFoundError):  # it may have ended since
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+class TestReaderProcesses:
+    def test_a_killed_reader_is_replaced_without_losing_a_file_and_a_warm_stop_ends_them(
+        self, state: Path, start: Callable[[], subprocess.Popen[str]]
+    ) -> None:
+        """`workers = 1`: SIGKILL the reader process while it reads a 2,000-message interchange;
+        the file and the next one are accepted once, complete; SIGTERM ends the new reader too."""
+        (state.parent / "gateway.toml").write_text("workers = 1\n" + CONFIG)
+        proc = start()
+        (first,) = wait_until(lambda: children(proc.pid), what="the reader process")
+        big = orders_interchange(2000)
+        (state / "inbound" / "big.edi").write_text(big, encoding="latin-1")
+        wait_until(lambda: "file_claimed" in logged(state), what="big.edi claimed")
+        os.kill(first, signal.SIGKILL)
+        (state / "inbound" / "after.edi").write_text(orders_interchange(3).replace("BENCH1", "AFTER1"),
+                                                     encoding="latin-1")  # fmt: skip
+        final = wait_for_final(state / "gateway.db", ["big.edi", "after.edi"])
+        assert final == {"big.edi": "accepted", "after.edi": "accepted"}
+        assert "reader_process_died" in logged(state)
+        lines = {p.name.split(".")[0]: p.read_text().splitlines() for p in canonical(state)}
+        assert len(lines["big"]) == 2000 and len(set(lines["big"])) == 2000
+        assert len(lines["after"]) == 3
+        (second,) = wait_until(lambda: children(proc.pid), what="the new reader process")
+        assert second != first
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        wait_until(lambda: gone(second), what="the reader to end with the service", timeout=30)

@@ -71,6 +71,7 @@ class CsvReader:
 
     name: ClassVar[str] = "csv"
     order: ClassVar[int] = 100  # the catch-all: asked last
+    offload: ClassVar[bool] = False  # its records cost about what they take to read: moving them does not pay
     options: ClassVar[tuple[opt.Option, ...]] = (
         opt.text(
             "csv_delimiter",

@@ -76,6 +76,7 @@ class EdifactReader:
 
     name: ClassVar[str] = "edifact"
     order: ClassVar[int] = 40
+    offload: ClassVar[bool] = True
     options: ClassVar[tuple[opt.Option, ...]] = (
         opt.text("edifact_charset_check", "strict", "check text against the UNB syntax's character set"
                  " (a warning unless strictness is strict)",

@@ -30,6 +30,7 @@ class IdocReader:
 
     name: ClassVar[str] = "idoc"
     order: ClassVar[int] = 30
+    offload: ClassVar[bool] = True
     options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     @staticmethod

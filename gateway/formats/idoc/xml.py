@@ -64,6 +64,7 @@ class IdocXmlReader:
 
     name: ClassVar[str] = "idoc-xml"
     order: ClassVar[int] = 10  # before the generic XML reader
+    offload: ClassVar[bool] = True
     options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     @staticmethod

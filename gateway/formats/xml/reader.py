@@ -60,6 +60,7 @@ class XmlReader:
 
     name: ClassVar[str] = "xml"
     order: ClassVar[int] = 20
+    offload: ClassVar[bool] = True
     options: ClassVar[tuple[opt.Option, ...]] = (
         opt.text(
             "xml_layout",

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from gateway.formats.idoc import schema as idoc_schema
 
-SAP = tomllib.loads((Path(__file__).parent / "sap_schemas.toml").read_text(encoding="utf-8"))
+EXTRACT = tomllib.loads((Path(__file__).parent / "sap_schemas.toml").read_text(encoding="utf-8"))
+LISTINGS: dict[str, dict[str, str]] = EXTRACT.pop("listings")
+SAP = EXTRACT
 
 #: Field lengths a table keeps different from the schemas, decided before them (README.md):
 #: E1EDP01's material number 18 long where ORDERS05's and INVOIC02's schemas have 35, and
@@ -47,9 +49,13 @@ OCCURRENCES = {
 UNBOUNDED = 999999
 
 
-def sap_fields(schema: str, segment: str) -> list[tuple[str, int]]:
-    pairs = (item.rsplit(":", 1) for item in SAP[schema]["fields"][segment].split())
+def parsed(fields: str, segment: str) -> list[tuple[str, int]]:
+    pairs = (item.rsplit(":", 1) for item in fields.split())
     return [(name, RELEASE_LENGTHS.get((segment, name), int(length))) for name, length in pairs]
+
+
+def sap_fields(schema: str, segment: str) -> list[tuple[str, int]]:
+    return parsed(SAP[schema]["fields"][segment], segment)
 
 
 def test_the_extract_names_its_sources() -> None:
@@ -58,6 +64,7 @@ def test_the_extract_names_its_sources() -> None:
         assert table["source"].startswith("https://github.com/")
         assert "/blob/" in table["source"] and table["source"].endswith(".xsd")
         assert set(table["fields"]) == {row[0] for row in table["structure"]}
+    assert all(listing["source"].startswith("https://") for listing in LISTINGS.values())
 
 
 def test_every_layout_has_sap_s_fields_at_sap_s_offsets() -> None:
@@ -96,3 +103,14 @@ def test_basic_types_have_sap_s_segments_parents_and_occurrences() -> None:
         mine = [(n.name, n.parent, n.min, n.max) for n in ours.nodes.values() if n.name not in extra]
         assert mine == expected, ours_name
         assert set(ours.nodes) - {row[0] for row in expected} == extra, ours_name
+
+
+def test_segments_without_a_schema_agree_with_sap_s_listing() -> None:
+    """DEBMAS07's and COND_A04's segments, as far as SAP's data dictionary listing goes: the
+    customer's name and address, the company code's terms, the condition key's material and the
+    price sit at SAP's offsets in a flat file."""
+    layouts = idoc_schema.segment_types()
+    for segment, listing in LISTINGS.items():
+        sap = parsed(listing["fields"], segment)
+        ours = [(f.name, f.length) for f in layouts[segment].fields]
+        assert ours[: len(sap)] == sap, segment

@@ -17,19 +17,6 @@ EXTRACT = tomllib.loads((Path(__file__).parent / "sap_schemas.toml").read_text(e
 LISTINGS: dict[str, dict[str, str]] = EXTRACT.pop("listings")
 SAP = EXTRACT
 
-#: Field lengths a table keeps different from the schemas, decided before them (README.md):
-#: E1EDP01's material number 18 long where ORDERS05's and INVOIC02's schemas have 35, and
-#: E1CUVAL's characteristic name, text and value 30 long where ORDERS05's has 40/70/40.
-RELEASE_LENGTHS = {
-    ("E1EDP01", "MATNR"): 18,
-    ("E1CUVAL", "CHARC"): 30,
-    ("E1CUVAL", "CHARC_TXT"): 30,
-    ("E1CUVAL", "VALUE"): 30,
-}
-#: Layouts that stop before the schema's last field (the fields after stay unread in SDATA):
-#: those two, since SAP's offsets past a field they keep at another length are not theirs.
-SHORTER = {"E1EDP01", "E1CUVAL"}
-
 #: (our basic type, the SAP schema it follows, segments it has beyond that schema).
 STRUCTURES = [
     ("INVOIC02", "INVOIC02", set()),
@@ -51,7 +38,7 @@ UNBOUNDED = 999999
 
 def parsed(fields: str, segment: str) -> list[tuple[str, int]]:
     pairs = (item.rsplit(":", 1) for item in fields.split())
-    return [(name, RELEASE_LENGTHS.get((segment, name), int(length))) for name, length in pairs]
+    return [(name, int(length)) for name, length in pairs]
 
 
 def sap_fields(schema: str, segment: str) -> list[tuple[str, int]]:
@@ -85,7 +72,7 @@ def test_every_layout_has_sap_s_fields_at_sap_s_offsets() -> None:
             if ours[:common] != sap[:common]:
                 at = next(i for i in range(common) if ours[i] != sap[i])
                 problems.append(f"{schema} {segment} field {at}: ours {ours[at]}, SAP's {sap[at]}")
-            elif len(ours) < len(sap) and segment not in SHORTER:
+            elif len(ours) < len(sap):
                 problems.append(f"{schema} {segment}: ours stops before {sap[len(ours)][0]}")
     assert problems == []
 

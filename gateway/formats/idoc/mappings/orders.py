@@ -176,7 +176,8 @@ def _line(
     ids = qualified(item.all("E1EDP19"), "QUALF", "IDTNR")
     texts = qualified(item.all("E1EDP19"), "QUALF", "KTEXT")
     ours = "001" if purchase else "002"
-    matnr = item.get("MATNR") or ids.get(ours, "")
+    # S/4 puts a material number longer than 18 characters in MATNR_LONG.
+    matnr = item.get("MATNR_LONG") or item.get("MATNR") or ids.get(ours, "")
     line: LineData = {
         "line_no": item.get("POSEX") or None,
         "sku": sku_of(matnr, options),

@@ -82,6 +82,7 @@ def test_delvry07_despatch_advice(corpus: Path, make_config: Callable[..., Confi
     assert (ship["function"], ship["service_level"]) == ("original", "01")
     assert (ship["extensions"]["gross_weight"], ship["extensions"]["weight_uom"]) == ("1.000", "KGM")
     assert ship["extensions"]["shipping_point"] == "3010"
+    assert (ship["extensions"]["incoterms"], ship["extensions"]["incoterms_place"]) == ("EXW", "Walldorf")
 
 
 def test_invoic02_has_no_canonical_type(corpus: Path, make_config: Callable[..., Config]) -> None:

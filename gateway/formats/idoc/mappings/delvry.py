@@ -72,6 +72,10 @@ def map_delvry(idoc: Idoc, options: dict[str, Any], report: Report) -> RecordDat
         vbeln,
         shipping_point=head.get("VSTEL") or None,
         bill_of_lading=head.get("BOLNR") or None,
+        # Who bears the freight and where it passes: the only charge terms DELVRY carries
+        # (SAP's DELVRY03 schema has no charge amounts on E1EDL20 or E1EDL24).
+        incoterms=head.get("INCO1") or None,
+        incoterms_place=head.get("INCO2") or None,
         gross_weight=number(head.get("BTGEW")),
         weight_uom=head.get("GEWEI") or None,
         controls=sorted(c for c in controls if c),

@@ -24,7 +24,7 @@ from typing import Any
 #: Format benchmarks contributed by their modules; each has `run() -> dict`.
 EXTRA = (
     "benchmarks.edifact", "benchmarks.idoc", "benchmarks.xml", "benchmarks.sftp",
-    "benchmarks.targets", "benchmarks.instances",
+    "benchmarks.targets", "benchmarks.instances", "benchmarks.workers",
 )  # fmt: skip
 
 CSV_ROWS = 200_000
@@ -240,6 +240,9 @@ def table(results: dict[str, Any]) -> str:
     if r := results.get("csv"):
         reference = f"`pandas.read_csv` alone: {r['pandas_read_csv_mb_per_s']} MB/s"
         row(r["workload"], f"{r['gateway_mb_per_s']} MB/s", reference, r["gateway_vs_pandas"])
+    for part in (results.get("workers") or {}).values():
+        row(part["workload"], f"{part['workers_s']} s", f"the same, workers = 0: {part['no_workers_s']} s",
+            part["speedup"])  # fmt: skip
     return "\n".join(rows)
 
 

@@ -442,10 +442,12 @@ def _workers_setting(value: int | str) -> str | None:
 
 
 def _workers(value: int | str) -> int:
-    """`auto`: one reader per core beyond the first, which the durable steps keep busy."""
+    """`auto`: one reader per core beyond the first two. The service's own process (ledger,
+    outputs, fsyncs) keeps about one core busy, and on two cores `gateway bench` measured no
+    gain from a worker: moving the records and starting the process cost what it saved."""
     if isinstance(value, int):
         return value
-    return min(4, (os.cpu_count() or 1) - 1)
+    return max(0, min(4, (os.cpu_count() or 1) - 2))
 
 
 def _ledger_url(value: str) -> str | None:

@@ -37,3 +37,14 @@ def test_both_gateway_runs_accept_every_file_and_the_table_shows_the_ratio() -> 
     (row,) = [line for line in rendered.splitlines() if line.startswith("| 4 small EDIFACT files")]
     assert f"{result['whole_cli_vs_floor']} / {result['in_process_vs_floor']}" in row
     assert "durable copy" in row
+
+
+def test_the_workers_comparison_accepts_every_file_both_ways_and_is_in_the_table() -> None:
+    from benchmarks import workers
+
+    orders = files.edifact_orders(3)
+    result = workers.compare("3 small EDIFACT files", orders, files.messages(orders), 1)
+    assert result["accepted"] == [3, 3]
+    assert abs(result["speedup"] - result["no_workers_s"] / result["workers_s"]) < 0.05  # of rounded seconds
+    (row,) = [line for line in table({"workers": {"small": result}}).splitlines() if "3 small" in line]
+    assert "workers = 0" in row and str(result["speedup"]) in row

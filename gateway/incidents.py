@@ -17,9 +17,8 @@ from datetime import datetime
 
 from gateway import expectations
 from gateway.config import Config
-from gateway.ledger.ops import ACKNOWLEDGED, OVERDUE, REJECTED
 from gateway.ledger.sqlite import Ledger
-from gateway.ledger.states import DeliveryState, FileState
+from gateway.ledger.states import DeliveryState, FileState, InterchangeState
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,9 @@ def _acks(ledger: Ledger) -> list[Condition]:
     found = []
     last: dict[str, tuple[str, str, str]] = {}
     overdue: dict[str, int] = {}
-    for sent in ledger.interchanges(ACKNOWLEDGED, REJECTED, OVERDUE):
-        if sent.state == OVERDUE:
+    answered = (InterchangeState.ACKNOWLEDGED, InterchangeState.REJECTED, InterchangeState.OVERDUE)
+    for sent in ledger.interchanges(*answered):
+        if sent.state == InterchangeState.OVERDUE:
             overdue[sent.partner] = overdue.get(sent.partner, 0) + 1
         else:
             previous = last.get(sent.partner)
@@ -75,7 +75,7 @@ def _acks(ledger: Ledger) -> list[Condition]:
         found.append(Condition("ack", f"overdue:{partner}",
                                f"{n} interchange(s) to {partner} not acknowledged in time"))  # fmt: skip
     for partner, (_, state, detail) in sorted(last.items()):
-        if state == REJECTED:
+        if state == InterchangeState.REJECTED:
             found.append(Condition("ack", f"rejected:{partner}", f"{partner} rejected interchange {detail}"))
     return found
 

@@ -38,8 +38,9 @@ from gateway import expectations
 from gateway.cli import health
 from gateway.config import Config
 from gateway.ledger import engines
-from gateway.ledger.ops import OVERDUE, parse_time
+from gateway.ledger.ops import parse_time
 from gateway.ledger.sqlite import Ledger
+from gateway.ledger.states import InterchangeState
 from gateway.ledger.tallies import BUCKETS
 from gateway.operations import listen_address
 
@@ -113,7 +114,7 @@ class LedgerCollector(Collector):
         overdue = GaugeMetricFamily("gateway_ack_overdue", "Interchanges whose acknowledgement is overdue",
                                     labels=["partner"])  # fmt: skip
         for partner, states in sorted(ledger.ack_summary().items()):
-            overdue.add_metric([partner], states.get(OVERDUE, 0))
+            overdue.add_metric([partner], states.get(InterchangeState.OVERDUE, 0))
         yield overdue
         late = GaugeMetricFamily("gateway_expected_file_late", "1 while an expected file is late",
                                  labels=["rule"])  # fmt: skip

@@ -13,9 +13,9 @@ from typing import Any
 
 from gateway import expectations, rootlock
 from gateway.config import Config
-from gateway.ledger.ops import ACKNOWLEDGED, OVERDUE, REJECTED, SENT, parse_time
+from gateway.ledger.ops import parse_time
 from gateway.ledger.sqlite import Ledger
-from gateway.ledger.states import DeliveryState
+from gateway.ledger.states import DeliveryState, InterchangeState
 
 #: A heartbeat older than this while the lock is held: the loop is stuck.
 STALE_SECONDS = 60.0
@@ -111,8 +111,9 @@ def render(data: dict[str, Any]) -> list[str]:
         lines.append(f"target {t['name']} ({t['format']}): {state}; {t['pending']} pending;"
                      f" last published {last}")  # fmt: skip
     for partner, states in sorted(data["acknowledgements"].items()):
-        counts = ", ".join(f"{states.get(s, 0)} {s}" for s in (SENT, ACKNOWLEDGED, REJECTED, OVERDUE))
-        flag = " — ATTENTION" if states.get(REJECTED) or states.get(OVERDUE) else ""
+        counts = ", ".join(f"{states.get(s, 0)} {s}" for s in InterchangeState)
+        attention = states.get(InterchangeState.REJECTED) or states.get(InterchangeState.OVERDUE)
+        flag = " — ATTENTION" if attention else ""
         lines.append(f"partner {partner}: interchanges {counts}{flag}")
     for e in data["expected"]:
         verdict = "LATE" if e["late"] else "on time"

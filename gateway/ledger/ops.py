@@ -24,7 +24,13 @@ from typing import Any, Protocol
 
 from gateway.ledger import tallies
 from gateway.ledger.protocol import now
-from gateway.ledger.states import UNFINISHED_DELIVERIES, DeliveryState, FileState, ItemState
+from gateway.ledger.states import (
+    UNFINISHED_DELIVERIES,
+    DeliveryState,
+    FileState,
+    InterchangeState,
+    ItemState,
+)
 
 F = FileState
 
@@ -74,8 +80,6 @@ CREATE TABLE IF NOT EXISTS alert_notices (
 );
 """ + tallies.TALLY_SCHEMA
 
-#: The states of an outbound interchange.
-SENT, ACKNOWLEDGED, REJECTED, OVERDUE = "sent", "acknowledged", "rejected", "overdue"
 
 
 def parse_time(text: str) -> datetime:
@@ -95,7 +99,7 @@ class Interchange:
     messages: list[dict[str, str]]
     sent_at: str
     due_at: str | None
-    state: str
+    state: InterchangeState
     ack_file_id: str | None
     ack_at: str | None
     detail: str | None
@@ -121,7 +125,8 @@ class _Db(Protocol):
 
 
 def _interchange(row: sqlite3.Row) -> Interchange:
-    return Interchange(**{**dict(row), "messages": json.loads(row["messages"])})
+    return Interchange(**{**dict(row), "messages": json.loads(row["messages"]),
+                          "state": InterchangeState(row["state"])})  # fmt: skip
 
 
 class OpsTables:
@@ -159,11 +164,18 @@ class OpsTables:
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO interchanges VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
-                (file_id, target, partner, sender, control_ref, json.dumps(messages), at, due, SENT),
+                (file_id, target, partner, sender, control_ref, json.dumps(messages), at, due,
+                 InterchangeState.SENT),
             )
 
     def interchange_answered(
-        self: _Db, partner: str, sender: str, control_ref: str, state: str, ack_file_id: str, detail: str
+        self: _Db,
+        partner: str,
+        sender: str,
+        control_ref: str,
+        state: InterchangeState,
+        ack_file_id: str,
+        detail: str,
     ) -> Interchange | None:
         """Settle a sent (or overdue) interchange with the partner's answer; the interchange, or
         None when the gateway never sent one with this reference to this partner."""
@@ -171,7 +183,8 @@ class OpsTables:
             db.execute(
                 "UPDATE interchanges SET state = ?, ack_file_id = ?, ack_at = ?, detail = ?"
                 " WHERE partner = ? AND sender = ? AND control_ref = ? AND state IN (?, ?)",
-                (state, ack_file_id, now(), detail, partner, sender, control_ref, SENT, OVERDUE),
+                (state, ack_file_id, now(), detail, partner, sender, control_ref,
+                 InterchangeState.SENT, InterchangeState.OVERDUE),
             )
             row = db.execute(
                 "SELECT * FROM interchanges WHERE partner = ? AND sender = ? AND control_ref = ?",
@@ -185,11 +198,11 @@ class OpsTables:
             rows = db.execute(
                 "UPDATE interchanges SET state = ? WHERE state = ? AND due_at IS NOT NULL AND due_at < ?"
                 " RETURNING *",
-                (OVERDUE, SENT, at),
+                (InterchangeState.OVERDUE, InterchangeState.SENT, at),
             ).fetchall()
         return [_interchange(r) for r in rows]
 
-    def interchanges(self: _Db, *states: str, file_id: str | None = None) -> list[Interchange]:
+    def interchanges(self: _Db, *states: InterchangeState, file_id: str | None = None) -> list[Interchange]:
         """Sent interchanges in these states (all, without), of one file or every file."""
         where = [f"state IN ({', '.join('?' * len(states))})"] if states else ["1=1"]
         params: list[str] = list(states)

@@ -22,7 +22,8 @@ A delivery, one per (accepted file, target), with its own outcome:
 ```
 
 An output file: `staging ─▶ intent ─▶ published`; a batch: `writing ─▶ publishing ─▶
-published`; a record waiting for a batch: see batches.py.
+published`; a record waiting for a batch: see batches.py; an interchange sent to a partner
+that acknowledges: see `InterchangeState`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ class ItemState(StrEnum):
     PENDING = "pending"
     BATCHED = "batched"
     REFUSED = "refused"
+
+
+class InterchangeState(StrEnum):
+    """An interchange the gateway sent, as its partner's acknowledgement (CONTRL) settles it:
+    `sent ─▶ acknowledged | rejected`, or `sent ─▶ overdue` past its deadline (still settled by
+    a late answer)."""
+
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    OVERDUE = "overdue"
 
 
 #: Files a previous run left between claim and outcome.

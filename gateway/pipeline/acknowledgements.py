@@ -19,8 +19,8 @@ from gateway.config import Config
 from gateway.delivery.base import Delivery
 from gateway.formats.base import Acknowledgement
 from gateway.formats.edifact.contrl import headers
-from gateway.ledger.ops import ACKNOWLEDGED, REJECTED
 from gateway.ledger.sqlite import Ledger
+from gateway.ledger.states import InterchangeState
 
 log = structlog.get_logger("gateway")
 
@@ -56,7 +56,7 @@ def receive(ledger: Ledger, file_id: str, answers: list[Acknowledgement]) -> Non
     """Settle the interchanges a file's CONTRL messages answer; an answer to nothing we sent
     is noted on the file's timeline and otherwise ignored."""
     for ack in answers:
-        state = ACKNOWLEDGED if ack.accepted else REJECTED
+        state = InterchangeState.ACKNOWLEDGED if ack.accepted else InterchangeState.REJECTED
         sent = ledger.interchange_answered(ack.partner, ack.sender, ack.control_ref, state, file_id,
                                            ack.detail)  # fmt: skip
         what = {"partner": ack.partner, "interchange": ack.control_ref, "state": state, "detail": ack.detail}

@@ -88,6 +88,12 @@ class Sshd:
                 lines.append(f"[127.0.0.1]:{port} {key_type} {blob}\n")
         return "".join(lines)
 
+    def server_settings(self, key: str = "ed25519", known_hosts: Path | None = None) -> str:
+        """The TOML lines of an SFTP source that reach this server with the user's `key`."""
+        hosts = known_hosts or self.known_hosts
+        return (f'host = "127.0.0.1"\nport = {self.port}\nusername = "{self.user}"\n'
+                f'key_file = "{self.user_keys[key]}"\nknown_hosts = "{hosts}"\n')  # fmt: skip
+
     def fingerprint(self, kind: str = "ed25519") -> str:
         """The SHA256 fingerprint of one host key."""
         return fingerprint_of(Path(f"{self.host_keys[kind]}.pub"))

@@ -120,12 +120,7 @@ poll_seconds = 0.5
 [[source]]
 name = "partner"
 type = "sftp"
-host = "127.0.0.1"
-port = {sshd.port}
-username = "{sshd.user}"
-key_file = "{sshd.user_keys["ed25519"]}"
-known_hosts = "{sshd.known_hosts}"
-remote_dir = "{remote / "in"}"
+{sshd.server_settings()}remote_dir = "{remote / "in"}"
 after = "delete"
 settle_seconds = 0.2
 poll_seconds = 0.5

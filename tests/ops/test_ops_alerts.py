@@ -104,12 +104,7 @@ poll_seconds = 0.2
 [[source]]
 name = "partner"
 type = "sftp"
-host = "127.0.0.1"
-port = {server.port}
-username = "{server.user}"
-key_file = "{server.user_keys["ed25519"]}"
-known_hosts = "{server.known_hosts}"
-remote_dir = "{tmp_path / "remote"}"
+{server.server_settings()}remote_dir = "{tmp_path / "remote"}"
 timeout_seconds = 5
 poll_seconds = 0.2
 

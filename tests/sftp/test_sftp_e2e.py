@@ -24,12 +24,7 @@ def test_gateway_run_with_sftp_source_and_target(sshd: Any, remote: Path, tmp_pa
 name = "wms"
 type = "sftp"
 side = "wms"
-host = "127.0.0.1"
-port = {sshd.port}
-username = "{sshd.user}"
-key_file = "{sshd.user_keys["ecdsa"]}"
-known_hosts = "{sshd.known_hosts}"
-remote_dir = "{remote / "in"}"
+{sshd.server_settings("ecdsa")}remote_dir = "{remote / "in"}"
 after = "move:{remote / "done"}"
 settle_seconds = 0.2
 poll_seconds = 0.2
@@ -74,12 +69,7 @@ def test_gateway_run_with_unknown_host_key_reports_status(sshd: Any, remote: Pat
 [[source]]
 name = "partner"
 type = "sftp"
-host = "127.0.0.1"
-port = {sshd.port}
-username = "{sshd.user}"
-key_file = "{sshd.user_keys["ed25519"]}"
-known_hosts = "{empty}"
-remote_dir = "{remote / "in"}"
+{sshd.server_settings(known_hosts=empty)}remote_dir = "{remote / "in"}"
 """)
     root = tmp_path / "root"
     result = run_cli("run", "--once", "--config", config, "--root", root)

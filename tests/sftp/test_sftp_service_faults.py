@@ -67,8 +67,7 @@ def _pings(tmp_path: Path) -> Iterator[Pings]:
 
 
 def config_text(sshd: Any, remote: Path) -> str:
-    server = (f'host = "127.0.0.1"\nport = {sshd.port}\nusername = "{sshd.user}"\n'
-              f'key_file = "{sshd.user_keys["ed25519"]}"\nknown_hosts = "{sshd.known_hosts}"\n')  # fmt: skip
+    server = sshd.server_settings()
     return f"""
 [[source]]
 name = "partner"

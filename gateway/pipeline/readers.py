@@ -71,17 +71,12 @@ class Noted:
                    ctx.acknowledgements)  # fmt: skip
 
     def into(self, ctx: ReadContext) -> None:
-        """Merge into the main process's context, after what the stager noted there (routing)."""
-        ctx.format, ctx.encoding, ctx.partner = self.format, self.encoding, self.partner
-        routed = ctx.stage == "route"
-        ctx.stage = ctx.stage if routed else self.stage
-        ctx.first_stage = self.first_stage or ctx.first_stage
-        ctx.findings[:0] = self.findings
-        ctx.warnings[:0] = self.warnings
-        ctx.keys[:0] = self.keys
-        ctx.unique_keys[:0] = self.unique_keys
-        ctx.rejected_parts[:0] = self.rejected_parts
-        ctx.acknowledgements[:0] = self.acknowledgements
+        """Become the main process's context (the stager adds its routing findings after)."""
+        ctx.format, ctx.stage, ctx.first_stage = self.format, self.stage, self.first_stage
+        ctx.encoding, ctx.partner = self.encoding, self.partner
+        ctx.findings, ctx.warnings = self.findings, self.warnings
+        ctx.keys, ctx.unique_keys = self.keys, self.unique_keys
+        ctx.rejected_parts, ctx.acknowledgements = self.rejected_parts, self.acknowledgements
 
 
 @dataclass
@@ -137,10 +132,10 @@ def read(conn: Connection, config: Config, file: Inbound, fmt: str) -> None:
             for record in plugins.reader(ctx.format)().read(ctx):
                 chunk.append(ctx.warned(record))
                 if len(chunk) >= CHUNK:
-                    conn.send(("records", chunk, None))
+                    conn.send(("records", chunk, ctx.partner))
                     chunk = []
             if chunk:
-                conn.send(("records", chunk, None))
+                conn.send(("records", chunk, ctx.partner))
         except RejectedFile as exc:
             failure = Failure("rejected", str(exc), type(exc), exc.findings)
         except TransientError as exc:
@@ -302,15 +297,16 @@ class RemoteRead:
         """The file's records; at the end, the reader's notes are merged into `ctx`."""
         while True:
             try:
-                kind, value, failure = self.readers.receive(self)
+                kind, value, extra = self.readers.receive(self)
             except Unavailable:
                 if self.taken:
                     raise  # the file is read again later, from its start
                 yield from plugins.reader(self.format)().read(ctx)
                 return
             if kind == "end":
-                self._end(value, failure, ctx)
+                self._end(value, extra, ctx)
                 return
+            ctx.partner = extra  # a chunk comes with its sender, whose strictness judges routing
             for record in value:
                 if self.skip:
                     self.skip -= 1

@@ -68,6 +68,9 @@ class Stager:
         writers: dict[str, Writer] = {}
         batched: dict[str, list[str]] = {name: [] for name in self.trials if only in (None, name)}
         info = FileInfo(file.file_id, file.name)
+        # Routing findings join the reader's once it is done: a reader stops mapping at its own
+        # findings, so that where it reads (here or in a worker) changes nothing it reports.
+        unrouted: list[Finding] = []
         try:
             for read in records:
                 self.heartbeat()
@@ -75,10 +78,8 @@ class Stager:
                 staged.per_type[record.doc_type] += 1
                 names, finding = self.router.route(record, file.source)
                 if finding is not None:
-                    if only is None:
-                        ctx.stage = "route"
-                        ctx.add(finding.code, finding.message, value=finding.value, rule=finding.rule,
-                                **finding.location)  # fmt: skip
+                    if only is None and len(unrouted) <= self.max_findings:
+                        unrouted.append(finding)
                     continue
                 for name in names if only is None else [n for n in names if n == only]:
                     if name not in writers:
@@ -97,6 +98,9 @@ class Stager:
             for name, waiting in batched.items():
                 if waiting:
                     self.ledger.stage_items(file.file_id, name, waiting, now())
+            for found in unrouted:
+                ctx.stage = "route"
+                ctx.add(found.code, found.message, value=found.value, rule=found.rule, **found.location)
         finally:
             for writer in writers.values():
                 writer.close()

@@ -182,7 +182,19 @@ def fingerprint(config: Config) -> dict[str, Any]:
     return seen
 
 
-def test_the_service_with_workers_gives_every_file_the_outcome_it_gets_without(tmp_path: Path) -> None:
+#: The defaults; and a strict source whose partners are all lenient, with routing findings.
+SETTINGS = [
+    {},
+    {"source": [{"name": "inbound", "strictness": "strict"}],
+     "partner": [{"id": "*", "strictness": "lenient"}],
+     "unrouted": "quarantine", "route": [{"doc_type": ["sales_order", "shipment"], "to": ["canonical"]}]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=["defaults", "strictness-and-routing"])
+def test_the_service_with_workers_gives_every_file_the_outcome_it_gets_without(
+    tmp_path: Path, settings: dict[str, Any]
+) -> None:
     """Every sample, every hostile file and the shared corpus, read by workers and by the
     service alone: the same states, formats, findings (codes, places, severities) and outputs."""
     inputs = [p for p in sorted((SAMPLES / "inbound").rglob("*")) if p.is_file() and p.suffix != ".md"]
@@ -195,7 +207,7 @@ def test_the_service_with_workers_gives_every_file_the_outcome_it_gets_without(t
         for n, path in enumerate(inputs):
             shutil.copyfile(path, root / "inbound" / f"{n:03}-{path.name}")
             os.utime(root / "inbound" / f"{n:03}-{path.name}", (time.time() - 60,) * 2)
-        cfg = config_module.parse({"workers": workers}, root)
+        cfg = config_module.parse({**settings, "workers": workers}, root)
         ledger = SqliteLedger(cfg.ledger_path)
         service = Service(cfg, ledger)
         assert service.run(once=True) == 0

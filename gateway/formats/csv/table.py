@@ -46,9 +46,11 @@ def _set(target: dict[str, Any], path: str, value: Any) -> None:
 
 @functools.cache
 def _kind(path: str) -> tuple[str, str]:
-    """What a path addresses: a line field, an object in a header list, a list, or a header field."""
+    """What a path addresses: a plain field of the line, a nested one, an object in a header list,
+    a list, or a header field."""
     if path.startswith("line."):
-        return "line", path[5:]
+        field = path[5:]
+        return ("line" if "." in field or field.endswith("[]") else "field"), field
     if "[]." in path:
         return "object", path
     if path.endswith("[]"):
@@ -84,7 +86,9 @@ class DocumentBuilder:
             value = values[index]
             if value is None or value == "":
                 continue
-            if kind == "line":
+            if kind == "field":  # most columns: a plain field of the row's item
+                item[path] = value
+            elif kind == "line":
                 _set(item, path, value)
             elif kind == "header":
                 seen = self.first_seen.get(path)

@@ -107,9 +107,11 @@ def _sshd(tmp_path: Path) -> Iterator[Sshd]:
 
 
 def write_config(path: Path, sshd: Sshd, remote: Path) -> None:
-    """Two sources (local, SFTP) and two targets (local, SFTP), every document to both."""
+    """Two sources (local, SFTP) and two targets (local, SFTP), every document to both; one
+    reader process (what `auto` starts on four cores), so that the kills find it mid-read too."""
     path.write_text(f"""
 unrouted = "quarantine"
+workers = 1
 
 [[source]]
 name = "local"

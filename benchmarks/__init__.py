@@ -6,7 +6,8 @@ transactions, detection, decoding, validation, mapping, an archive move), so the
 holds on any machine is the ratio. Parsers are set beside the obvious reference on the same
 input (CSV: `pandas.read_csv`; EDIFACT: pydifact's parser), each pair alternated round by round,
 and memory is measured in fresh processes on two input sizes to show that it stays flat.
-Latency and start-up are in latency.py.
+Latency and start-up are in latency.py. Another translator (Bots) can be timed on the same files
+with `--bots-command` (reference.py); without it, its rows say it was not measured.
 """
 
 from __future__ import annotations

@@ -6,20 +6,23 @@ transactions, detection, decoding, validation, mapping, an archive move), so the
 holds on any machine is the ratio. Parsers are set beside the obvious reference on the same
 input (CSV: `pandas.read_csv`; EDIFACT: pydifact's parser), each pair alternated round by round,
 and memory is measured in fresh processes on two input sizes to show that it stays flat.
-Latency and start-up are in latency.py.
+Latency and start-up are in latency.py. Another translator (Bots) can be timed on the same files
+with `--bots-command` (reference.py); without it, its rows say it was not measured.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchmarks.reference import Reference
 
 #: Format benchmarks contributed by their modules; each has `run() -> dict`.
 EXTRA = (
@@ -143,23 +146,25 @@ result = sum(1 for _ in Parser().parse(text))
 """
 
 
-def interchange_workload(count: int = INTERCHANGE_MESSAGES, rounds: int = 2) -> dict[str, Any]:
+def interchange_workload(
+    count: int = INTERCHANGE_MESSAGES, rounds: int = ROUNDS, reference: Reference | None = None
+) -> dict[str, Any]:
     """One interchange of `count` ORDERS messages through `gateway run --once` in a fresh process
-    (time and peak RSS) beside pydifact's parser alone on the same file, alternated."""
+    (time and peak RSS) beside pydifact's parser alone on the same file and, when given, the
+    external reference (a whole translation, as the gateway's), alternated; best of `rounds`."""
     from benchmarks import files
     from benchmarks.edifact import orders_interchange
+    from benchmarks.reference import NOT_MEASURED
 
     text = orders_interchange(count)
-    best = {"gateway": float("inf"), "pydifact": float("inf")}
-    peak = {"gateway": 0.0, "pydifact": 0.0}
+    best = {"gateway": float("inf"), "pydifact": float("inf"), "reference": float("inf")}
+    peak = {"gateway": 0.0, "pydifact": 0.0, "reference": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "orders.edi"
         source.write_text(text, encoding="latin-1")
         for n in range(rounds):
             root = Path(tmp) / f"root{n}"
-            (root / "inbound").mkdir(parents=True)
-            (root / "inbound" / source.name).write_bytes(source.read_bytes())
-            os.utime(root / "inbound" / source.name, (time.time() - 60,) * 2)
+            files.drop([(source.name, text)], root / "inbound")
             for name, code, args in (("gateway", RUN_CLI, ["--root", str(root), "run", "--once"]),
                                      ("pydifact", PYDIFACT, [str(source)])):  # fmt: skip
                 started = time.perf_counter()
@@ -167,7 +172,13 @@ def interchange_workload(count: int = INTERCHANGE_MESSAGES, rounds: int = 2) -> 
                 best[name] = min(best[name], time.perf_counter() - started)
                 peak[name] = max(peak[name], mb)
             accepted = files.accepted_in(root)
-    return {
+            if reference is not None:
+                inbox = Path(tmp) / f"reference{n}"
+                files.drop([(source.name, text)], inbox)
+                measured = reference.run(inbox)
+                best["reference"] = min(best["reference"], measured.seconds)
+                peak["reference"] = max(peak["reference"], measured.peak_mb)
+    result = {
         "workload": f"one interchange of {count} ORDERS messages ({len(text) / 1e6:.1f} MB), whole process",
         "gateway_s": round(best["gateway"], 2),
         "gateway_messages_per_s": round(count / best["gateway"]),
@@ -177,18 +188,29 @@ def interchange_workload(count: int = INTERCHANGE_MESSAGES, rounds: int = 2) -> 
         "gateway_vs_pydifact": round(best["pydifact"] / best["gateway"], 2),
         "accepted": accepted,
     }
+    if reference is None:
+        return result | {"reference": NOT_MEASURED}
+    return result | {
+        "reference": reference.name,
+        "reference_s": round(best["reference"], 2),
+        "reference_peak_mb": round(peak["reference"], 1),
+        "gateway_vs_reference": round(best["reference"] / best["gateway"], 2),
+    }
 
 
-def run_all() -> dict[str, Any]:
-    """Every workload; format benchmarks join when their modules exist."""
+def run_all(reference: Reference | None = None) -> dict[str, Any]:
+    """Every workload, with the external reference where one is given; format benchmarks join
+    when their modules exist."""
     from benchmarks import files, latency
+    from benchmarks.reference import small_files
 
     results: dict[str, Any] = {
         **files.run(),
+        "small_files_vs_reference": small_files(reference),
         "latency": latency.latency(),
         "startup": latency.startup(),
         "csv": csv_workload(),
-        "interchange": interchange_workload(),
+        "interchange": interchange_workload(reference=reference),
         "memory": memory_workload(),
     }
     for name in EXTRA:
@@ -210,6 +232,19 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join([*blocks, "", table(results)])
 
 
+def _measured(result: dict[str, Any], figures: str) -> str:
+    """The reference cell: its name and `figures`, or why there are none."""
+    if "reference_s" in result or "reference_messages_per_s" in result:
+        return f"{result['reference']}, same files: {figures}"
+    return f"Bots: {result['reference']}"
+
+
+def _ratio(result: dict[str, Any], meaning: str) -> str:
+    if "gateway_vs_reference" not in result:
+        return "—"
+    return f"{result['gateway_vs_reference']} ({meaning.format(name=result['reference'])})"
+
+
 def table(results: dict[str, Any]) -> str:
     """The main figures as a Markdown table: workload, gateway, reference, ratio."""
     rows = ["| workload | gateway | reference in the same run | ratio |", "|---|---|---|---|"]
@@ -226,10 +261,18 @@ def table(results: dict[str, Any]) -> str:
                 f"{r['whole_cli_files_per_s']:,} / {r['in_process_files_per_s']:,} files/s{extra}",
                 f"{floor}: {r['floor_files_per_s']:,} files/s",
                 f"{r['whole_cli_vs_floor']} / {r['in_process_vs_floor']}")  # fmt: skip
+    if r := results.get("small_files_vs_reference"):
+        row(r["workload"], f"{r['gateway_messages_per_s']:,} msg/s",
+            _measured(r, f"{r.get('reference_messages_per_s', 0):,} msg/s"),
+            _ratio(r, "gateway msg/s ÷ {name} msg/s"))  # fmt: skip
     if r := results.get("interchange"):
         row(r["workload"], f"{r['gateway_s']} s, {r['gateway_peak_mb']} MB peak",
             f"pydifact parser alone: {r['pydifact_parse_s']} s, {r['pydifact_peak_mb']} MB",
             f"{r['gateway_vs_pydifact']}")  # fmt: skip
+    if (r := results.get("interchange")) and "reference" in r:
+        row(r["workload"] + ", translated", f"{r['gateway_s']} s, {r['gateway_peak_mb']} MB peak",
+            _measured(r, f"{r.get('reference_s')} s, {r.get('reference_peak_mb')} MB peak"),
+            _ratio(r, "{name} time ÷ gateway time"))  # fmt: skip
     if r := results.get("latency"):
         row(r["workload"], f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms", "—", "—")
     if r := results.get("startup"):

@@ -67,7 +67,8 @@ def canonical_csv(count: int, rows: int = 3) -> list[tuple[str, str]]:
     return [(f"adj-{i:05}.csv", adjustment_csv(f"ADJ-{i}", rows)) for i in range(count)]
 
 
-def _drop(files: list[tuple[str, str]], folder: Path) -> list[Path]:
+def drop(files: list[tuple[str, str]], folder: Path) -> list[Path]:
+    """Write (name, text) pairs into a new `folder`, last modified a minute ago."""
     folder.mkdir(parents=True)
     past = time.time() - 60
     paths = []
@@ -79,7 +80,8 @@ def _drop(files: list[tuple[str, str]], folder: Path) -> list[Path]:
     return paths
 
 
-def _whole_cli(root: Path) -> float:
+def whole_cli(root: Path) -> float:
+    """Seconds of `gateway run --once` on `root` in a new process, start-up included."""
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "gateway", "--root", str(root), "run", "--once"],
                    check=True, capture_output=True)  # fmt: skip
@@ -119,16 +121,16 @@ def alternated(files: list[tuple[str, str]], rounds: int = ROUNDS) -> dict[str, 
     """Best seconds of the floor, the whole command line and the in-process service, alternated."""
     best: dict[str, float] = {}
     accepted = {}
-    runs: dict[str, Callable[[Path], float]] = {"whole_cli": _whole_cli, "in_process": _in_process}
+    runs: dict[str, Callable[[Path], float]] = {"whole_cli": whole_cli, "in_process": _in_process}
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
             base = Path(tmp)
-            copies = _drop(files, base / "floor-in")
+            copies = drop(files, base / "floor-in")
             (base / "floor-out").mkdir()
             best["floor"] = min(best.get("floor", float("inf")), durable_copy(copies, base / "floor-out"))
             for name, run in runs.items():
                 root = base / name
-                _drop(files, root / "inbound")
+                drop(files, root / "inbound")
                 best[name] = min(best.get(name, float("inf")), run(root))
                 accepted[name] = accepted_in(root)
     return {"seconds": best, "accepted": accepted}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.edifact import orders_interchange
-from benchmarks.files import _drop, accepted_in, edifact_orders, messages
+from benchmarks.files import accepted_in, drop, edifact_orders, messages
 
 ROUNDS = 3
 
@@ -40,7 +40,7 @@ def compare(label: str, files: list[tuple[str, str]], count: int, workers: int) 
         with tempfile.TemporaryDirectory() as tmp:
             for each in (0, workers):
                 root = Path(tmp) / f"w{each}-{n}"
-                _drop(files, root / "inbound")
+                drop(files, root / "inbound")
                 best[each] = min(best[each], _run(root, each))
                 accepted[each] = accepted_in(root)
     return {

@@ -17,14 +17,15 @@ import time
 from pathlib import Path
 
 from benchmarks import peak_mb, validate_peak_mb
+from gateway.canonical.gtin import check_digit
 
 PRODUCT = (
     '<Product action="add"><SKU>SKU-{i:08d}</SKU><Description>Widget number {i}, blue, boxed</Description>'
-    "<UOM>EA</UOM><GTIN>40063813{n:05d}</GTIN><Category>CAT-{c}</Category><UnitCost>{i}.25</UnitCost>"
+    "<UOM>EA</UOM><GTIN>{gtin}</GTIN><Category>CAT-{c}</Category><UnitCost>{i}.25</UnitCost>"
     '<Weight uom="KG">0.40</Weight><Dimensions uom="CM"><Length>10</Length><Width>5</Width>'
     "<Height>2.5</Height></Dimensions><LotControlled>true</LotControlled></Product>\n"
 )
-BYTES_PER_PRODUCT = len(PRODUCT.format(i=0, n=0, c=0))
+BYTES_PER_PRODUCT = len(PRODUCT.format(i=0, gtin="4006381300001", c=0))
 
 LXML_PARSE = """
 import sys
@@ -39,7 +40,8 @@ def catalogue(path: Path, products: int) -> Path:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<Products>\n')
         chunk: list[str] = []
         for i in range(products):
-            chunk.append(PRODUCT.format(i=i, n=i % 100_000, c=i % 50))
+            body = f"40063813{i % 10_000:04d}"  # a valid GTIN-13: the gateway checks the digit
+            chunk.append(PRODUCT.format(i=i, gtin=body + check_digit(body), c=i % 50))
             if len(chunk) == 10_000:
                 fh.write("".join(chunk))
                 chunk = []

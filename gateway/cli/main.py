@@ -107,9 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--host", default="127.0.0.1",
                          help="address to serve on (default 127.0.0.1; any other needs console_token)")
     console.add_argument("--port", type=int, default=8470, help="port (default 8470)")
-    command("bench", cmd_bench, "measure throughput against the machine's floor").add_argument(
-        "--json", action="store_true"
-    )
+    bench = command("bench", cmd_bench, "measure throughput against the machine's floor")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--bots-command", metavar="CMD",
+                       help="an external reference (Bots) to time on the same files: a shell command"
+                            " with {inbox} for the folder of input files"
+                            " (default: $GATEWAY_BENCH_BOTS_COMMAND)")  # fmt: skip
     explain = command("explain", cmd_explain, "what a finding code means and what usually fixes it")
     explain.add_argument("code", nargs="?", metavar="CODE", help="a finding code; without one, every code")
     explain.set_defaults(needs_config=False)  # a broken gateway.toml must not stop the explanation
@@ -316,12 +319,19 @@ def cmd_console(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
-    """`gateway bench [--json]`."""
+    """`gateway bench [--json] [--bots-command CMD]`."""
     from benchmarks import render, run_all
+    from benchmarks.reference import ENVIRONMENT, Reference
     from gateway import logging
 
+    command = args.bots_command or os.environ.get(ENVIRONMENT)
+    try:
+        reference = Reference(command) if command else None
+    except ValueError as exc:
+        print(f"gateway: bench: {exc}", file=sys.stderr)
+        return EX_USAGE
     logging.configure(sys.stderr, level="warning")
-    results = run_all()
+    results = run_all(reference)
     print(json.dumps(results, indent=2) if args.json else render(results))
     return EX_OK
 

@@ -10,6 +10,7 @@ holder's connection, however the holder died, so nothing of ours elects a leader
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -90,6 +91,10 @@ class Instances:
         if self.thread.is_alive():
             self.thread.join()
         if self.locks is not None:
+            # Closing alone frees the roles only when the server's backend has exited, a moment
+            # later: unlocking first frees them before leave() returns.
+            with contextlib.suppress(psycopg.Error):
+                self.locks.execute("SELECT pg_advisory_unlock_all()")
             self.locks.close()
         try:
             with self.pool.connection() as conn:

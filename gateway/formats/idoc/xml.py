@@ -13,8 +13,6 @@ import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from lxml import etree
-
 from gateway.canonical.records import Record
 from gateway.errors import InvalidContent, reject
 from gateway.findings import Code
@@ -24,6 +22,9 @@ from gateway.formats.idoc.mappings import OPTIONS
 from gateway.formats.idoc.model import Idoc, Segment
 from gateway.formats.idoc.reader import read_idocs
 from gateway.options import Option
+
+# lxml is imported by the functions that parse or write XML: detection imports every reader's
+# module, and a file that is not XML must not pay for lxml.
 
 _SNIFF = re.compile(rb"<(?:[\w-]+:)?(?:IDOC|EDI_DC40)[\s>/]")
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""")
@@ -89,6 +90,8 @@ class IdocXmlReader:
         yield from read_idocs(ctx, self._idocs(ctx))
 
     def _idocs(self, ctx: ReadContext) -> Iterator[Idoc]:
+        from lxml import etree
+
         events = etree.iterparse(str(ctx.file.path), events=("start", "end"), **PARSER_OPTIONS)
         root: Any = None
         last_line = 0
@@ -153,6 +156,8 @@ class IdocXmlReader:
 
 def to_xml(idocs: list[Idoc], root: str) -> bytes:
     """IDoc-XML for IDocs of one basic type (or extension) `root`."""
+    from lxml import etree
+
     top = etree.Element(xml_name(root))
     for idoc in idocs:
         node = etree.SubElement(top, "IDOC", BEGIN="1")

@@ -18,9 +18,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lxml import etree
+# lxml is imported by the functions that parse or write XML: detection imports every reader's
+# module, and a file that is not XML must not pay for lxml.
+if TYPE_CHECKING:
+    from lxml import etree
 
 from gateway import resources
 from gateway.canonical.build import element_type, path_problem
@@ -108,6 +111,8 @@ class XmlLayout:
     @property
     def root_local(self) -> str:
         """The root element's name without namespace."""
+        from lxml import etree
+
         return etree.QName(self.root).localname
 
     @property
@@ -123,6 +128,8 @@ class XmlLayout:
     @functools.cached_property
     def schema(self) -> etree.XMLSchema:
         """The layout's XSD (imports resolved from local files only)."""
+        from lxml import etree
+
         path = self.folder / self.schema_file
         try:
             return etree.XMLSchema(etree.parse(str(path), safe_parser()))
@@ -164,6 +171,8 @@ def _steps(xpath: str, namespaces: dict[str, str]) -> tuple[Step, ...] | None:
 
 
 def _field(where: str, to: str, raw: Any, namespaces: dict[str, str], problems: list[str]) -> FieldMap | None:
+    from lxml import etree
+
     spec: dict[str, Any] = {"xpath": raw} if isinstance(raw, str) else dict(raw)
     unknown = set(spec) - {"xpath", "type", "required", "const", "default", "table", "formats", "per"}
     if unknown:
@@ -246,6 +255,8 @@ def _canonical_problems(
 
 def load_layout(folder: Path) -> XmlLayout:
     """Read one layout folder, or raise `LayoutError` listing every problem in it."""
+    from lxml import etree
+
     path = folder / "layout.toml"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -333,6 +344,8 @@ def candidates(root_tag: str, all_layouts: dict[str, XmlLayout]) -> list[XmlLayo
 
 def near_misses(root_tag: str, all_layouts: dict[str, XmlLayout]) -> list[XmlLayout]:
     """Layouts with the same root name in another namespace: the document's namespace is wrong."""
+    from lxml import etree
+
     local = etree.QName(root_tag).localname
     return [
         layout for layout in all_layouts.values() if layout.root_local == local and layout.root != root_tag

@@ -12,9 +12,12 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from lxml import etree
+# lxml is imported by the functions that parse or write XML: detection imports every reader's
+# module, and a file that is not XML must not pay for lxml.
+if TYPE_CHECKING:
+    from lxml import etree
 
 from gateway.canonical.gtin import gtin_problem
 from gateway.canonical.shapes import RecordData
@@ -86,6 +89,8 @@ def unconvert(fm: FieldMap, value: Any) -> str:
 
 def _matches(result: Any) -> list[tuple[str, Any]]:
     """(text, node) pairs of an XPath result; node is None for computed values."""
+    from lxml import etree
+
     if not result:
         return []
     items = result if isinstance(result, list) else [result]
@@ -158,6 +163,8 @@ def read_fields(
     fields: tuple[FieldMap, ...], element: Any, path_of: PathOf, rule: str
 ) -> tuple[dict[str, Any], list[Finding]]:
     """Evaluate every field on `element`; return the canonical dict and the findings."""
+    from lxml import etree
+
     data: dict[str, Any] = {}
     findings: list[Finding] = []
     for fm in fields:
@@ -279,6 +286,8 @@ def _find(parent: Any, steps: tuple[Step, ...]) -> Any:
 
 
 def _new(parent: Any, step: Step) -> Any:
+    from lxml import etree
+
     child = etree.SubElement(parent, step.name)
     if step.where is not None:
         child.set(step.where[0], step.where[1])
@@ -325,6 +334,8 @@ def write_document(
     layout: XmlLayout, data: dict[str, Any], nsmap: dict[str | None, str] | None = None
 ) -> Any:
     """Build the document element of `data` (a canonical dict) through the layout's mapping."""
+    from lxml import etree
+
     tag = layout.document or layout.root
     namespaces = nsmap if nsmap is not None else layout.write_nsmap()
     element = etree.Element(tag, nsmap=cast("dict[str, str]", namespaces))  # lxml takes None: default
@@ -347,6 +358,8 @@ def node_path(node: Any, base: Any = None, base_path: str = "") -> str:
     With `base` (a document element whose earlier siblings were cleared while streaming) the
     path is taken from `base_path`, which names the element's real position.
     """
+    from lxml import etree
+
     steps: list[str] = []
     current = node
     while current is not None and isinstance(current, etree._Element):
@@ -358,6 +371,8 @@ def node_path(node: Any, base: Any = None, base_path: str = "") -> str:
 
 
 def _step_of(element: Any) -> str:
+    from lxml import etree
+
     qname = etree.QName(element)
     name = f"{element.prefix}:{qname.localname}" if element.prefix else qname.localname
     parent = element.getparent()

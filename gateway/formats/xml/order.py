@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from gateway.formats.xml.safe import safe_parser
+
+# lxml is imported by the functions that parse or write XML: detection imports every reader's
+# module, and a file that is not XML must not pay for lxml.
 
 XSD = "{http://www.w3.org/2001/XMLSchema}"
 
@@ -33,6 +34,8 @@ class SchemaOrder:
     @classmethod
     def of(cls, xsd: Path) -> SchemaOrder:
         """Read `xsd` and every schema it imports or includes (local files only)."""
+        from lxml import etree
+
         order = cls()
         seen: set[Path] = set()
         todo = [xsd.resolve()]

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from lxml import etree
-
 from gateway import options as opt
 from gateway.canonical.build import record_from_dict
 from gateway.canonical.records import Record, Source
@@ -40,6 +38,9 @@ from gateway.formats.xml.safe import (
     size_finding,
     syntax_finding,
 )
+
+# lxml is imported by the functions that parse or write XML: detection imports every reader's
+# module, and a file that is not XML must not pay for lxml.
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _CLARK = re.compile(r"\{[^}]*\}")
@@ -78,6 +79,8 @@ class XmlReader:
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         """Yield one record per document; every problem is a finding with line and XPath."""
+        from lxml import etree
+
         limits = XmlLimits.from_options(ctx.file.source.options)
         ctx.stage = "validate"
         too_large = size_finding(ctx.file.path.stat().st_size, limits)
@@ -142,6 +145,8 @@ class _Walk:
         self.plain_lineage: Source | None = None
 
     def run(self, events: Iterator[tuple[str, Any]]) -> Iterator[Record]:
+        from lxml import etree
+
         depth = 0
         for event, element in events:
             if event == "start":
@@ -241,6 +246,8 @@ class _Walk:
 
     @staticmethod
     def _wrong_root(root: Any, expected: list[XmlLayout], where: dict[str, Any]) -> Finding:
+        from lxml import etree
+
         qname = etree.QName(root)
         if all(c.root_local != qname.localname for c in expected):
             wanted = ", ".join(f"{c.name}: <{c.root_local}>" for c in expected)
@@ -338,6 +345,8 @@ class _Walk:
 
     def _error_path(self, element: Any, path: str, raw: str | None) -> str:
         """Turn libxml2's `/*/*[3]/cbc:Qty` into the readable path of the same node."""
+        from lxml import etree
+
         if not raw:
             return path
         try:
@@ -353,5 +362,7 @@ class _Walk:
 
 
 def _local_step(element: Any) -> str:
+    from lxml import etree
+
     local = etree.QName(element).localname
     return f"{element.prefix}:{local}" if element.prefix else local

@@ -24,9 +24,12 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from lxml import etree
+# lxml is imported by the functions that parse or write XML: detection imports every reader's
+# module, and a file that is not XML must not pay for lxml.
+if TYPE_CHECKING:
+    from lxml import etree
 
 from gateway import options as opt
 from gateway.errors import Finding
@@ -84,6 +87,8 @@ def parser_options(limits: XmlLimits | None = None) -> dict[str, Any]:
 
 def safe_parser(limits: XmlLimits | None = None, encoding: str | None = None) -> etree.XMLParser:
     """An `XMLParser` with the safe settings, for whole-document parsing of small files."""
+    from lxml import etree
+
     return etree.XMLParser(encoding=encoding, collect_ids=False, **parser_options(limits))
 
 
@@ -202,6 +207,8 @@ def iterparse(
     tag: str | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """`etree.iterparse` with the safe settings (the caller counts depth from the events)."""
+    from lxml import etree
+
     options = parser_options(limits)
     src = str(source) if isinstance(source, Path) else source
     return iter(etree.iterparse(src, events=events, tag=tag, encoding=encoding, **options))
@@ -221,6 +228,8 @@ def syntax_finding(exc: etree.XMLSyntaxError) -> Finding:
 
 def entity_finding(element: Any, path: str | None = None) -> Finding | None:
     """A finding when an unexpanded entity reference sits under `element`, else None."""
+    from lxml import etree
+
     for entity in element.iter(etree.Entity):
         location: dict[str, Any] = {"line": entity.sourceline or element.sourceline}
         if path:
@@ -253,6 +262,8 @@ def parse_safely(
     path: Path, limits: XmlLimits | None = None, encoding: str | None = None
 ) -> tuple[Any, list[Finding]]:
     """Parse a whole (small) document with every check; return (root or None, findings)."""
+    from lxml import etree
+
     limits = limits or XmlLimits()
     size = size_finding(path.stat().st_size, limits)
     if size is not None:

@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable
 from typing import Any, ClassVar, cast
 
-from lxml import etree
-
 from gateway.canonical.records import Record
 from gateway.config import TargetConfig
 from gateway.errors import Finding
@@ -25,6 +23,9 @@ from gateway.formats.xml.layout import LayoutError, XmlLayout, layouts
 from gateway.formats.xml.mapping import node_path, write_document
 from gateway.options import Option, text
 from gateway.targets.base import FileInfo, Opener, Output, SingleFormat
+
+# lxml is imported by the functions that parse or write XML: detection imports every reader's
+# module, and a file that is not XML must not pay for lxml.
 
 PER_DOCUMENT_NAME = "{stem}.{file_id}.{n}.xml"
 PER_FILE_NAME = "{stem}.{file_id}.xml"
@@ -44,6 +45,8 @@ class XmlWriter:
 
     def write(self, record: Record) -> list[Finding]:
         """Build, validate, then write the record's document; findings if it cannot be."""
+        from lxml import etree
+
         self.count += 1
         rule = f"{self.layout.name} (outbound)"
         if record.doc_type != self.layout.doc_type:
@@ -89,6 +92,8 @@ class XmlWriter:
             self.out = None
 
     def _root_tag(self, close: bool) -> bytes:
+        from lxml import etree
+
         local = etree.QName(self.layout.root).localname
         if close:
             return f"</{local}>\n".encode()
@@ -96,6 +101,8 @@ class XmlWriter:
         return f"<{local}{namespace}>\n".encode()
 
     def _path(self, element: Any, raw: str | None) -> str:
+        from lxml import etree
+
         try:
             found = element.getroottree().xpath(raw, namespaces=self.layout.namespaces) if raw else None
         except etree.XPathError:

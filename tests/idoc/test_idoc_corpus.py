@@ -85,6 +85,24 @@ def test_delvry07_despatch_advice(corpus: Path, make_config: Callable[..., Confi
     assert (ship["extensions"]["incoterms"], ship["extensions"]["incoterms_place"]) == ("EXW", "Walldorf")
 
 
+def test_an_s4_item_number_longer_than_its_classic_field_is_read_from_the_long_one(
+    corpus: Path, tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    """SAP's S/4 order sample gives each item's number in E1EDP19 IDTNR and IDTNR_LONG (40
+    long). With a number longer than 35, as S/4 writes it, IDTNR holds only its start."""
+    text = (corpus / DIR / "sap-samples__ORDERS05_PO_outbound_S4_755.xml").read_text(encoding="utf-8")
+    assert text.count("<IDTNR>TG0011</IDTNR>") == 2 and text.count("<IDTNR_LONG>TG0011</IDTNR_LONG>") == 2
+    long = "TG0011-TRADING-GOOD-WITH-A-40-CHAR-NUMBR"
+    edited = text.replace("<IDTNR>TG0011</IDTNR>", f"<IDTNR>{long[:35]}</IDTNR>").replace(
+        "<IDTNR_LONG>TG0011</IDTNR_LONG>", f"<IDTNR_LONG>{long}</IDTNR_LONG>"
+    )
+    path = tmp_path / "orders05-long-item-number.xml"
+    path.write_text(edited, encoding="utf-8")
+    records, report = read(path, make_config)
+    assert report.valid, report.findings
+    assert [line["sku"] for line in records[0]["lines"]] == [long, long]
+
+
 def test_invoic02_has_no_canonical_type(corpus: Path, make_config: Callable[..., Config]) -> None:
     records, report = read(corpus / DIR / "sap-samples__INVOIC02_S4_755.xml", make_config)
     assert records == []

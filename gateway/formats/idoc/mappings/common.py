@@ -21,6 +21,13 @@ from gateway.formats.idoc.schema import basic_type, is_customer_segment, sap_dat
 SKU_MODES = ("as_is", "strip_zeros")
 
 
+def long_value(seg: Segment, name: str) -> str:
+    """A material or item number (`MATNR`, `IDTNR`): S/4 writes one longer than the classic
+    field in `<name>_LONG` (40 long; the classic field then holds only its start), so that
+    field comes first."""
+    return seg.get(f"{name}_LONG") or seg.get(name)
+
+
 def sku_of(matnr: str, options: dict[str, Any]) -> str | None:
     """The canonical sku of a SAP material number under the source's `idoc_sku` option."""
     if not matnr:
@@ -88,8 +95,9 @@ def qualified(segments: list[Segment], qualifier_field: str, value_field: str) -
     out: dict[str, str] = {}
     for seg in segments:
         q = seg.get(qualifier_field)
-        if q and q not in out and seg.get(value_field):
-            out[q] = seg.get(value_field)
+        value = long_value(seg, value_field)
+        if q and q not in out and value:
+            out[q] = value
     return out
 
 

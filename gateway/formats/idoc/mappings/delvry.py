@@ -16,7 +16,16 @@ from typing import Any
 
 from gateway.canonical.shapes import PackageData, RecordData, ShipmentData, ShipmentLineData, enveloped
 from gateway.findings import Code, Report
-from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
+from gateway.formats.idoc.mappings.common import (
+    compact,
+    date,
+    envelope,
+    long_value,
+    number,
+    qualified,
+    require,
+    sku_of,
+)
 from gateway.formats.idoc.model import Idoc, Segment
 
 
@@ -144,7 +153,7 @@ def _batch(item: Segment, idoc: Idoc, report: Report) -> dict[str, Any] | None:
 def _line(
     item: Segment, hu_of: dict[str, str], options: dict[str, Any], batch: dict[str, Any]
 ) -> ShipmentLineData:
-    matnr = item.get("MATNR")
+    matnr = long_value(item, "MATNR")
     shipped = number(item.get("LFIMG"))
     line: ShipmentLineData = {
         "line_no": item.get("POSNR") or None,

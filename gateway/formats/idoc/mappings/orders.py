@@ -22,7 +22,16 @@ from gateway.canonical.shapes import (
     enveloped,
 )
 from gateway.findings import Code, Report
-from gateway.formats.idoc.mappings.common import compact, date, envelope, number, qualified, require, sku_of
+from gateway.formats.idoc.mappings.common import (
+    compact,
+    date,
+    envelope,
+    long_value,
+    number,
+    qualified,
+    require,
+    sku_of,
+)
 from gateway.formats.idoc.model import Idoc, Segment
 
 #: Purchasing document types (EKKO-BSART) of the standard system.
@@ -176,8 +185,7 @@ def _line(
     ids = qualified(item.all("E1EDP19"), "QUALF", "IDTNR")
     texts = qualified(item.all("E1EDP19"), "QUALF", "KTEXT")
     ours = "001" if purchase else "002"
-    # S/4 puts a material number longer than 18 characters in MATNR_LONG.
-    matnr = item.get("MATNR_LONG") or item.get("MATNR") or ids.get(ours, "")
+    matnr = long_value(item, "MATNR") or ids.get(ours, "")
     line: LineData = {
         "line_no": item.get("POSEX") or None,
         "sku": sku_of(matnr, options),

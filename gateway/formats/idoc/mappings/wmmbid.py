@@ -21,7 +21,7 @@ from gateway.canonical.shapes import (
     enveloped,
 )
 from gateway.findings import Code, Report
-from gateway.formats.idoc.mappings.common import compact, date, envelope, number, sku_of
+from gateway.formats.idoc.mappings.common import compact, date, envelope, long_value, number, sku_of
 from gateway.formats.idoc.model import Idoc, Segment
 
 #: Movement type → (canonical document, stock direction +1/-1, reason text).
@@ -139,7 +139,7 @@ def _line(n: int, item: Segment, kind: str, options: dict[str, Any]) -> LineData
     """The line fields every movement has, the quantity signed by its direction."""
     bwart = item.get("BWART")
     _, sign, _ = MOVEMENTS[bwart]
-    matnr = item.get("MATNR")
+    matnr = long_value(item, "MATNR")
     return {
         "line_no": item.get("EBELP") if kind == "receipt" and item.get("EBELP") else str(n),
         "sku": sku_of(matnr, options),

@@ -99,6 +99,8 @@ class Pipeline:
         self.ledger = ledger
         #: Worker processes that read files ahead of the durable steps; None: read here.
         self.readers = readers
+        #: Formats read_ahead detected for the files it left to this process (CSV).
+        self.detected: dict[str, str] = {}
         self.targets = {t.name: plugins.target(t.format)(t) for t in config.targets}
         for target in self.targets.values():
             # Targets that number their documents (IDoc DOCNUMs) draw the numbers from the ledger.
@@ -130,6 +132,7 @@ class Pipeline:
     def read_ahead(self, rows: list[FileRow]) -> None:
         """Start reading claimed files in the worker processes, to be taken in this order: the
         files of formats whose records cost much less to move than to make (`offload`)."""
+        self.detected.clear()  # the previous group's files have all been read
         if self.readers is None or self.readers.broken:
             return
         for row in rows:
@@ -140,6 +143,8 @@ class Pipeline:
                 continue
             if offloaded(plugins.reader(fmt)):
                 self.readers.submit(file, fmt)
+            else:
+                self.detected[file.file_id] = fmt
 
     def process(self, file_id: str) -> Outcome:
         """Take a file in `processing` or `publishing` state to its outcome."""
@@ -245,7 +250,9 @@ class Pipeline:
         if remote is not None:
             ctx.format = remote.format
             return remote.records(ctx)
-        ctx.format = detect(ctx.file.path, ctx.file.name, ctx.file.source.format_by_name)
+        ctx.format = self.detected.pop(ctx.file.file_id, "") or detect(
+            ctx.file.path, ctx.file.name, ctx.file.source.format_by_name
+        )
         return plugins.reader(ctx.format)().read(ctx)
 
     @contextmanager

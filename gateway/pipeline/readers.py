@@ -18,14 +18,19 @@ service.
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import importlib
 import os
 import signal
+import socket
+import subprocess
+import sys
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -146,35 +151,67 @@ def read(conn: Connection, config: Config, file: Inbound, fmt: str) -> None:
 
 
 class Worker:
-    """One worker process and the reads sent to it, oldest first."""
+    """One worker process and the reads sent to it, oldest first.
 
-    def __init__(self, config: Config, target: Callable[..., None]) -> None:
-        ours, theirs = multiprocessing.get_context("spawn").Pipe()
-        self.conn = ours
-        self.process = multiprocessing.get_context("spawn").Process(
-            target=target, args=(theirs, config, not os.isatty(1)), daemon=True, name="gateway-reader"
-        )
-        self.process.start()
+    The process is started by hand rather than by multiprocessing's spawn: a service killed while
+    spawn hands a new process its start-up data leaves that process to print a traceback on the
+    service's log; ours finds the pipe empty and ends quietly. Its own process group keeps a
+    terminal's Ctrl-C (the service's to handle) from it.
+    """
+
+    def __init__(self, config: Config, target: str) -> None:
+        ours, theirs = socket.socketpair()
+        self.conn = Connection(ours.detach())
+        here = str(Path(__file__).resolve().parents[2])  # where the gateway package is imported from
+        path = os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH"))))
+        env = {**os.environ, "PYTHONPATH": path}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", START, str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, process_group=0,
+        )  # fmt: skip
         theirs.close()
+        # One that died at once is found out by the first wait for it, and counted unstarted.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.conn.send((target, config, not os.isatty(1), sys.path))
         self.reads: deque[RemoteRead] = deque()
         #: Whether the process said it is ready: one that dies before cannot read at all.
         self.ready = False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def send(self, remote: RemoteRead) -> None:
         self.conn.send((remote.file, remote.format))
 
     def close(self) -> None:
         self.conn.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
+
+
+#: What a worker process runs: `start` with the end of the pipe it was handed.
+START = "import sys; from gateway.pipeline.readers import start; start(int(sys.argv[1]))"
+
+
+def start(fd: int) -> None:
+    """A worker process's entry: take its target and configuration from the pipe, then serve."""
+    conn = Connection(fd)
+    try:
+        target, config, json_logs, path = conn.recv()
+    except (EOFError, OSError):  # the service ended before it handed them over
+        return
+    sys.path[:] = path
+    module, _, name = target.partition(":")
+    getattr(importlib.import_module(module), name)(conn, config, json_logs)
 
 
 class Readers:
     """A pool of reader processes; `submit` files in order, `take` their reads in the same order."""
 
-    def __init__(self, config: Config, count: int, target: Callable[..., None] = serve) -> None:
+    def __init__(self, config: Config, count: int, target: str = "gateway.pipeline.readers:serve") -> None:
         self.config = config
         self.count = count
         self.target = target
@@ -223,7 +260,7 @@ class Readers:
     def replace(self, dead: Worker) -> None:
         """Start a new worker in place of `dead` and hand it the dead one's unfinished reads."""
         dead.close()
-        code = dead.process.exitcode
+        code = dead.process.returncode
         worker = Worker(self.config, self.target)
         self.workers[self.workers.index(dead)] = worker
         log.warning("reader_process_died", exit_code=code, reads=len(dead.reads), started=dead.ready)
@@ -246,7 +283,7 @@ class Readers:
             try:
                 while not worker.conn.poll(BEAT_SECONDS):
                     self.heartbeat()
-                    if not worker.process.is_alive() and not worker.conn.poll(0):
+                    if not worker.alive() and not worker.conn.poll(0):
                         raise EOFError
                 message: tuple[str, Any, Any] = worker.conn.recv()
             except (EOFError, OSError):
@@ -255,7 +292,7 @@ class Readers:
                 if self.unstarted >= MAX_DEATHS:
                     self.broken = True
                     self.close()
-                    log.error("reader_processes_unavailable", exit_code=worker.process.exitcode)
+                    log.error("reader_processes_unavailable", exit_code=worker.process.returncode)
                     raise Unavailable("the reader processes cannot start") from None
                 self.replace(worker)
                 continue

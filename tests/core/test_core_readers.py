@@ -11,6 +11,9 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,7 +102,7 @@ def test_a_worker_killed_mid_file_is_replaced_and_no_record_is_lost_or_doubled(c
         # 150 messages: three chunks, the worker dies after sending the first
         path.write_text(orders_interchange(150).replace("BENCH1", name[:6].upper()), encoding="latin-1")
         files.append(path)
-    pool = Readers(cfg, 1, dying)
+    pool = Readers(cfg, 1, f"{__name__}:dying")
     try:
         for path in files:
             pool.submit(inbound(cfg, path), "edifact")
@@ -119,7 +122,7 @@ def test_a_file_that_kills_its_reader_twice_is_refused_and_the_next_one_is_read(
     bad, good = cfg.state_dir / "die-always.edi", cfg.state_dir / "good.edi"
     bad.write_text(orders_interchange(3), encoding="latin-1")
     good.write_text(orders_interchange(3).replace("BENCH1", "GOOD1"), encoding="latin-1")
-    pool = Readers(cfg, 1, dying)
+    pool = Readers(cfg, 1, f"{__name__}:dying")
     try:
         pool.submit(inbound(cfg, bad), "edifact")
         pool.submit(inbound(cfg, good), "edifact")
@@ -135,7 +138,7 @@ def test_a_file_that_kills_its_reader_twice_is_refused_and_the_next_one_is_read(
 def test_workers_that_cannot_start_leave_the_reading_to_the_service(cfg: Config) -> None:
     path = cfg.state_dir / "orders.edi"
     path.write_text(orders_interchange(5), encoding="latin-1")
-    pool = Readers(cfg, 2, unstartable)
+    pool = Readers(cfg, 2, f"{__name__}:unstartable")
     try:
         got, _ = read_remote(pool, cfg, path)
         assert got == read_here(cfg, path)
@@ -158,6 +161,29 @@ def test_a_reader_that_raises_in_its_worker_is_reported_with_the_workers_traceba
         assert read_remote(pool, cfg, path)[0] == read_here(cfg, path)  # the worker goes on
     finally:
         pool.close()
+
+
+#: A service that starts a reader and is SIGKILLed `argv[2]` seconds later, maybe mid-start.
+KILLED_WHILE_STARTING = """
+import os, signal, sys, threading
+from pathlib import Path
+from gateway import config
+from gateway.pipeline.readers import Readers
+pool = Readers(config.parse({"workers": 1}, Path(sys.argv[1])), 1)
+threading.Timer(float(sys.argv[2]), os.kill, (os.getpid(), signal.SIGKILL)).start()
+pool.start()
+threading.Event().wait(5)
+"""
+
+
+def test_a_service_killed_while_starting_a_reader_leaves_no_traceback_and_no_process(tmp_path: Path) -> None:
+    """Killed at any moment of a reader's start, the reader ends quietly: on the service's log
+    (the reader's stderr too) no traceback. The run waits for the reader, which holds stderr."""
+    for n in range(12):
+        run = subprocess.run([sys.executable, "-c", KILLED_WHILE_STARTING, str(tmp_path), str(n / 1000)],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert run.returncode == -signal.SIGKILL
+        assert "Traceback" not in run.stderr, run.stderr
 
 
 def fingerprint(config: Config) -> dict[str, Any]:

@@ -184,11 +184,11 @@ class TestCrash:
 
 
 def children(pid: int) -> list[int]:
-    """The reader processes `pid` started (not multiprocessing's resource tracker)."""
+    """The reader processes `pid` started."""
     found = []
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         with contextlib.suppress(FileNotFoundError):  # it may have ended since
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"gateway.pipeline.readers" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(int(child))
     return found
 

@@ -422,6 +422,15 @@ EXPLANATIONS: dict[Code, Explanation] = {
         "Ask the partner for a listed code, or add theirs to the schema's code list.",
     ),
     # Map and route.
+    Code.UNDOCUMENTED_LAYOUT: Explanation(
+        "A flat IDoc segment holds data where SAP publishes no layout (or a record needs such a"
+        " field written): SAP documents the field names, but not their widths in a flat file, so"
+        " no value there can be placed without guessing. IDoc-XML names every field and has no"
+        " such limit.",
+        "Exchange IDoc-XML (an XML file port; the idoc target's `syntax = \"xml\"`), or confirm"
+        " the segment's layout in your system (transaction WE60, the fields' external lengths)"
+        " and put it in a site schema: `schemas_dir`/idoc/_segments.toml with that segment alone.",
+    ),
     Code.UNMAPPABLE: Explanation(
         "Valid input that cannot be expressed as a canonical record (a date, a quantity…).",
         "Correct the value named at the source; the message says what the mapping needed.",

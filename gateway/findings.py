@@ -145,6 +145,7 @@ class Code(StrEnum):
     TOO_MANY_COMPONENTS = "too_many_components"
     UNEXPECTED_COMPONENT = "unexpected_component"
     UNKNOWN_CODE = "unknown_code"
+    UNDOCUMENTED_LAYOUT = "undocumented_layout"
 
     # Map and route.
     UNMAPPABLE = "unmappable"

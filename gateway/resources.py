@@ -62,6 +62,12 @@ def path(*parts: str) -> Path:
     return SCHEMAS.joinpath(*parts)
 
 
+def layers(*parts: str) -> list[Path]:
+    """Every root's file at `parts`, the shipped one first: for files a site amends entry by
+    entry rather than replaces (`idoc/_segments.toml`)."""
+    return [root.joinpath(*parts) for root in reversed(roots()) if root.joinpath(*parts).exists()]
+
+
 def listing(folder: str, pattern: str = "*") -> list[Path]:
     """The entries of `folder` matching `pattern` in every root, one per name (the site's
     first), sorted by name."""

@@ -66,7 +66,7 @@ def test_every_problem_of_every_plugin_is_reported_at_once(tmp_path: Path) -> No
         "target[0].ar_division: must be one or two digits, such as '01'",
         "target[0].colour: unknown option",
         "target[0].header: expected true or false, got 'yes'",
-        "target[1].syntax: must be one of flat, xml",
+        "target[1].syntax: must be one of xml, flat",
     ]
 
 

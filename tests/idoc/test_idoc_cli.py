@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def config(tmp_path: Path) -> Path:
 
 def test_validate_samples_and_corpus(corpus: Path) -> None:
     files = [
-        *sorted(SAMPLES.glob("*.idoc")),
+        *sorted(p for p in SAMPLES.iterdir() if p.suffix in (".idoc", ".xml")),
         corpus / "idoc-xml" / "sap-samples__ORDERS05_PO_outbound_S4_755.xml",
     ]
     done = run_cli("validate", *files)
@@ -72,26 +73,24 @@ def test_validate_reports_located_findings(tmp_path: Path) -> None:
 
 
 def test_convert_to_jsonl_and_to_idoc(tmp_path: Path) -> None:
-    done = run_cli("convert", SAMPLES / "wmmbid02-movements.idoc")
+    done = run_cli("convert", SAMPLES / "wmmbid02-movements.xml")
     assert done.returncode == 0, done.stderr
     docs = [json.loads(line) for line in done.stdout.splitlines()]
     assert [d["doc_type"] for d in docs] == ["receipt", "transfer", "inventory_adjustment"]
     out = tmp_path / "out"
     done = run_cli("--config", config(tmp_path), "--root", tmp_path / "root", "convert",
-                   SAMPLES / "wmmbid02-movements.idoc", "--target", "sap-out", "--out", out)  # fmt: skip
+                   SAMPLES / "wmmbid02-movements.xml", "--target", "sap-out", "--out", out)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     (written,) = out.iterdir()
-    assert written.name.endswith(".WMMBID02.idoc")
-    lines = written.read_text(encoding="utf-8").splitlines()
-    assert sum(line.startswith("EDI_DC40") for line in lines) == 3
-    assert {len(line) for line in lines} == {524, 1063}
+    assert written.name.endswith(".WMMBID02.xml")
+    assert written.read_text(encoding="utf-8").count('<IDOC BEGIN="1">') == 3
 
 
 def test_run_once_and_duplicate_docnum(tmp_path: Path, corpus: Path) -> None:
     root = tmp_path / "root"
     inbound = root / "inbound"
     inbound.mkdir(parents=True)
-    shutil.copy(SAMPLES / "wmmbid02-movements.idoc", inbound)
+    shutil.copy(SAMPLES / "wmmbid02-movements.xml", inbound)
     shutil.copy(SAMPLES / "orders05-purchase-order.idoc", inbound)
     shutil.copy(corpus / "idoc-xml" / "sap-samples__DELVRY07_DESADV_S4_755.xml", inbound)
     shutil.copy(corpus / "idoc-xml" / "sap-samples__INVOIC02_S4_755.xml", inbound)
@@ -102,17 +101,13 @@ def test_run_once_and_duplicate_docnum(tmp_path: Path, corpus: Path) -> None:
     assert len(canonical) == 3
     sap = sorted(p.name for p in (tmp_path / "sap-out").iterdir())
     assert len(sap) == 2
-    assert any(name.endswith(".WMMBID02.idoc") for name in sap)
-    assert any(name.endswith(".DELVRY07.idoc") for name in sap)
-    docnums = [
-        line[13:29]
-        for name in sap
-        for line in (tmp_path / "sap-out" / name).read_text(encoding="utf-8").splitlines()
-        if line.startswith("EDI_DC40")
-    ]
+    assert any(name.endswith(".WMMBID02.xml") for name in sap)
+    assert any(name.endswith(".DELVRY07.xml") for name in sap)
+    texts = [(tmp_path / "sap-out" / name).read_text(encoding="utf-8") for name in sap]
+    docnums = [d for text in texts for d in re.findall(r"<DOCNUM>(\d+)</DOCNUM>", text)]
     assert sorted(docnums) == [f"{n:016d}" for n in range(1, 5)]  # unique, sequential, from the ledger
     trace = run_cli("--config", cfg, "--root", root, "trace", "0000000000800002")  # a bare DOCNUM
-    assert "wmmbid02-movements.idoc" in trace.stdout, trace.stdout + trace.stderr
+    assert "wmmbid02-movements.xml" in trace.stdout, trace.stdout + trace.stderr
     (quarantined,) = (root / "quarantine").iterdir()
     error = json.loads((quarantined / "error.json").read_text(encoding="utf-8"))
     assert error["stage"] == "map"
@@ -141,5 +136,5 @@ def test_config_check_reports_bad_idoc_options(tmp_path: Path) -> None:
     )
     done = run_cli("--config", path, "--root", tmp_path / "root", "config", "check")
     assert done.returncode == 78
-    assert "target[0].syntax: must be one of flat, xml" in done.stderr + done.stdout
+    assert "target[0].syntax: must be one of xml, flat" in done.stderr + done.stdout
     assert "target[0].client: longer than the control record's 3 characters" in done.stderr + done.stdout

@@ -140,15 +140,20 @@ def test_layouts_follow_the_field_order_of_real_idoc_xml(corpus: Path) -> None:
 
     layouts = idoc_schema.segment_types()
     problems = []
+    unlisted = set()
     for path in sorted((corpus / DIR).glob("*.xml")):
         for el in etree.parse(str(path)).iter():
             if not isinstance(el.tag, str) or el.get("SEGMENT") is None or el.tag == "EDI_DC40":
                 continue
             layout = layouts.get(el.tag)
-            assert layout is not None, f"{path.name}: no layout for {el.tag}"
+            if layout is None:
+                unlisted.add(el.tag)
+                continue
             names = [str(c.tag) for c in el if isinstance(c.tag, str) and c.get("SEGMENT") is None]
             known = [n for n in names if n in layout.by_name and (path.name, el.tag, n) not in HAND_EDITED]
             offsets = [layout.by_name[n].offset for n in known]
             if offsets != sorted(offsets):
                 problems.append(f"{path.name}: {el.tag} fields {known}")
     assert problems == []
+    # MATMAS05's additions no SAP listing gives (empty in SAP's sample): kept undecoded.
+    assert unlisted == {"E1CUCOM", "E1UPSLINK"}

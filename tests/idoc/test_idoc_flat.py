@@ -11,7 +11,8 @@ from helpers_idoc import SAMPLES, codes, read
 
 from gateway.config import Config
 from gateway.formats.idoc import schema as idoc_schema
-from gateway.formats.idoc.flat import FlatParser
+from gateway.formats.idoc.flat import FlatParser, format_idoc
+from gateway.formats.idoc.model import Idoc, Segment
 
 DD = idoc_schema.records()["EDI_DD40"]
 PO = SAMPLES / "orders05-purchase-order.idoc"
@@ -51,10 +52,10 @@ EXPECTED = {
     "orders01-release3.idoc": ["sales_order"],
     "delvry07-delivery-hu-batches.idoc": ["shipment"],
     "delvry03-desadv.idoc": ["shipment"],
-    "wmmbid02-movements.idoc": ["receipt", "transfer", "inventory_adjustment"],
+    "wmmbid02-movements.xml": ["receipt", "transfer", "inventory_adjustment"],
     "matmas05-material.idoc": ["product"],
-    "debmas07-customer.idoc": ["customer"],
-    "cond_a04-prices.idoc": ["price_list"],
+    "debmas07-customer.xml": ["customer"],
+    "cond_a04-prices.xml": ["price_list"],
 }
 
 
@@ -66,7 +67,7 @@ def test_every_sample_reads_clean(name: str, make_config: Callable[..., Config])
 
 
 def test_every_shipped_basic_type_has_a_sample() -> None:
-    text = " ".join(p.read_text(encoding="utf-8").splitlines()[0] for p in SAMPLES.glob("*.idoc"))
+    text = " ".join(p.read_text(encoding="utf-8") for p in SAMPLES.iterdir() if p.suffix in (".idoc", ".xml"))
     for basic_type in (
         "ORDERS05",
         "ORDERS01",
@@ -135,7 +136,7 @@ def test_delivery_handling_units_and_batches(make_config: Callable[..., Config])
 
 
 def test_goods_movements_by_movement_type(make_config: Callable[..., Config]) -> None:
-    (receipt, transfer, adjustment), report = read(SAMPLES / "wmmbid02-movements.idoc", make_config)
+    (receipt, transfer, adjustment), report = read(SAMPLES / "wmmbid02-movements.xml", make_config)
     assert report.valid
     assert receipt["po_number"] == "4500001234"
     assert receipt["lines"][0]["quantity_received"] == "120.000"
@@ -150,9 +151,9 @@ def test_master_data(make_config: Callable[..., Config]) -> None:
     assert product["gtin"] == "04012345678901"
     assert product["lot_controlled"] is True
     assert [u["uom"] for u in product["extensions"]["units"]] == ["PCE", "CS"]
-    (customer,), _ = read(SAMPLES / "debmas07-customer.idoc", make_config)
+    (customer,), _ = read(SAMPLES / "debmas07-customer.xml", make_config)
     assert [s["code"] for s in customer["ship_to"]] == ["0000200001", "0000200009"]
-    (prices,), _ = read(SAMPLES / "cond_a04-prices.idoc", make_config)
+    (prices,), _ = read(SAMPLES / "cond_a04-prices.xml", make_config)
     assert [(ln["unit_price"], ln["min_quantity"]) for ln in prices["lines"]] == [
         ("9.99", None),
         ("8.99", "100.000"),
@@ -333,8 +334,11 @@ def test_segment_numbers_must_count(tmp_path: Path, make_config: Callable[..., C
 
 
 def test_missing_mandatory_segment(tmp_path: Path, make_config: Callable[..., Config]) -> None:
-    lines = lines_of(SAMPLES / "wmmbid02-movements.idoc")[:2]  # control + E1MBXYH, no item
-    _, report = read(write(tmp_path, lines), make_config)
+    control = {"IDOCTYP": "WMMBID02", "MESTYP": "WMMBXY", "DOCNUM": "0000000000800001", "SNDPOR": "SAPPRD"}
+    head = Segment("E1MBXYH", 1, 0, 1, {"BLDAT": "20261126", "XBLNR": "GR-1"})  # and no item
+    wmmbid02 = idoc_schema.basic_type("WMMBID02")
+    assert wmmbid02 is not None
+    _, report = read(write(tmp_path, format_idoc(Idoc(control, [head]), wmmbid02.segments)), make_config)
     assert codes(report) == ["missing_segment"]
     assert report.findings[0].location["segment"] == "E1MBXYH"
 
@@ -364,9 +368,10 @@ def test_bad_date_and_docnum_mismatch(tmp_path: Path, make_config: Callable[...,
 
 
 def test_unknown_movement_type(tmp_path: Path, make_config: Callable[..., Config]) -> None:
-    lines = lines_of(SAMPLES / "wmmbid02-movements.idoc")[:3]
-    lines[2] = set_sdata(lines[2], "E1MBXYI", "BWART", "999")
-    _, report = read(write(tmp_path, lines), make_config)
+    text = (SAMPLES / "wmmbid02-movements.xml").read_text(encoding="utf-8")
+    path = tmp_path / "x.xml"
+    path.write_text(text.replace("<BWART>101</BWART>", "<BWART>999</BWART>", 1), encoding="utf-8")
+    _, report = read(path, make_config)
     assert codes(report) == ["unknown_movement_type"]
     assert report.stage == "map"
     assert report.findings[0].location["field"] == "BWART"

@@ -22,7 +22,7 @@ STRUCTURES = [
     ("INVOIC02", "INVOIC02", set()),
     ("DELVRY03", "DELVRY03", set()),
     ("DELVRY07", "DELVRY03", set()),
-    ("MATMAS05", "MATMAS04", {"E1CUCFG", "E1CUINS", "E1CUVAL", "E1CUCOM", "E1UPSLINK"}),
+    ("MATMAS05", "MATMAS04", {"E1CUCFG", "E1CUINS", "E1CUVAL"}),
 ]
 #: Occurrences a table keeps narrower than SAP's, with the reason: the mappings make one
 #: product of one E1MARAM and one despatch advice of one E1EDL20, so a second one is a
@@ -51,7 +51,8 @@ def test_the_extract_names_its_sources() -> None:
         assert table["source"].startswith("https://github.com/")
         assert "/blob/" in table["source"] and table["source"].endswith(".xsd")
         assert set(table["fields"]) == {row[0] for row in table["structure"]}
-    assert all(listing["source"].startswith("https://") for listing in LISTINGS.values())
+    # A listing names its page, or the document it was printed in when it has no address.
+    assert all(listing["source"].startswith(("https://", "document: ")) for listing in LISTINGS.values())
 
 
 def test_every_layout_has_sap_s_fields_at_sap_s_offsets() -> None:
@@ -101,3 +102,25 @@ def test_segments_without_a_schema_agree_with_sap_s_listing() -> None:
         sap = parsed(listing["fields"], segment)
         ours = [(f.name, f.length) for f in layouts[segment].fields]
         assert ours[: len(sap)] == sap, segment
+        if "names" in listing:
+            assert [name for name, _ in ours] == listing["names"].split(), segment
+
+
+def test_flat_files_place_only_what_sap_publishes() -> None:
+    """A flat file reads and writes a field only where an SAP source gives its width: where a
+    table goes on past SAP's listing, `flat_documented_through` stops at the listing's end;
+    every segment a shipped basic type uses is covered by an SAP schema, a listing, or places
+    nothing in a flat file."""
+    layouts = idoc_schema.segment_types()
+    for segment, listing in LISTINGS.items():
+        layout = layouts[segment]
+        sap = parsed(listing["fields"], segment)
+        if len(layout.fields) > len(sap):
+            assert layout.documented_end == layout.fields[len(sap) - 1].end, segment
+        else:
+            assert layout.documented_end is None, segment
+    covered = set(LISTINGS) | {name for table in SAP.values() for name in table["fields"]}
+    used = {name for basic_type in idoc_schema.shipped() for name in idoc_schema.basic_type(basic_type).nodes}  # type: ignore[union-attr]
+    unplaced = {name for name in used - covered if layouts[name].documented_end == 0}
+    assert used - covered - unplaced == set()
+    assert unplaced == {"E1KNVPM", "E1KONM"}

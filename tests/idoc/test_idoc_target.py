@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers_idoc import codes, read
+from lxml import etree
 
+from gateway import resources
 from gateway.canonical.build import record_from_dict
 from gateway.config import Config, TargetConfig, target_problems
+from gateway.formats.idoc import schema as idoc_schema
 from gateway.formats.idoc.writer import IdocTarget
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.targets.base import FileInfo
@@ -91,19 +96,18 @@ def reread(
     return records
 
 
+DOCNUM = re.compile(rb"<DOCNUM>(\d+)</DOCNUM>")
+
+
 def test_goods_movements_round_trip(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     t = target(movement_by_reason={"DAMAGED": "551"}, reason_codes={"DAMAGED": "0001"})
     outputs, findings = write(t, RECEIPT, TRANSFER, ADJUSTMENT)
     assert findings == []
     ((name, data),) = outputs.items()
-    assert name == "in.f1.WMMBID02.idoc"
-    lines = data.decode().splitlines()
-    assert {len(line) for line in lines} == {524, 1063}
-    assert [line[13:29] for line in lines if line.startswith("EDI_DC40")] == [
-        "0000000000000001", "0000000000000002", "0000000000000003"]  # fmt: skip
-    control = lines[0]
-    assert control[10:13] == "100" and control[148:158].strip() == "WMSPORT"
-    assert control[263:273].strip() == "SAPPRD" and control[277:287].strip() == "PRDCLNT100"
+    assert name == "in.f1.WMMBID02.xml"  # IDoc-XML by default
+    assert DOCNUM.findall(data) == [b"0000000000000001", b"0000000000000002", b"0000000000000003"]
+    for tag in (b"<MANDT>100</MANDT>", b"<SNDPOR>WMSPORT</SNDPOR>", b"<RCVPRN>PRDCLNT100</RCVPRN>"):
+        assert tag in data
     receipt, transfer, adjustment = reread(tmp_path, name, data, make_config)
     assert receipt["doc_type"] == "receipt" and receipt["po_number"] == "4500001234"
     assert receipt["lines"][0]["quantity_received"] == "12"
@@ -118,8 +122,60 @@ def test_goods_movements_round_trip(tmp_path: Path, make_config: Callable[..., C
     assert adjustment["lines"][0]["reason_code"] == "0001"
 
 
+def test_idoc_xml_fields_follow_sap_s_order() -> None:
+    """SAP's IDoc-XML schemas make each segment's fields a sequence: the writer keeps the
+    table's order (SAP's), whatever order the record's values were set in."""
+    outputs, _ = write(target(), TRANSFER, SHIPMENT)
+    for name, data in outputs.items():
+        tree = etree.fromstring(data)
+        for element in tree.iter():
+            layout = (idoc_schema.records()["EDI_DC40"] if element.tag == "EDI_DC40"
+                      else idoc_schema.segment_types().get(element.tag))  # fmt: skip
+            if layout is None or not len(element):
+                continue
+            names = [child.tag for child in element if not len(child) and child.tag in layout.by_name]
+            assert names == sorted(names, key=[f.name for f in layout.fields].index), (name, element.tag)
+    item = etree.fromstring(outputs["in.f1.WMMBID02.xml"]).find(".//E1MBXYI")
+    assert [child.tag for child in item] == ["MATNR", "WERKS", "LGORT", "BWART", "ERFMG", "ERFME", "UMWRK",
+                                             "UMLGO"]  # fmt: skip
+
+
+def test_flat_goods_movements_wait_for_a_layout_the_site_confirms(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    """SAP's listing of E1MBXYI gives the quantity ERFMG as QUAN 13,3 but not its width in a
+    flat file: a flat goods movement is refused, naming the field, until a site confirms the
+    segment's layout (WE60) in its own `idoc/_segments.toml`, which then serves both ways."""
+    outputs, findings = write(target(syntax="flat"), RECEIPT)
+    assert outputs == {}
+    assert [(f.code, f.location["segment"], f.location["field"]) for f in findings] == [
+        ("undocumented_layout", "E1MBXYI", "ERFMG")]  # fmt: skip
+    shipped = (resources.SCHEMAS / "idoc" / "_segments.toml").read_text(encoding="utf-8")
+    confirmed = shipped[shipped.index("[E1MBXYI]"):shipped.index("\n\n", shipped.index("[E1MBXYI]"))]
+    site = tmp_path / "site" / "idoc"
+    site.mkdir(parents=True)
+    (site / "_segments.toml").write_text(confirmed.replace('flat_documented_through = "BWTAR"\n', ""))
+    resources.use_site_schemas(site.parent)
+    try:
+        outputs, findings = write(target(syntax="flat"), RECEIPT)
+        assert findings == []
+        data = outputs["in.f1.WMMBID02.idoc"]
+        assert {len(line) for line in data.decode().splitlines()} == {524, 1063}
+        confirmed_site = partial(make_config, schemas_dir=str(site.parent))
+        (receipt,) = reread(tmp_path, "gr.idoc", data, confirmed_site)
+        assert receipt["lines"][0]["quantity_received"] == "12"
+        assert idoc_schema.segment_types()["E1KNA1M"].documented_end is not None  # the rest shipped
+    finally:
+        resources.use_site_schemas(None)
+    path = tmp_path / "gr.idoc"
+    _, report = read(path, make_config)  # the same file, with the shipped layouts again
+    (finding,) = report.findings
+    assert (finding.code, finding.location["segment"]) == ("undocumented_layout", "E1MBXYI")
+    assert "SDATA column 116" in finding.message and "ERFMG" in finding.message
+
+
 def test_shipment_round_trip_and_message_type(tmp_path: Path, make_config: Callable[..., Config]) -> None:
-    outputs, findings = write(target(shipment_message="WHSCON"), SHIPMENT)
+    outputs, findings = write(target(shipment_message="WHSCON", syntax="flat"), SHIPMENT)
     assert findings == []
     data = outputs["in.f1.DELVRY07.idoc"]
     assert data[99:129].decode().strip() == "WHSCON"
@@ -138,7 +194,7 @@ def test_a_tracking_number_no_package_carries_travels_as_the_bill_of_lading(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> None:
     loose = {**SHIPMENT, "tracking_numbers": ["1Z1", "1Z9"]}
-    outputs, findings = write(target(), loose)
+    outputs, findings = write(target(syntax="flat"), loose)
     assert findings == []
     (ship,) = reread(tmp_path, "ship.idoc", outputs["in.f1.DELVRY07.idoc"], make_config)
     assert ship["tracking_numbers"] == ["1Z1", "1Z9"]
@@ -152,21 +208,22 @@ def test_tracking_numbers_a_delivery_cannot_carry_are_refused_not_dropped() -> N
     assert [(f.code, f.value) for f in findings] == [("unwritable", "1Z1, 1Z2")]
 
 
-def test_xml_syntax_round_trip(tmp_path: Path, make_config: Callable[..., Config]) -> None:
-    outputs, _ = write(target(syntax="xml"), SHIPMENT, RECEIPT)
-    assert sorted(outputs) == ["in.f1.DELVRY07.xml", "in.f1.WMMBID02.xml"]
-    (ship,) = reread(tmp_path, "ship.xml", outputs["in.f1.DELVRY07.xml"], make_config)
-    assert ship["lines"][0]["sku"] == "100001"
-    (receipt,) = reread(tmp_path, "gr.xml", outputs["in.f1.WMMBID02.xml"], make_config)
-    assert receipt["receipt_id"] == "GR-1"
+def test_flat_and_xml_deliveries_read_the_same(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    flat, _ = write(target(syntax="flat"), SHIPMENT)
+    xml, _ = write(target(), SHIPMENT)
+    assert sorted(xml) == ["in.f1.DELVRY07.xml"]
+    (by_xml,) = reread(tmp_path, "ship.xml", xml["in.f1.DELVRY07.xml"], make_config)
+    (by_flat,) = reread(tmp_path, "ship.idoc", flat["in.f1.DELVRY07.idoc"], make_config)
+    assert {k: v for k, v in by_xml.items() if k != "source"} == {
+        k: v for k, v in by_flat.items() if k != "source"}  # fmt: skip
+    assert by_xml["lines"][0]["sku"] == "100001"
 
 
 def test_sap_material_number_and_alpha() -> None:
     kept = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "extensions": {"sap_matnr": "000000000000100001"}}]}
     for doc, options in ((kept, {}), (RECEIPT, {"matnr_alpha": True})):
         outputs, _ = write(target(**options), doc)
-        item = outputs["in.f1.WMMBID02.idoc"].decode().splitlines()[2]
-        assert item[63:81] == "000000000000100001"
+        assert b"<MATNR>000000000000100001</MATNR>" in outputs["in.f1.WMMBID02.xml"]
 
 
 def test_docnums_from_a_ledger_sequence(tmp_path: Path) -> None:
@@ -176,8 +233,8 @@ def test_docnums_from_a_ledger_sequence(tmp_path: Path) -> None:
         t.bind_sequence(ledger.next_sequence)
         first, _ = write(t, RECEIPT)
         second, _ = write(t, RECEIPT)
-        docnums = [out["in.f1.WMMBID02.idoc"][13:29].decode() for out in (first, second)]
-        assert docnums == ["0000000000000001", "0000000000000002"]
+        docnums = [DOCNUM.findall(out["in.f1.WMMBID02.xml"]) for out in (first, second)]
+        assert docnums == [[b"0000000000000001"], [b"0000000000000002"]]
         assert ledger.next_sequence("idoc.docnum.PRDCLNT100") == 3
     finally:
         ledger.close()
@@ -210,13 +267,13 @@ def test_records_it_cannot_represent() -> None:
 
 def test_status_acknowledges_inbound_idocs(tmp_path: Path, make_config: Callable[..., Config]) -> None:
     product = {"doc_type": "product", "doc_id": "P1", "sku": "P1"}
-    outputs, findings = write(target(acknowledge=True), product, RECEIPT)
+    outputs, findings = write(target(acknowledge=True, syntax="flat"), product, SHIPMENT)
     assert findings == []
     status = outputs["in.f1.SYSTAT01.idoc"].decode().splitlines()
     assert status[0][99:129].strip() == "STATUS"
     assert len(status) == 2  # one control record, one E1STATS for the one inbound DOCNUM
     sdata = status[1][63:]
-    assert sdata[13:29] == "0000000000600001" and sdata[43:45] == "53"
+    assert sdata[13:29] == "0000000000600001" and sdata[43:45] == "16"
     path = tmp_path / "status.idoc"
     path.write_bytes(outputs["in.f1.SYSTAT01.idoc"])
     _, report = read(path, make_config)
@@ -226,7 +283,7 @@ def test_status_acknowledges_inbound_idocs(tmp_path: Path, make_config: Callable
 @pytest.mark.parametrize(
     ("options", "problem"),
     [
-        ({"syntax": "edi"}, "syntax: must be one of flat, xml"),
+        ({"syntax": "edi"}, "syntax: must be one of xml, flat"),
         ({"client": "1000"}, "client: longer than the control record's 3 characters"),
         ({"movement_types": "101"}, "movement_types: expected a table"),
         ({"acknowledge": "yes"}, "acknowledge: expected true or false"),

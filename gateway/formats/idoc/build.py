@@ -305,7 +305,7 @@ def status(records: list[tuple[str, str]], client: str, code: str, text: str, no
             "LOGTIM": now[8:14],
             "STATUS": code,
             "STATXT": f"{text} {doc_id}"[:70],
-            "STAPA1": doc_id[:50],
+            "STAPA1": doc_id[:20],
         }
         idoc.segments.append(Segment("E1STATS", n, 0, 1, {k: v for k, v in fields.items() if v}))
     return idoc

@@ -288,15 +288,32 @@ def blank_docnum(idoc: Idoc, report: Report, *, rule: str, **where: Any) -> None
         )
 
 
-def decode_fields(idoc: Idoc, layouts_by_type: dict[str, SegmentDef]) -> None:
-    """Fill every segment's fields from its SDATA with its type's layout."""
+def decode_fields(idoc: Idoc, layouts_by_type: dict[str, SegmentDef], report: Report) -> None:
+    """Fill every segment's fields from its SDATA with its type's layout. Data past the part of
+    a layout SAP publishes cannot be placed: an error, said once per segment type and IDoc."""
+    told: set[str] = set()
     for seg in idoc.segments:
         layout = layouts_by_type.get(seg.name)
-        if layout is not None and seg.raw is not None:
-            raw = seg.raw
-            size = len(raw)
-            fields = {name: raw[start:end].rstrip() for name, start, end in layout.spans if start < size}
-            seg.fields = {k: v for k, v in fields.items() if v}
+        if layout is None or seg.raw is None:
+            continue
+        raw = seg.raw
+        size = len(raw)
+        fields = {name: raw[start:end].rstrip() for name, start, end in layout.flat_spans if start < size}
+        seg.fields = {k: v for k, v in fields.items() if v}
+        end = layout.documented_end
+        if end is not None and raw[end:].strip() and seg.name not in told:
+            told.add(seg.name)
+            after = next(f for f in layout.fields if f.end > end)
+            where = f"from SDATA column {end + 1}, where SAP's published layout ends" if end else ""
+            report(
+                Code.UNDOCUMENTED_LAYOUT,
+                f"{seg.name} holds data {where or 'and SAP publishes no flat layout of it'}; {after.name}"
+                " and the fields after it are named in SAP's listing, but their flat widths are unpublished",
+                value=raw[end:].strip()[:40],
+                rule=f"schemas/idoc/_segments.toml {seg.name}: flat_documented_through",
+                record=idoc.docnum or "?",
+                **seg.where(),
+            )
 
 
 def format_idoc(idoc: Idoc, layouts_by_type: dict[str, SegmentDef]) -> list[str]:

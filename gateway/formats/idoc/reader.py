@@ -100,7 +100,7 @@ def read_idocs(ctx: ReadContext, idocs: Iterator[Idoc]) -> Iterator[Record]:
                 )
             continue
         if idoc.syntax == "flat":
-            decode_fields(idoc, schema.segments)
+            decode_fields(idoc, schema.segments, ctx.add)
         root = idoc.root
         if root and root not in {idoc.basic_type, idoc.extension}:
             ctx.add(

@@ -51,6 +51,10 @@ class SegmentDef:
     name: str
     fields: tuple[FieldDef, ...]
     by_name: dict[str, FieldDef] = field(default_factory=dict, compare=False)
+    #: Where SAP's published layout ends in a flat file (None: it covers every field). The
+    #: fields after it are named as SAP names them, which IDoc-XML needs, but their widths, and
+    #: so their places in a flat file, are not published: flat files neither read nor write them.
+    documented_end: int | None = None
 
     @property
     def length(self) -> int:
@@ -62,19 +66,30 @@ class SegmentDef:
         """(name, start, end) of every field, computed once: slicing is the hot loop."""
         return tuple((f.name, f.offset, f.end) for f in self.fields)
 
+    @functools.cached_property
+    def flat_spans(self) -> tuple[tuple[str, int, int], ...]:
+        """The spans a flat file may use: those SAP's published layout places."""
+        end = self.length if self.documented_end is None else self.documented_end
+        return tuple(span for span in self.spans if span[2] <= end)
+
+    def undocumented(self, values: dict[str, str]) -> list[str]:
+        """The fields with a value that a flat file cannot place (see `documented_end`)."""
+        placed = {name for name, _, _ in self.flat_spans}
+        return [f.name for f in self.fields if values.get(f.name) and f.name not in placed]
+
     def slice(self, data: str) -> dict[str, str]:
         """The fields of fixed-width `data`, right-trimmed; fields past its end are absent."""
         size = len(data)
         return {name: data[start:end].rstrip() for name, start, end in self.spans if start < size}
 
     def pack(self, values: dict[str, str], width: int | None = None) -> str:
-        """Fixed-width data from field values, padded to `width` (default: the layout's)."""
+        """Fixed-width data from field values, padded to `width` (default: the layout's); only
+        the fields a flat file places (`undocumented` names the others, for the writer to refuse)."""
         out = [" "] * max(width or 0, self.length)
-        for f in self.fields:
-            value = values.get(f.name)
+        for name, start, end in self.flat_spans:
+            value = values.get(name)
             if value:
-                text = value[: f.length].ljust(f.length)
-                out[f.offset : f.end] = text
+                out[start:end] = value[: end - start].ljust(end - start)
         return "".join(out)
 
 
@@ -107,7 +122,9 @@ class BasicType:
         return [n for n in self.nodes.values() if n.parent == parent]
 
 
-def _fields(name: str, rows: list[Any]) -> SegmentDef:
+def _fields(name: str, rows: list[Any], through: str | None = None) -> SegmentDef:
+    """A layout from `[name, length, type]` rows; `through`: the last field SAP's published
+    layout places ("" none of them, None all)."""
     offset = 0
     out: list[FieldDef] = []
     for row in rows:
@@ -117,7 +134,12 @@ def _fields(name: str, rows: list[Any]) -> SegmentDef:
             raise ValueError(f"schemas/idoc: {name}.{fname}: unknown field type {ftype!r}")
         out.append(FieldDef(fname, offset, length, ftype))
         offset += length
-    return SegmentDef(name, tuple(out), {f.name: f for f in out})
+    by_name = {f.name: f for f in out}
+    if through is None:
+        return SegmentDef(name, tuple(out), by_name)
+    if through and through not in by_name:
+        raise ValueError(f"schemas/idoc: {name}: flat_documented_through names no field {through!r}")
+    return SegmentDef(name, tuple(out), by_name, by_name[through].end if through else 0)
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -134,9 +156,13 @@ def records() -> dict[str, SegmentDef]:
 
 @resources.cached
 def segment_types() -> dict[str, SegmentDef]:
-    """Every standard segment type's layout, by type name."""
-    data = _load_toml(resources.path("idoc", "_segments.toml"))
-    return {name: _fields(name, table["fields"]) for name, table in data.items()}
+    """Every standard segment type's layout, by type name: the shipped ones, each replaced by a
+    site's layout of the same segment (one confirmed with transaction WE60, say)."""
+    found: dict[str, SegmentDef] = {}
+    for path in resources.layers("idoc", "_segments.toml"):
+        for name, table in _load_toml(path).items():
+            found[name] = _fields(name, table["fields"], table.get("flat_documented_through"))
+    return found
 
 
 @resources.cached

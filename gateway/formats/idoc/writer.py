@@ -1,11 +1,15 @@
-"""SAP IDoc out, for a file port: flat files (default) or IDoc-XML.
+"""SAP IDoc out, for a file port: IDoc-XML (default) or flat files.
 
 Goods movements (WMMBID02, message WMMBXY) from receipts, transfers and inventory
 adjustments; delivery confirmations (DELVRY07, message SHPCON or WHSCON) from shipments; and,
 when `acknowledge` is on, a STATUS IDoc (SYSTAT01) per input file acknowledging every inbound
 IDoc whose records reached this target. One output file per input file and basic type.
 
-Options (all optional): `syntax` (flat|xml), `file_name` (with {file_id} and {basic_type}),
+IDoc-XML is the default because it names every field: SAP does not publish the flat widths of
+every segment a goods movement needs, so a flat goods movement is refused (`undocumented_layout`)
+until a site confirms E1MBXYI's layout in its own schema.
+
+Options (all optional): `syntax` (xml|flat), `file_name` (with {file_id} and {basic_type}),
 `client`, `sender_port`, `sender_partner`, `sender_partner_type`, `receiver_port`,
 `receiver_partner`, `receiver_partner_type`, `shipment_message` (SHPCON|WHSCON),
 `movement_types` (table: receipt, receipt_reversal, transfer_plant, transfer_location, gain,
@@ -38,7 +42,7 @@ from gateway.targets.base import FileInfo, Opener, SingleFormat
 DEFAULT_NAME = "{stem}.{file_id}.{basic_type}.idoc"
 DEFAULT_XML_NAME = "{stem}.{file_id}.{basic_type}.xml"
 OPTIONS: tuple[Option, ...] = (
-    text("syntax", "flat", "flat IDoc files or IDoc-XML", "flat", "xml"),
+    text("syntax", "xml", "IDoc-XML or flat IDoc files", "xml", "flat"),
     text("shipment_message", "SHPCON", "the message type of a shipment's DELVRY IDoc", "SHPCON", "WHSCON"),
     text("file_name", None, "the output file name pattern; must contain {file_id} and {basic_type}"),
     text("client", "", "the SAP client (MANDT) of the control record"),
@@ -48,7 +52,8 @@ OPTIONS: tuple[Option, ...] = (
     text("receiver_port", "", "the receiver port (RCVPOR)"),
     text("receiver_partner", "", "the receiver partner number (RCVPRN)"),
     text("receiver_partner_type", "LS", "the receiver partner type (RCVPRT)"),
-    text("acknowledge_status", "53", "the status the STATUS IDocs of `acknowledge` report"),
+    # SAP's documentation of E2STATS: 16 processed (perhaps with warnings), 17 not processed.
+    text("acknowledge_status", "16", "the status the STATUS IDocs of `acknowledge` report"),
     Option("movement_types", (dict,), None, "SAP movement type by adjustment kind, over the defaults"),
     Option("movement_by_reason", (dict,), None, "SAP movement type by adjustment reason"),
     Option("reason_codes", (dict,), None, "SAP reason code by adjustment reason"),
@@ -71,7 +76,7 @@ class IdocTarget(SingleFormat):
 
     def __init__(self, config: TargetConfig) -> None:
         o = config.options
-        self.syntax = str(o.get("syntax", "flat"))
+        self.syntax = str(o.get("syntax", "xml"))
         default = DEFAULT_XML_NAME if self.syntax == "xml" else DEFAULT_NAME
         self.pattern = str(o.get("file_name", default))
         self.partner = {
@@ -91,7 +96,7 @@ class IdocTarget(SingleFormat):
         )
         self.alpha = bool(o.get("matnr_alpha", False))
         self.acknowledge = bool(o.get("acknowledge", False))
-        self.ack_status = str(o.get("acknowledge_status", "53"))
+        self.ack_status = str(o.get("acknowledge_status", "16"))
         local = itertools.count(1)
         self.sequence: Sequence = lambda _name: next(local)
 
@@ -108,7 +113,7 @@ class IdocTarget(SingleFormat):
             for key, width in WIDTHS.items()
             if len(o.get(key, "")) > width
         ]
-        pattern = str(o.get("file_name", DEFAULT_NAME))
+        pattern = str(o.get("file_name", DEFAULT_XML_NAME))
         if "{file_id}" not in pattern or "{basic_type}" not in pattern:
             problems.append("file_name: must contain {file_id} and {basic_type}")
         return problems
@@ -147,6 +152,8 @@ class IdocWriter:
                             "idoc target: receipt, transfer, inventory_adjustment, shipment")]  # fmt: skip
         if builder.findings:
             return builder.findings
+        if t.syntax == "flat" and (unplaced := _unplaced(record, builder.idoc)):
+            return unplaced
         self._add(builder.idoc, message)
         return []
 
@@ -194,3 +201,22 @@ class IdocWriter:
                     out.write(("\n".join(lines) + "\n").encode("utf-8"))
             finally:
                 out.close()
+
+
+def _unplaced(record: Record, idoc: Idoc) -> list[Finding]:
+    """A finding per segment type with a value a flat file cannot place (see `documented_end`)."""
+    schema = idoc_schema.basic_type(idoc.control["IDOCTYP"])
+    assert schema is not None
+    found: dict[str, Finding] = {}
+    for seg in idoc.segments:
+        names = schema.segments[seg.name].undocumented(seg.fields)
+        if names and seg.name not in found:
+            found[seg.name] = Finding(
+                Code.UNDOCUMENTED_LAYOUT,
+                f"{seg.name}.{names[0]} has no published place in a flat file: write IDoc-XML"
+                " (syntax = \"xml\") or confirm the layout in a site schema",
+                {"record": record.doc_id, "segment": seg.name, "field": names[0]},
+                seg.fields[names[0]],
+                f"schemas/idoc/_segments.toml {seg.name}: flat_documented_through",
+            )
+    return list(found.values())

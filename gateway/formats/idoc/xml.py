@@ -159,18 +159,26 @@ def to_xml(idocs: list[Idoc], root: str) -> bytes:
     from lxml import etree
 
     top = etree.Element(xml_name(root))
+    control = idoc_schema.records()["EDI_DC40"]
     for idoc in idocs:
         node = etree.SubElement(top, "IDOC", BEGIN="1")
         dc = etree.SubElement(node, "EDI_DC40", SEGMENT="1")
-        for key, value in idoc.control.items():
-            if value:
-                etree.SubElement(dc, key).text = value
+        for key, value in _in_order(idoc.control, control):
+            etree.SubElement(dc, key).text = value
+        schema = idoc_schema.basic_type(idoc.control.get("IDOCTYP", root))
         elements: dict[int, Any] = {}
         for seg in idoc.segments:
             parent = elements.get(seg.parent, node)
             child = etree.SubElement(parent, xml_name(seg.name), SEGMENT="1")
-            for key, value in seg.fields.items():
-                if value:
-                    etree.SubElement(child, key).text = value
+            layout = schema.segments.get(seg.name) if schema is not None else None
+            for key, value in _in_order(seg.fields, layout):
+                etree.SubElement(child, key).text = value
             elements[seg.number] = child
     return bytes(etree.tostring(top, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _in_order(values: dict[str, str], layout: idoc_schema.SegmentDef | None) -> list[tuple[str, str]]:
+    """The non-empty values in the layout's field order, which SAP's IDoc-XML schemas make a
+    sequence; fields the layout does not know (a later release's) after them."""
+    rank = {f.name: n for n, f in enumerate(layout.fields)} if layout is not None else {}
+    return sorted(((k, v) for k, v in values.items() if v), key=lambda kv: rank.get(kv[0], len(rank)))

@@ -124,3 +124,16 @@ def test_flat_files_place_only_what_sap_publishes() -> None:
     unplaced = {name for name in used - covered if layouts[name].documented_end == 0}
     assert used - covered - unplaced == set()
     assert unplaced == {"E1KNVPM", "E1KONM"}
+
+
+def test_no_table_refuses_what_sap_s_schema_allows() -> None:
+    """ORDERS05's occurrences differ from the schema's release, but never downwards: a genuine
+    IDoc with a 300-line text (E1EDKT2) must not be refused as too many segments."""
+    for ours_name, schema in (("ORDERS05", "ORDERS05"), *((o, s) for o, s, _ in STRUCTURES)):
+        ours = idoc_schema.basic_type(ours_name)
+        assert ours is not None
+        for name, parent, low, high in SAP[schema]["structure"]:
+            node = ours.nodes[name]
+            allowed = OCCURRENCES.get((ours_name, name), (low, high or UNBOUNDED))
+            assert node.parent == parent, (ours_name, name)
+            assert node.min <= allowed[0] and node.max >= allowed[1], (ours_name, name, node)

@@ -152,7 +152,7 @@ class IdocWriter:
                             "idoc target: receipt, transfer, inventory_adjustment, shipment")]  # fmt: skip
         if builder.findings:
             return builder.findings
-        if t.syntax == "flat" and (unplaced := _unplaced(record, builder.idoc)):
+        if t.syntax == "flat" and (unplaced := _unplaced(record, builder)):
             return unplaced
         self._add(builder.idoc, message)
         return []
@@ -203,13 +203,11 @@ class IdocWriter:
                 out.close()
 
 
-def _unplaced(record: Record, idoc: Idoc) -> list[Finding]:
+def _unplaced(record: Record, builder: Builder) -> list[Finding]:
     """A finding per segment type with a value a flat file cannot place (see `documented_end`)."""
-    schema = idoc_schema.basic_type(idoc.control["IDOCTYP"])
-    assert schema is not None
     found: dict[str, Finding] = {}
-    for seg in idoc.segments:
-        names = schema.segments[seg.name].undocumented(seg.fields)
+    for seg in builder.idoc.segments:
+        names = builder.schema.segments[seg.name].undocumented(seg.fields)
         if names and seg.name not in found:
             found[seg.name] = Finding(
                 Code.UNDOCUMENTED_LAYOUT,
